@@ -1,0 +1,23 @@
+"""Errors that map to the step contract's exit codes."""
+
+
+class BadInputError(Exception):
+    """Bad data, flags or environment: exit 2 with one line naming the file, column, row or field."""
+
+    exit_code = 2
+
+
+class GateFailedError(Exception):
+    """A quality gate did not pass: exit 3; `report` says which metric, value and threshold."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, report: dict):
+        super().__init__(message)
+        self.report = report
+
+
+class TrackingUnavailableError(Exception):
+    """The MLflow tracking store cannot be reached: exit 1 with a clear message, no traceback."""
+
+    exit_code = 1

@@ -1,0 +1,25 @@
+"""Readable log lines on stderr: they are what `kubectl logs` and the Airflow task log show."""
+
+import logging
+import sys
+import time
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format=_FORMAT, stream=sys.stderr, force=True)
+    # MLflow and friends are chatty at INFO; their warnings still show.
+    for noisy in ("mlflow", "alembic", "urllib3", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class Stopwatch:
+    """Elapsed seconds since creation, for progress lines and the result's timings."""
+
+    def __init__(self) -> None:
+        self._start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return round(time.perf_counter() - self._start, 3)

@@ -1,0 +1,124 @@
+"""Model registry moves with MLflow 3 aliases: candidate, production, previous.
+
+Every move is safe to repeat, and a model that had a `production` version always keeps one:
+`production` is only ever re-pointed, never deleted.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+from nivesh_common.errors import BadInputError, GateFailedError
+from nivesh_common.gates import gates_not_passed
+from nivesh_common.tracking import get_run, model_uri_of
+
+log = logging.getLogger(__name__)
+
+CANDIDATE, PRODUCTION, PREVIOUS = "candidate", "production", "previous"
+
+# Scores the champion (a registered version) on the candidate run's evaluation data.
+ChampionScorer = Callable[[ModelVersion, str], float]
+
+
+@dataclass(frozen=True)
+class PromotionPolicy:
+    """Champion/challenger rule: `metric` (higher is better) may trail the champion by `tolerance`."""
+
+    metric: str
+    tolerance: float
+    required_gates: tuple[str, ...]
+
+
+def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+
+
+def _require_gates(client: MlflowClient, run_id: str, required: tuple[str, ...]) -> None:
+    missing = gates_not_passed(get_run(client, run_id).data.tags, required)
+    if missing:
+        raise GateFailedError(
+            f"run {run_id} has not passed gate(s) {', '.join(missing)}; nothing registered or moved",
+            {"gates_not_passed": missing},
+        )
+
+
+def register_candidate(client: MlflowClient, name: str, run_id: str, required_gates: tuple[str, ...]) -> dict:
+    """Register the run's model (once) and point `candidate` at it."""
+    run = get_run(client, run_id)
+    _require_gates(client, run_id, required_gates)
+    existing = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
+    if existing:
+        version = existing[0]
+        log.info("run %s is already %s version %s; not registering again", run_id, name, version.version)
+    else:
+        version = mlflow.register_model(
+            model_uri_of(run), name, tags={"nivesh.data.sha256": run.data.tags.get("nivesh.data.sha256", "")}
+        )
+        log.info("registered %s version %s from run %s", name, version.version, run_id)
+    client.set_registered_model_alias(name, CANDIDATE, version.version)
+    return {"model": name, "version": int(version.version), "run_id": run_id, "alias": CANDIDATE,
+            "newly_registered": not existing}
+
+
+def _get_version(client: MlflowClient, name: str, version: int) -> ModelVersion:
+    try:
+        return client.get_model_version(name, str(version))
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise BadInputError(f"--version {version}: {name} has no such version") from None
+        raise
+
+
+def promote_candidate(
+    client: MlflowClient, name: str, version: int, policy: PromotionPolicy, score_champion: ChampionScorer
+) -> dict:
+    """Move `production` to `version` if its gates passed and it is not worse than the champion."""
+    candidate = _get_version(client, name, version)
+    _require_gates(client, candidate.run_id, policy.required_gates)
+    champion = version_by_alias(client, name, PRODUCTION)
+    outcome = {"model": name, "candidate_version": int(candidate.version), "metric": policy.metric}
+    if champion is not None and champion.version == candidate.version:
+        return {**outcome, "promoted": True, "production_version": int(champion.version),
+                "reason": "already production"}
+
+    candidate_score = get_run(client, candidate.run_id).data.metrics[policy.metric]
+    outcome["candidate_score"] = round(candidate_score, 6)
+    if champion is not None:
+        champion_score = score_champion(champion, candidate.run_id)
+        outcome |= {"champion_version": int(champion.version), "champion_score": round(champion_score, 6)}
+        if candidate_score < champion_score - policy.tolerance:
+            reason = (f"candidate {policy.metric} {candidate_score:.4f} is worse than production "
+                      f"v{champion.version} ({champion_score:.4f}) beyond tolerance {policy.tolerance}")
+            log.info("keeping production v%s: %s", champion.version, reason)
+            return {**outcome, "promoted": False, "production_version": int(champion.version), "reason": reason}
+        # `previous` first: if the next call fails, production is untouched and a re-run finishes the move.
+        client.set_registered_model_alias(name, PREVIOUS, champion.version)
+    client.set_registered_model_alias(name, PRODUCTION, candidate.version)
+    log.info("promoted %s version %s to production", name, candidate.version)
+    return {**outcome, "promoted": True, "production_version": int(candidate.version),
+            "previous_version": int(champion.version) if champion else None,
+            "reason": "no production version yet" if champion is None else "not worse than production"}
+
+
+def rollback_production(client: MlflowClient, name: str) -> dict:
+    """Point `production` back at `previous`; the rolled-back version is tagged and `previous` cleared."""
+    production = version_by_alias(client, name, PRODUCTION)
+    previous = version_by_alias(client, name, PREVIOUS)
+    if previous is None or production is None:
+        held = f"production stays v{production.version}" if production else "there is no production version"
+        raise BadInputError(f"{name}: no 'previous' version to roll back to; {held}")
+    client.set_registered_model_alias(name, PRODUCTION, previous.version)
+    client.set_model_version_tag(name, production.version, "nivesh.rolled_back", "true")
+    client.delete_registered_model_alias(name, PREVIOUS)
+    log.info("rolled %s production back from v%s to v%s", name, production.version, previous.version)
+    return {"model": name, "production_version": int(previous.version), "rolled_back_version": int(production.version)}

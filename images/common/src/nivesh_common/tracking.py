@@ -1,0 +1,103 @@
+"""MLflow helpers: connecting with a clear error, experiments, data lineage, artifacts."""
+
+import logging
+import tempfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+import mlflow
+import pandas as pd
+import requests
+from mlflow import MlflowClient
+from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
+
+from nivesh_common.data import table_sha256
+from nivesh_common.errors import BadInputError, TrackingUnavailableError
+from nivesh_common.settings import TrackingSettings
+
+log = logging.getLogger(__name__)
+
+REFERENCE_SNAPSHOT = "reference/data.parquet"
+REFERENCE_MAX_ROWS = 10_000
+MODEL_URI_TAG = "nivesh.model_uri"
+
+
+def connect(settings: TrackingSettings) -> MlflowClient:
+    """Point MLflow at the tracking store, failing fast and readably when it is unreachable."""
+    uri = settings.mlflow_tracking_uri
+    _check_reachable(uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _check_reachable(uri: str) -> None:
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https"):
+        try:
+            requests.get(f"{uri.rstrip('/')}/health", timeout=10).raise_for_status()
+        except requests.RequestException as exc:
+            raise TrackingUnavailableError(
+                f"MLflow tracking server {uri} cannot be reached ({type(exc).__name__}); "
+                "check MLFLOW_TRACKING_URI and that the server is running"
+            ) from None
+    elif parsed.scheme.startswith("sqlite"):
+        database = Path(uri.split(":///", 1)[-1])
+        if not database.parent.is_dir():
+            raise TrackingUnavailableError(
+                f"MLflow tracking store {uri} cannot be reached: folder {database.parent} does not exist"
+            )
+
+
+def use_experiment(model_name: str, settings: TrackingSettings) -> str:
+    """Select (creating if needed) the model's experiment; returns its id."""
+    name = f"nivesh/{model_name}"
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is None:
+        location = f"{settings.artifact_root.rstrip('/')}/{model_name}" if settings.artifact_root else None
+        mlflow.create_experiment(name, artifact_location=location)
+    return mlflow.set_experiment(name).experiment_id
+
+
+def get_run(client: MlflowClient, run_id: str) -> Run:
+    try:
+        return client.get_run(run_id)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise BadInputError(f"--run-id {run_id}: no such MLflow run") from None
+        raise
+
+
+def log_training_data(table: pd.DataFrame, source: str, targets: str | None) -> str:
+    """Record what the model was trained on: dataset input, content hash, row count, reference snapshot."""
+    sha256 = table_sha256(table)
+    dataset = mlflow.data.from_pandas(table, source=source, targets=targets, name=Path(source).name)
+    mlflow.log_input(dataset, context="training")
+    mlflow.set_tags({"nivesh.data.sha256": sha256, "nivesh.data.rows": len(table), "nivesh.data.source": source})
+    snapshot = table.sample(min(len(table), REFERENCE_MAX_ROWS), random_state=0)
+    log_table(snapshot, REFERENCE_SNAPSHOT)
+    return sha256
+
+
+def log_table(table: pd.DataFrame, artifact_path: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / Path(artifact_path).name
+        table.to_parquet(local, index=False)
+        mlflow.log_artifact(str(local), artifact_path=str(Path(artifact_path).parent))
+
+
+def load_table(run_id: str, artifact_path: str) -> pd.DataFrame:
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path, dst_path=tmp)
+        except (MlflowException, OSError):
+            raise BadInputError(f"run {run_id}: artifact {artifact_path} not found; was it logged by train?") from None
+        return pd.read_parquet(local)
+
+
+def model_uri_of(run: Run) -> str:
+    uri = run.data.tags.get(MODEL_URI_TAG)
+    if not uri:
+        raise BadInputError(f"--run-id {run.info.run_id}: run has no logged model (tag {MODEL_URI_TAG})")
+    return uri

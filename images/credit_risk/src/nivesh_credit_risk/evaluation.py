@@ -1,0 +1,70 @@
+"""Test-split metrics, the evaluation gate's thresholds, plots, and scoring a registered champion."""
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    RocCurveDisplay,
+    accuracy_score,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+from xgboost import XGBClassifier
+
+from nivesh_common.errors import BadInputError
+from nivesh_common.gates import Threshold
+from nivesh_common.plots import log_figure
+from nivesh_common.tracking import load_table
+from nivesh_credit_risk.features import feature_matrix, load_feature_spec
+
+TEST_SPLIT = "evaluation/test.parquet"
+LABEL = "_label"
+PROMOTION_METRIC = "test_roc_auc"
+
+# The seed's thresholds; the DAG catalog passes the same values (a test keeps them in step).
+DEFAULT_THRESHOLDS = {"accuracy": 0.75, "precision": 0.70, "recall": 0.65, "roc_auc": 0.75}
+
+
+def thresholds(minimums: dict[str, float]) -> list[Threshold]:
+    return [Threshold(f"test_{metric}", minimum=value) for metric, value in minimums.items()]
+
+
+def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    predicted = (scores >= 0.5).astype(int)
+    return {
+        "test_accuracy": accuracy_score(labels, predicted),
+        "test_precision": precision_score(labels, predicted, zero_division=0),
+        "test_recall": recall_score(labels, predicted, zero_division=0),
+        "test_f1": f1_score(labels, predicted, zero_division=0),
+        "test_roc_auc": roc_auc_score(labels, scores),
+    }
+
+
+def log_evaluation_plots(labels: np.ndarray, scores: np.ndarray) -> None:
+    log_figure(RocCurveDisplay.from_predictions(labels, scores, name="test").figure_, "plots/roc_curve.png")
+    display = ConfusionMatrixDisplay.from_predictions(labels, (scores >= 0.5).astype(int),
+                                                      display_labels=["repaid", "default"])
+    log_figure(display.figure_, "plots/confusion_matrix.png")
+
+
+def score(model: XGBClassifier, run_id: str, test: pd.DataFrame) -> np.ndarray:
+    """Default probabilities of `model` (trained in `run_id`) on an evaluation table."""
+    return model.predict_proba(feature_matrix(test, load_feature_spec(run_id), f"evaluation data of run {run_id}"))[:, 1]
+
+
+def load_model(model_uri: str) -> XGBClassifier:
+    return mlflow.xgboost.load_model(model_uri)
+
+
+def score_champion(champion: ModelVersion, candidate_run_id: str) -> float:
+    """ROC AUC of the production version on the candidate's test split (same data for both)."""
+    test = load_table(candidate_run_id, TEST_SPLIT)
+    try:
+        scores = score(load_model(f"models:/{champion.name}/{champion.version}"), champion.run_id, test)
+    except BadInputError as exc:
+        raise BadInputError(f"production v{champion.version} cannot score the candidate's test split: {exc}") from None
+    return float(roc_auc_score(test[LABEL], scores))
