@@ -1,0 +1,70 @@
+"""precision@k and recall on labelled anomalies, plots, and scoring a registered champion."""
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import PrecisionRecallDisplay
+
+from nivesh_common.gates import Threshold
+from nivesh_common.plots import log_figure
+from nivesh_common.tracking import load_table
+from nivesh_anomaly.features import FEATURES
+from nivesh_anomaly.schema import LABEL
+
+TEST_SPLIT = "evaluation/test.parquet"
+PROMOTION_METRIC = "test_precision_at_k"
+
+
+def anomaly_scores(model: IsolationForest, features: pd.DataFrame) -> np.ndarray:
+    """Higher is more anomalous."""
+    return -model.score_samples(features[FEATURES])
+
+
+def precision_at_k(labels: np.ndarray, scores: np.ndarray, k: int | None = None) -> tuple[float, int]:
+    """Share of true anomalies among the k highest scores; k defaults to the number of labelled anomalies."""
+    k = int(labels.sum()) if k is None else min(k, len(labels))
+    top = np.argsort(-scores, kind="stable")[:k]
+    return float(labels[top].mean()) if k else float("nan"), k
+
+
+def detection_metrics(model: IsolationForest, test: pd.DataFrame, k: int | None = None) -> dict[str, float]:
+    labels = test[LABEL].to_numpy()
+    scores = anomaly_scores(model, test)
+    flagged = model.predict(test[FEATURES]) == -1
+    precision, used_k = precision_at_k(labels, scores, k)
+    return {
+        "test_precision_at_k": precision,
+        "test_k": used_k,
+        "test_recall": float(flagged[labels == 1].mean()),
+        "test_flagged_share": float(flagged.mean()),
+    }
+
+
+def thresholds(min_precision_at_k: float, min_recall: float) -> list[Threshold]:
+    return [Threshold("test_precision_at_k", minimum=min_precision_at_k), Threshold("test_recall", minimum=min_recall)]
+
+
+def log_evaluation_plots(model: IsolationForest, test: pd.DataFrame) -> None:
+    labels, scores = test[LABEL].to_numpy(), anomaly_scores(model, test)
+    log_figure(PrecisionRecallDisplay.from_predictions(labels, scores, name="test").figure_,
+               "plots/precision_recall.png")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots()
+    axes.hist([scores[labels == 0], scores[labels == 1]], bins=50, density=True, label=["normal", "labelled anomaly"])
+    axes.set_xlabel("anomaly score")
+    axes.legend()
+    log_figure(figure, "plots/score_distribution.png")
+
+
+def load_model(model_uri: str) -> IsolationForest:
+    return mlflow.sklearn.load_model(model_uri)
+
+
+def score_champion(champion: ModelVersion, candidate_run_id: str) -> float:
+    """precision@k of the production version on the candidate's test split."""
+    test = load_table(candidate_run_id, TEST_SPLIT)
+    model = load_model(f"models:/{champion.name}/{champion.version}")
+    return precision_at_k(test[LABEL].to_numpy(), anomaly_scores(model, test))[0]
