@@ -1,0 +1,99 @@
+"""The one catalog of models: schedules, images, steps and every threshold (overridable per run).
+
+Threshold values are the DAG params' defaults; the step images carry the same values as their flag
+defaults, and a test keeps both in step.
+"""
+
+from dataclasses import dataclass, field
+
+IMAGE_VERSION = "0.1.0"
+IMAGE_REPOSITORY = "nivesh"
+
+RUN_ID = "{{ ti.xcom_pull(task_ids='train_model')['run_id'] }}"
+VERSION = "{{ ti.xcom_pull(task_ids='register_model')['version'] }}"
+DRIFT_CHECK = "check_drift"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pipeline task: the image subcommand it runs and the flags it passes."""
+
+    task_id: str
+    subcommand: str
+    arguments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    dag_id: str
+    registered_name: str
+    image_name: str
+    console_script: str
+    schedule: str
+    data_file: str
+    description: str
+    steps: tuple[Step, ...]
+    # Per-run overridable settings: param name -> default. Each becomes `--param-name {{ params.param_name }}`.
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def image(self) -> str:
+        return f"{IMAGE_REPOSITORY}/{self.image_name}:{IMAGE_VERSION}"
+
+
+def flags(*names: str) -> tuple[str, ...]:
+    """`--min-accuracy {{ params.min_accuracy }}` for each param name."""
+    return tuple(part for name in names for part in (f"--{name.replace('_', '-')}", f"{{{{ params.{name} }}}}"))
+
+
+def _data(data_file: str) -> tuple[str, ...]:
+    """`--data`: the run's `data_path` param, else the file under the data root (Variable, default /data)."""
+    return ("--data", "{{ params.data_path or (var.value.get('nivesh_data_root', '/data') ~ '/" + data_file + "') }}")
+
+
+_CREDIT_DATA = _data("credit_risk/applications.csv")
+_ANOMALY_DATA = _data("anomaly/transactions.csv")
+
+CREDIT_RISK = ModelSpec(
+    dag_id="credit_risk_training",
+    registered_name="credit_risk_scorer",
+    image_name="credit-risk",
+    console_script="nivesh-credit-risk",
+    schedule="0 3 * * 6",
+    data_file="credit_risk/applications.csv",
+    description="Weekly retraining of the XGBoost credit risk scorer, with fairness across age groups.",
+    thresholds={"min_accuracy": 0.75, "min_precision": 0.70, "min_recall": 0.65, "min_roc_auc": 0.75,
+                "min_disparate_impact": 0.8, "tolerance": 0.005},
+    steps=(
+        Step("validate_data", "validate", _CREDIT_DATA),
+        Step("validate_features", "validate-features", _CREDIT_DATA),
+        Step(DRIFT_CHECK, ""),
+        Step("train_model", "train", _CREDIT_DATA),
+        Step("validate_fairness", "fairness", ("--run-id", RUN_ID, *flags("min_disparate_impact"))),
+        Step("evaluate_model", "evaluate",
+             ("--run-id", RUN_ID, *flags("min_accuracy", "min_precision", "min_recall", "min_roc_auc"))),
+        Step("register_model", "register", ("--run-id", RUN_ID)),
+        Step("deploy_to_production", "promote", ("--version", VERSION, *flags("tolerance"))),
+    ),
+)
+
+ANOMALY = ModelSpec(
+    dag_id="anomaly_detector_training",
+    registered_name="anomaly_detector",
+    image_name="anomaly",
+    console_script="nivesh-anomaly",
+    schedule="0 3 * * 4",
+    data_file="anomaly/transactions.csv",
+    description="Weekly retraining of the Isolation Forest transaction anomaly detector.",
+    thresholds={"min_precision_at_k": 0.6, "min_recall": 0.6, "tolerance": 0.02},
+    steps=(
+        Step("validate_data", "validate", _ANOMALY_DATA),
+        Step(DRIFT_CHECK, ""),
+        Step("train_model", "train", _ANOMALY_DATA),
+        Step("evaluate_model", "evaluate", ("--run-id", RUN_ID, *flags("min_precision_at_k", "min_recall"))),
+        Step("register_model", "register", ("--run-id", RUN_ID)),
+        Step("deploy_to_production", "promote", ("--version", VERSION, *flags("tolerance"))),
+    ),
+)
+
+MODELS = (CREDIT_RISK, ANOMALY)

@@ -1,0 +1,51 @@
+"""Launcher `local`: run the pod's base container as a local process, exactly as the pod would.
+
+Same command, arguments and environment as the pod spec, with a temporary XCom dir in place of
+/airflow/xcom. Only the host's PATH, HOME, locale and temp dir are added, so the console scripts
+installed beside Airflow are found.
+"""
+
+import json
+import logging
+import os
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+
+from kubernetes.client import models as k8s
+
+from nivesh_pipelines.exit_codes import raise_for_exit_code
+
+HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+BASE_CONTAINER = "base"
+
+
+def base_container(pod: k8s.V1Pod) -> k8s.V1Container:
+    return next(container for container in pod.spec.containers if container.name == BASE_CONTAINER)
+
+
+def pod_environment(container: k8s.V1Container) -> dict[str, str]:
+    unresolvable = [var.name for var in container.env or [] if var.value_from is not None]
+    if unresolvable or container.env_from:
+        raise ValueError(f"launcher local cannot resolve env from Secrets or ConfigMaps: {unresolvable or 'envFrom'}")
+    return {var.name: var.value or "" for var in container.env or []}
+
+
+def run_pod_locally(pod: k8s.V1Pod, log: logging.Logger) -> dict | None:
+    """Run the pod's base container command; returns its XCom result (return.json) like the sidecar would."""
+    container = base_container(pod)
+    command = [*(container.command or []), *(container.args or [])]
+    with tempfile.TemporaryDirectory(prefix=f"{pod.metadata.name}-xcom-") as xcom_dir:
+        environment = {name: os.environ[name] for name in HOST_VARIABLES if name in os.environ}
+        environment |= pod_environment(container) | {"NIVESH_XCOM_DIR": xcom_dir}
+        log.info("launcher local: pod %s: %s", pod.metadata.name, shlex.join(command))
+        process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, bufsize=1)
+        for line in process.stdout:
+            log.info("%s", line.rstrip())
+        exit_code = process.wait()
+        result_file = Path(xcom_dir) / "return.json"
+        result = json.loads(result_file.read_text()) if result_file.exists() else None
+    raise_for_exit_code(exit_code, pod.metadata.name, result)
+    return result

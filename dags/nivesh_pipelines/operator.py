@@ -1,0 +1,68 @@
+"""The training-step operator: a KubernetesPodOperator whose pod is the single source of truth.
+
+Launcher `kubernetes` (default) launches the pod; launcher `local` runs that same pod's container
+command as a local process (see launchers.py). NIVESH_LAUNCHER is read when the task runs.
+"""
+
+import os
+
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.sdk.exceptions import AirflowException
+from kubernetes.client import models as k8s
+
+from nivesh_pipelines import pod_spec
+from nivesh_pipelines.catalog import ModelSpec, Step
+from nivesh_pipelines.exit_codes import NOT_RETRIED, raise_for_exit_code, terminated_exit_code
+from nivesh_pipelines.launchers import BASE_CONTAINER, run_pod_locally
+
+LAUNCHERS = ("kubernetes", "local")
+
+
+def selected_launcher() -> str:
+    launcher = os.environ.get("NIVESH_LAUNCHER", "kubernetes")
+    if launcher not in LAUNCHERS:
+        raise ValueError(f"NIVESH_LAUNCHER={launcher!r}: expected one of {', '.join(LAUNCHERS)}")
+    return launcher
+
+
+class TrainingStepOperator(KubernetesPodOperator):
+    """Runs one subcommand of a model's step image."""
+
+    ui_color = "#e4f0e8"
+
+    def __init__(self, *, model: ModelSpec, step: Step, **kwargs) -> None:
+        super().__init__(
+            task_id=step.task_id,
+            name=f"{model.image_name}-{step.task_id.replace('_', '-')}",
+            namespace=pod_spec.TRAINING_NAMESPACE,
+            service_account_name=pod_spec.SERVICE_ACCOUNT,
+            image=model.image,
+            cmds=[model.console_script],
+            arguments=[step.subcommand, *step.arguments],
+            labels=pod_spec.labels(model.registered_name, step.task_id),
+            env_vars=pod_spec.environment(),
+            security_context=pod_spec.pod_security_context(),
+            container_security_context=pod_spec.container_security_context(),
+            volumes=pod_spec.volumes(),
+            volume_mounts=pod_spec.volume_mounts(),
+            container_resources=pod_spec.resources(),
+            do_xcom_push=True,
+            get_logs=True,
+            on_finish_action="delete_succeeded_pod",
+            **kwargs,
+        )
+
+    def execute(self, context):
+        if selected_launcher() == "local":
+            return run_pod_locally(self.build_pod_request_obj(context, dry_run=True), self.log)
+        return super().execute(context)
+
+    def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context=None) -> None:
+        """As the base class, but bad input and failed gates are not retried (same contract as `local`)."""
+        try:
+            super().cleanup(pod, remote_pod, xcom_result=xcom_result, context=context)
+        except AirflowException:
+            exit_code = terminated_exit_code(remote_pod, BASE_CONTAINER)
+            if exit_code in NOT_RETRIED:
+                raise_for_exit_code(exit_code, pod.metadata.name, xcom_result)
+            raise

@@ -1,0 +1,73 @@
+"""Builds a model's training DAG from its catalog entry: the seed's steps, each a training-step pod."""
+
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+from airflow.sdk import DAG, Param, TriggerRule, chain, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from nivesh_pipelines.catalog import DRIFT_CHECK, ModelSpec
+from nivesh_pipelines.operator import TrainingStepOperator
+from nivesh_pipelines.outcome import describe_outcome
+
+ALERT_EMAIL = "ml-ops@nivesh.ai"
+
+DEFAULT_ARGS = {
+    "owner": "ml-team",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=5),
+    "execution_timeout": timedelta(hours=2),
+    # The seed's "email alert on final failure", as Airflow 3's notifier (connection smtp_default).
+    "on_failure_callback": SmtpNotifier(to=ALERT_EMAIL, subject="[nivesh] {{ ti.dag_id }}.{{ ti.task_id }} failed"),
+}
+
+
+def _params(spec: ModelSpec) -> dict[str, Param]:
+    params = {"data_path": Param("", type="string", description="Training data (path or URL); empty: the catalog's file under the data root.")}
+    for name, default in spec.thresholds.items():
+        bounds = {"minimum": 0} if name == "tolerance" else {"minimum": 0, "maximum": 1}
+        params[name] = Param(default, type="number", description=f"Gate threshold {name}.", **bounds)
+    return params
+
+
+@task(task_id=DRIFT_CHECK)
+def check_drift_placeholder() -> dict:
+    """Placeholder until the drift image lands: always decides to train."""
+    return {"retrain": True, "reason": "placeholder: drift detection not built yet"}
+
+
+def build_training_dag(spec: ModelSpec) -> DAG:
+    with DAG(
+        dag_id=spec.dag_id,
+        description=spec.description,
+        schedule=spec.schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        params=_params(spec),
+        tags=["nivesh", "training", spec.registered_name],
+        doc_md=f"### {spec.registered_name}\n{spec.description}\n\nImage `{spec.image}`, steps: "
+               + " → ".join(step.task_id for step in spec.steps),
+    ) as dag:
+        steps = [check_drift_placeholder() if step.task_id == DRIFT_CHECK else TrainingStepOperator(model=spec, step=step)
+                 for step in spec.steps]
+        chain(*steps)
+        step_ids = [step.task_id for step in spec.steps]
+
+        @task(trigger_rule=TriggerRule.ALL_DONE)
+        def send_notification(ti=None) -> str:
+            results = {task_id: ti.xcom_pull(task_ids=task_id) for task_id in step_ids}
+            message = describe_outcome(spec.registered_name, step_ids, results)
+            print(message)
+            return message
+
+        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+        def fail_run_if_a_step_failed() -> None:
+            """The notification always succeeds; this leaf keeps a failed step visible as a failed run."""
+            raise AirflowFailException(f"a step of {spec.dag_id} failed; see send_notification")
+
+        steps[-1] >> send_notification()
+        steps >> fail_run_if_a_step_failed()
+    return dag

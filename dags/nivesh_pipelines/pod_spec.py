@@ -1,0 +1,53 @@
+"""Kubernetes objects shared by every training pod: placement, security, volumes, labels, environment."""
+
+from kubernetes.client import models as k8s
+
+TRAINING_NAMESPACE = "nivesh-training"
+SERVICE_ACCOUNT = "nivesh-training"
+DATA_CLAIM = "nivesh-training-data"
+DATA_MOUNT = "/data"
+XCOM_DIR = "/airflow/xcom"
+RUN_AS_USER = 10001
+PART_OF = "nivesh-training"
+
+
+def labels(model: str, step: str) -> dict[str, str]:
+    """Labels for `kubectl logs -l nivesh.ai/model=...,nivesh.ai/step=...`."""
+    return {"app.kubernetes.io/part-of": PART_OF, "nivesh.ai/model": model, "nivesh.ai/step": step}
+
+
+def environment() -> dict[str, str]:
+    """Deployment settings from Airflow Variables (or AIRFLOW_VAR_* env vars), rendered per task."""
+    return {
+        "MLFLOW_TRACKING_URI": "{{ var.value.get('nivesh_mlflow_tracking_uri', 'http://mlflow.nivesh-mlflow:5000') }}",
+        "NIVESH_MLFLOW_ARTIFACT_ROOT": "{{ var.value.get('nivesh_mlflow_artifact_root', '') }}",
+        "NIVESH_XCOM_DIR": XCOM_DIR,
+    }
+
+
+def pod_security_context() -> k8s.V1PodSecurityContext:
+    return k8s.V1PodSecurityContext(run_as_non_root=True, run_as_user=RUN_AS_USER, run_as_group=RUN_AS_USER,
+                                    fs_group=RUN_AS_USER, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"))
+
+
+def container_security_context() -> k8s.V1SecurityContext:
+    return k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=True,
+                                 capabilities=k8s.V1Capabilities(drop=["ALL"]))
+
+
+def volumes() -> list[k8s.V1Volume]:
+    return [
+        k8s.V1Volume(name="data", persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(
+            claim_name=DATA_CLAIM, read_only=True)),
+        # The root filesystem is read-only: scratch space for libraries that write to /tmp.
+        k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource()),
+    ]
+
+
+def volume_mounts() -> list[k8s.V1VolumeMount]:
+    return [k8s.V1VolumeMount(name="data", mount_path=DATA_MOUNT, read_only=True),
+            k8s.V1VolumeMount(name="tmp", mount_path="/tmp")]
+
+
+def resources() -> k8s.V1ResourceRequirements:
+    return k8s.V1ResourceRequirements(requests={"cpu": "1", "memory": "2Gi"}, limits={"memory": "8Gi"})
