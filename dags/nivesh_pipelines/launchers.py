@@ -40,8 +40,9 @@ def run_pod_locally(pod: k8s.V1Pod, log: logging.Logger) -> dict | None:
         environment = {name: os.environ[name] for name in HOST_VARIABLES if name in os.environ}
         environment |= pod_environment(container) | {"NIVESH_XCOM_DIR": xcom_dir}
         log.info("launcher local: pod %s: %s", pod.metadata.name, shlex.join(command))
-        process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True, bufsize=1)
+        process = subprocess.Popen(
+            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
         for line in process.stdout:
             log.info("%s", line.rstrip())
         exit_code = process.wait()

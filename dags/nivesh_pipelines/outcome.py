@@ -11,5 +11,7 @@ def describe_outcome(model: str, step_ids: list[str], results: dict[str, dict | 
     shown = ", ".join(f"{name.removeprefix('test_')} {value:.3f}" for name, value in sorted(metrics.items()))
     if promotion.get("promoted"):
         return f"{model}: promoted v{promotion['production_version']} ({shown})"
-    return (f"{model}: kept v{promotion['production_version']}, candidate v{promotion['candidate_version']} "
-            f"not promoted: {promotion['reason']} ({shown})")
+    return (
+        f"{model}: kept v{promotion['production_version']}, candidate v{promotion['candidate_version']} "
+        f"not promoted: {promotion['reason']} ({shown})"
+    )

@@ -24,7 +24,11 @@ DEFAULT_ARGS = {
 
 
 def _params(spec: ModelSpec) -> dict[str, Param]:
-    params = {"data_path": Param("", type="string", description="Training data (path or URL); empty: the catalog's file under the data root.")}
+    params = {
+        "data_path": Param(
+            "", type="string", description="Training data (path or URL); empty: the catalog's file under the data root."
+        )
+    }
     for name, default in spec.thresholds.items():
         bounds = {"minimum": 0} if name == "tolerance" else {"minimum": 0, "maximum": 1}
         params[name] = Param(default, type="number", description=f"Gate threshold {name}.", **bounds)
@@ -49,10 +53,12 @@ def build_training_dag(spec: ModelSpec) -> DAG:
         params=_params(spec),
         tags=["nivesh", "training", spec.registered_name],
         doc_md=f"### {spec.registered_name}\n{spec.description}\n\nImage `{spec.image}`, steps: "
-               + " → ".join(step.task_id for step in spec.steps),
+        + " → ".join(step.task_id for step in spec.steps),
     ) as dag:
-        steps = [check_drift_placeholder() if step.task_id == DRIFT_CHECK else TrainingStepOperator(model=spec, step=step)
-                 for step in spec.steps]
+        steps = [
+            check_drift_placeholder() if step.task_id == DRIFT_CHECK else TrainingStepOperator(model=spec, step=step)
+            for step in spec.steps
+        ]
         chain(*steps)
         step_ids = [step.task_id for step in spec.steps]
 

@@ -26,27 +26,37 @@ def environment() -> dict[str, str]:
 
 
 def pod_security_context() -> k8s.V1PodSecurityContext:
-    return k8s.V1PodSecurityContext(run_as_non_root=True, run_as_user=RUN_AS_USER, run_as_group=RUN_AS_USER,
-                                    fs_group=RUN_AS_USER, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"))
+    return k8s.V1PodSecurityContext(
+        run_as_non_root=True,
+        run_as_user=RUN_AS_USER,
+        run_as_group=RUN_AS_USER,
+        fs_group=RUN_AS_USER,
+        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
+    )
 
 
 def container_security_context() -> k8s.V1SecurityContext:
-    return k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=True,
-                                 capabilities=k8s.V1Capabilities(drop=["ALL"]))
+    return k8s.V1SecurityContext(
+        allow_privilege_escalation=False, read_only_root_filesystem=True, capabilities=k8s.V1Capabilities(drop=["ALL"])
+    )
 
 
 def volumes() -> list[k8s.V1Volume]:
     return [
-        k8s.V1Volume(name="data", persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(
-            claim_name=DATA_CLAIM, read_only=True)),
+        k8s.V1Volume(
+            name="data",
+            persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name=DATA_CLAIM, read_only=True),
+        ),
         # The root filesystem is read-only: scratch space for libraries that write to /tmp.
         k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource()),
     ]
 
 
 def volume_mounts() -> list[k8s.V1VolumeMount]:
-    return [k8s.V1VolumeMount(name="data", mount_path=DATA_MOUNT, read_only=True),
-            k8s.V1VolumeMount(name="tmp", mount_path="/tmp")]
+    return [
+        k8s.V1VolumeMount(name="data", mount_path=DATA_MOUNT, read_only=True),
+        k8s.V1VolumeMount(name="tmp", mount_path="/tmp"),
+    ]
 
 
 def resources() -> k8s.V1ResourceRequirements:

@@ -5,11 +5,11 @@ from typing import Annotated
 
 import typer
 
+from nivesh_anomaly import MODEL_NAME
 from nivesh_common.cli import run_app, step, step_app
 from nivesh_common.options import DataPath, OutPath, RunId, Seed
 from nivesh_common.registry import PromotionPolicy
 from nivesh_common.registry_commands import add_registry_commands
-from nivesh_anomaly import MODEL_NAME
 
 log = logging.getLogger("nivesh.anomaly")
 
@@ -25,8 +25,8 @@ def sample_data(
     seed: Seed = 11,
 ) -> dict:
     """Write synthetic transactions with labelled anomalies (amount spikes, odd hours, new merchants, bursts)."""
-    from nivesh_common.data import write_table
     from nivesh_anomaly.sample_data import transactions
+    from nivesh_common.data import write_table
 
     table = transactions(users, days, seed)
     write_table(table, out)
@@ -39,13 +39,18 @@ def sample_data(
 @step
 def validate(data: DataPath) -> dict:
     """Check the transactions: required columns, parseable timestamps, positive amounts, a 0/1 label."""
-    from nivesh_common.data import read_table
     from nivesh_anomaly.schema import LABEL, parse_transactions
+    from nivesh_common.data import read_table
 
     transactions = parse_transactions(read_table(data), data)
-    return {"path": data, "rows": len(transactions), "users": int(transactions["user_id"].nunique()),
-            "labelled_anomalies": int(transactions[LABEL].sum()),
-            "from": str(transactions["timestamp"].min()), "to": str(transactions["timestamp"].max())}
+    return {
+        "path": data,
+        "rows": len(transactions),
+        "users": int(transactions["user_id"].nunique()),
+        "labelled_anomalies": int(transactions[LABEL].sum()),
+        "from": str(transactions["timestamp"].min()),
+        "to": str(transactions["timestamp"].max()),
+    }
 
 
 @app.command()
@@ -60,11 +65,11 @@ def train(
     """Fit on the earlier transactions; log model, signature, data lineage and plots on the latest ones."""
     import mlflow
 
+    from nivesh_anomaly.schema import parse_transactions
+    from nivesh_anomaly.training import TrainingConfig, train_detector
     from nivesh_common.data import read_table
     from nivesh_common.settings import load_tracking_settings
     from nivesh_common.tracking import connect, use_experiment
-    from nivesh_anomaly.schema import parse_transactions
-    from nivesh_anomaly.training import TrainingConfig, train_detector
 
     settings = load_tracking_settings()
     transactions = parse_transactions(read_table(data), data)
@@ -82,15 +87,17 @@ def evaluate(
     run_id: RunId,
     min_precision_at_k: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.6,
     min_recall: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.6,
-    k: Annotated[int | None, typer.Option(min=1, help="Alerts reviewed; default: the number of labelled anomalies.")] = None,
+    k: Annotated[
+        int | None, typer.Option(min=1, help="Alerts reviewed; default: the number of labelled anomalies.")
+    ] = None,
 ) -> dict:
     """precision@k and recall on the labelled anomalies of the test period, against the gate."""
     import mlflow
 
+    from nivesh_anomaly.evaluation import TEST_SPLIT, detection_metrics, load_model, thresholds
     from nivesh_common.gates import enforce_gate, evaluate_gate, record_gate
     from nivesh_common.settings import load_tracking_settings
     from nivesh_common.tracking import connect, get_run, load_table, model_uri_of
-    from nivesh_anomaly.evaluation import TEST_SPLIT, detection_metrics, load_model, thresholds
 
     client = connect(load_tracking_settings())
     run = get_run(client, run_id)
@@ -110,7 +117,8 @@ def _champion_scorer():
 
 
 add_registry_commands(
-    app, MODEL_NAME,
+    app,
+    MODEL_NAME,
     PromotionPolicy(metric="test_precision_at_k", tolerance=0.02, required_gates=("evaluate",)),
     _champion_scorer,
 )

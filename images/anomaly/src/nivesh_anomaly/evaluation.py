@@ -7,11 +7,11 @@ from mlflow.entities.model_registry import ModelVersion
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import PrecisionRecallDisplay
 
+from nivesh_anomaly.features import FEATURES
+from nivesh_anomaly.schema import LABEL
 from nivesh_common.gates import Threshold
 from nivesh_common.plots import log_figure
 from nivesh_common.tracking import load_table
-from nivesh_anomaly.features import FEATURES
-from nivesh_anomaly.schema import LABEL
 
 TEST_SPLIT = "evaluation/test.parquet"
 PROMOTION_METRIC = "test_precision_at_k"
@@ -48,8 +48,9 @@ def thresholds(min_precision_at_k: float, min_recall: float) -> list[Threshold]:
 
 def log_evaluation_plots(model: IsolationForest, test: pd.DataFrame) -> None:
     labels, scores = test[LABEL].to_numpy(), anomaly_scores(model, test)
-    log_figure(PrecisionRecallDisplay.from_predictions(labels, scores, name="test").figure_,
-               "plots/precision_recall.png")
+    log_figure(
+        PrecisionRecallDisplay.from_predictions(labels, scores, name="test").figure_, "plots/precision_recall.png"
+    )
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots()

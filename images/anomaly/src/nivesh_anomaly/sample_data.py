@@ -30,10 +30,21 @@ def _user_transactions(rng: np.random.Generator, user: str, start: pd.Timestamp,
     for day in range(days):
         for _ in range(rng.poisson(2.2)):
             merchant = merchants[min(int(rng.exponential(len(merchants) / 3)), len(merchants) - 1)]
-            moment = start + pd.Timedelta(days=day, hours=int(rng.integers(wake, sleep)),
-                                          minutes=int(rng.integers(0, 60)), seconds=int(rng.integers(0, 60)))
-            rows.append({"user_id": user, "timestamp": moment, "merchant": merchant,
-                         "amount": round(typical * rng.lognormal(0, 0.45), 2), "anomaly_type": ""})
+            moment = start + pd.Timedelta(
+                days=day,
+                hours=int(rng.integers(wake, sleep)),
+                minutes=int(rng.integers(0, 60)),
+                seconds=int(rng.integers(0, 60)),
+            )
+            rows.append(
+                {
+                    "user_id": user,
+                    "timestamp": moment,
+                    "merchant": merchant,
+                    "amount": round(typical * rng.lognormal(0, 0.45), 2),
+                    "anomaly_type": "",
+                }
+            )
     return rows
 
 
@@ -41,20 +52,45 @@ def _inject(rng: np.random.Generator, normal: pd.DataFrame, kind: str) -> list[d
     base = normal.iloc[int(rng.integers(len(normal)))].to_dict()
     day = base["timestamp"].normalize()
     if kind == "amount_spike":
-        return [{**base, "amount": round(base["amount"] * rng.uniform(8, 30), 2),
-                 "timestamp": base["timestamp"] + pd.Timedelta(minutes=7), "anomaly_type": kind}]
+        return [
+            {
+                **base,
+                "amount": round(base["amount"] * rng.uniform(8, 30), 2),
+                "timestamp": base["timestamp"] + pd.Timedelta(minutes=7),
+                "anomaly_type": kind,
+            }
+        ]
     if kind == "odd_hour":
         moment = day + pd.Timedelta(hours=int(rng.integers(1, 5)), minutes=int(rng.integers(0, 60)))
-        return [{**base, "timestamp": moment, "amount": round(base["amount"] * rng.uniform(1.5, 4), 2),
-                 "anomaly_type": kind}]
+        return [
+            {
+                **base,
+                "timestamp": moment,
+                "amount": round(base["amount"] * rng.uniform(1.5, 4), 2),
+                "anomaly_type": kind,
+            }
+        ]
     if kind == "new_merchant":
-        return [{**base, "merchant": str(rng.choice(UNFAMILIAR_MERCHANTS)), "anomaly_type": kind,
-                 "amount": round(base["amount"] * rng.uniform(2, 6), 2),
-                 "timestamp": base["timestamp"] + pd.Timedelta(minutes=13)}]
+        return [
+            {
+                **base,
+                "merchant": str(rng.choice(UNFAMILIAR_MERCHANTS)),
+                "anomaly_type": kind,
+                "amount": round(base["amount"] * rng.uniform(2, 6), 2),
+                "timestamp": base["timestamp"] + pd.Timedelta(minutes=13),
+            }
+        ]
     start = base["timestamp"] + pd.Timedelta(minutes=3)
-    return [{**base, "timestamp": start + pd.Timedelta(seconds=int(s)), "anomaly_type": kind,
-             "merchant": str(rng.choice(UNFAMILIAR_MERCHANTS)), "amount": round(base["amount"] * rng.uniform(0.5, 2), 2)}
-            for s in np.sort(rng.integers(0, 600, size=rng.integers(4, 8)))]
+    return [
+        {
+            **base,
+            "timestamp": start + pd.Timedelta(seconds=int(s)),
+            "anomaly_type": kind,
+            "merchant": str(rng.choice(UNFAMILIAR_MERCHANTS)),
+            "amount": round(base["amount"] * rng.uniform(0.5, 2), 2),
+        }
+        for s in np.sort(rng.integers(0, 600, size=rng.integers(4, 8)))
+    ]
 
 
 def transactions(users: int, days: int, seed: int, anomaly_rate: float = 0.015) -> pd.DataFrame:
@@ -73,5 +109,6 @@ def transactions(users: int, days: int, seed: int, anomaly_rate: float = 0.015) 
     table["is_anomaly"] = (table["anomaly_type"] != "").astype(int)
     table.insert(0, "transaction_id", [f"T{seed:04d}{i:08d}" for i in range(len(table))])
     table["timestamp"] = table["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S")
-    return table[["transaction_id", "user_id", "timestamp", "amount", "merchant", "category", "is_anomaly",
-                  "anomaly_type"]]
+    return table[
+        ["transaction_id", "user_id", "timestamp", "amount", "merchant", "category", "is_anomaly", "anomaly_type"]
+    ]

@@ -23,12 +23,16 @@ def parse_transactions(table: pd.DataFrame, source: str, labelled: bool = True) 
     parsed["timestamp"] = pd.to_datetime(table["timestamp"], errors="coerce", format="mixed")
     if parsed["timestamp"].isna().any():
         row = _first_bad_row(parsed["timestamp"].isna())
-        raise BadInputError(f"{source}: column timestamp: row {row} is {table['timestamp'].iloc[row - 1]!r}, not a date-time")
+        raise BadInputError(
+            f"{source}: column timestamp: row {row} is {table['timestamp'].iloc[row - 1]!r}, not a date-time"
+        )
     parsed["amount"] = pd.to_numeric(table["amount"], errors="coerce")
     bad_amount = parsed["amount"].isna() | (parsed["amount"] <= 0)
     if bad_amount.any():
         row = _first_bad_row(bad_amount)
-        raise BadInputError(f"{source}: column amount: row {row} is {table['amount'].iloc[row - 1]!r}, expected a positive number")
+        raise BadInputError(
+            f"{source}: column amount: row {row} is {table['amount'].iloc[row - 1]!r}, expected a positive number"
+        )
     for column in ("user_id", "merchant"):
         if table[column].isna().any():
             raise BadInputError(f"{source}: column {column}: row {_first_bad_row(table[column].isna())} is empty")
@@ -36,7 +40,9 @@ def parse_transactions(table: pd.DataFrame, source: str, labelled: bool = True) 
         labels = pd.to_numeric(table[LABEL], errors="coerce")
         if not labels.isin([0, 1]).all():
             row = _first_bad_row(~labels.isin([0, 1]))
-            raise BadInputError(f"{source}: column {LABEL}: row {row} is {table[LABEL].iloc[row - 1]!r}, expected 0 or 1")
+            raise BadInputError(
+                f"{source}: column {LABEL}: row {row} is {table[LABEL].iloc[row - 1]!r}, expected 0 or 1"
+            )
         if labels.sum() == 0:
             raise BadInputError(f"{source}: column {LABEL}: no labelled anomalies; evaluation needs some")
         parsed[LABEL] = labels.astype(int)

@@ -8,12 +8,12 @@ import pandas as pd
 from mlflow.models import infer_signature
 from sklearn.ensemble import IsolationForest
 
-from nivesh_common.errors import BadInputError
-from nivesh_common.logs import Stopwatch
-from nivesh_common.tracking import MODEL_URI_TAG, log_table, log_training_data
 from nivesh_anomaly.evaluation import TEST_SPLIT, log_evaluation_plots
 from nivesh_anomaly.features import FEATURES, transaction_features
 from nivesh_anomaly.schema import LABEL
+from nivesh_common.errors import BadInputError
+from nivesh_common.logs import Stopwatch
+from nivesh_common.tracking import MODEL_URI_TAG, log_table, log_training_data
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +39,30 @@ def train_detector(transactions: pd.DataFrame, config: TrainingConfig, source: s
     """Fit and log inside the active MLflow run."""
     features = transaction_features(transactions)
     train, test = time_split(transactions, config.test_share, source)
-    log.info("%d transactions of %d users: train %d, test %d (from %s)", len(transactions),
-             transactions["user_id"].nunique(), train.sum(), test.sum(), transactions.loc[test, "timestamp"].min())
-    model = IsolationForest(n_estimators=config.n_estimators, contamination=config.contamination,
-                            random_state=config.seed, n_jobs=-1)
+    log.info(
+        "%d transactions of %d users: train %d, test %d (from %s)",
+        len(transactions),
+        transactions["user_id"].nunique(),
+        train.sum(),
+        test.sum(),
+        transactions.loc[test, "timestamp"].min(),
+    )
+    model = IsolationForest(
+        n_estimators=config.n_estimators, contamination=config.contamination, random_state=config.seed, n_jobs=-1
+    )
     watch = Stopwatch()
     model.fit(features[train])
     log.info("fitted %d trees in %.1fs", config.n_estimators, watch.seconds)
 
-    mlflow.log_params({"seed": config.seed, "test_share": config.test_share, "n_estimators": config.n_estimators,
-                       "contamination": config.contamination, "features": ",".join(FEATURES)})
+    mlflow.log_params(
+        {
+            "seed": config.seed,
+            "test_share": config.test_share,
+            "n_estimators": config.n_estimators,
+            "contamination": config.contamination,
+            "features": ",".join(FEATURES),
+        }
+    )
     mlflow.log_metric("fit_seconds", watch.seconds)
     data_sha256 = log_training_data(transactions, source, LABEL)
     evaluation = features[test].assign(**{LABEL: transactions.loc[test, LABEL].to_numpy()})
@@ -56,10 +70,19 @@ def train_detector(transactions: pd.DataFrame, config: TrainingConfig, source: s
     log_evaluation_plots(model, evaluation)
     example = features[train].head(5)
     model_info = mlflow.sklearn.log_model(
-        model, name="model", input_example=example, signature=infer_signature(example, model.predict(example)),
+        model,
+        name="model",
+        input_example=example,
+        signature=infer_signature(example, model.predict(example)),
         # skops format: only the tree storage of our own IsolationForest needs trusting.
         skops_trusted_types=["sklearn.tree._tree.Tree"],
     )
     mlflow.set_tag(MODEL_URI_TAG, model_info.model_uri)
-    return {"model_uri": model_info.model_uri, "rows": len(transactions), "data_sha256": data_sha256,
-            "train_rows": int(train.sum()), "test_rows": int(test.sum()), "fit_seconds": watch.seconds}
+    return {
+        "model_uri": model_info.model_uri,
+        "rows": len(transactions),
+        "data_sha256": data_sha256,
+        "train_rows": int(train.sum()),
+        "test_rows": int(test.sum()),
+        "fit_seconds": watch.seconds,
+    }

@@ -54,7 +54,7 @@ def step(fn: StepFunction) -> Callable[..., None]:
         except TrackingUnavailableError as exc:
             log.error("%s", exc)
             result, exit_code = {"status": "error", "error": str(exc)}, exc.exit_code
-        except Exception as exc:  # noqa: BLE001 - the contract turns any other failure into exit 1
+        except Exception as exc:
             log.exception("step failed")
             log.error("error: %s: %s", type(exc).__name__, exc)
             result, exit_code = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}, 1

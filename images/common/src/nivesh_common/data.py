@@ -39,9 +39,7 @@ def _parse(path: str, raw: bytes) -> pd.DataFrame:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadInputError(
-            f"{path}: not a CSV or Parquet file (byte {exc.start} is not UTF-8 text)"
-        ) from None
+        raise BadInputError(f"{path}: not a CSV or Parquet file (byte {exc.start} is not UTF-8 text)") from None
     try:
         return pd.read_csv(io.StringIO(text))
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

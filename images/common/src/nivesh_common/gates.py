@@ -25,8 +25,13 @@ class Threshold:
         else:
             passed, comparison, threshold = value <= self.maximum, "<=", self.maximum
         passed = passed and not math.isnan(value)
-        return {"metric": self.metric, "value": round(value, 6), "comparison": comparison,
-                "threshold": threshold, "passed": passed}
+        return {
+            "metric": self.metric,
+            "value": round(value, 6),
+            "comparison": comparison,
+            "threshold": threshold,
+            "passed": passed,
+        }
 
 
 def evaluate_gate(gate: str, metrics: dict[str, float], thresholds: list[Threshold]) -> dict:

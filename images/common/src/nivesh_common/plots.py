@@ -4,8 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-import mlflow  # noqa: E402
+import matplotlib.pyplot as plt
+import mlflow
 
 
 def log_figure(figure: plt.Figure, artifact_file: str) -> None:

@@ -66,8 +66,13 @@ def register_candidate(client: MlflowClient, name: str, run_id: str, required_ga
         )
         log.info("registered %s version %s from run %s", name, version.version, run_id)
     client.set_registered_model_alias(name, CANDIDATE, version.version)
-    return {"model": name, "version": int(version.version), "run_id": run_id, "alias": CANDIDATE,
-            "newly_registered": not existing}
+    return {
+        "model": name,
+        "version": int(version.version),
+        "run_id": run_id,
+        "alias": CANDIDATE,
+        "newly_registered": not existing,
+    }
 
 
 def _get_version(client: MlflowClient, name: str, version: int) -> ModelVersion:
@@ -88,8 +93,12 @@ def promote_candidate(
     champion = version_by_alias(client, name, PRODUCTION)
     outcome = {"model": name, "candidate_version": int(candidate.version), "metric": policy.metric}
     if champion is not None and champion.version == candidate.version:
-        return {**outcome, "promoted": True, "production_version": int(champion.version),
-                "reason": "already production"}
+        return {
+            **outcome,
+            "promoted": True,
+            "production_version": int(champion.version),
+            "reason": "already production",
+        }
 
     candidate_score = get_run(client, candidate.run_id).data.metrics[policy.metric]
     outcome["candidate_score"] = round(candidate_score, 6)
@@ -97,17 +106,23 @@ def promote_candidate(
         champion_score = score_champion(champion, candidate.run_id)
         outcome |= {"champion_version": int(champion.version), "champion_score": round(champion_score, 6)}
         if candidate_score < champion_score - policy.tolerance:
-            reason = (f"candidate {policy.metric} {candidate_score:.4f} is worse than production "
-                      f"v{champion.version} ({champion_score:.4f}) beyond tolerance {policy.tolerance}")
+            reason = (
+                f"candidate {policy.metric} {candidate_score:.4f} is worse than production "
+                f"v{champion.version} ({champion_score:.4f}) beyond tolerance {policy.tolerance}"
+            )
             log.info("keeping production v%s: %s", champion.version, reason)
             return {**outcome, "promoted": False, "production_version": int(champion.version), "reason": reason}
         # `previous` first: if the next call fails, production is untouched and a re-run finishes the move.
         client.set_registered_model_alias(name, PREVIOUS, champion.version)
     client.set_registered_model_alias(name, PRODUCTION, candidate.version)
     log.info("promoted %s version %s to production", name, candidate.version)
-    return {**outcome, "promoted": True, "production_version": int(candidate.version),
-            "previous_version": int(champion.version) if champion else None,
-            "reason": "no production version yet" if champion is None else "not worse than production"}
+    return {
+        **outcome,
+        "promoted": True,
+        "production_version": int(candidate.version),
+        "previous_version": int(champion.version) if champion else None,
+        "reason": "no production version yet" if champion is None else "not worse than production",
+    }
 
 
 def rollback_production(client: MlflowClient, name: str) -> dict:

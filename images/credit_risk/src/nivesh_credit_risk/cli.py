@@ -38,8 +38,12 @@ def sample_data(out: OutPath, rows: Annotated[int, typer.Option(min=1)] = 20_000
 
 @app.command()
 @step
-def validate(data: DataPath, target: Target = DEFAULT_TARGET, positive_label: PositiveLabel = DEFAULT_POSITIVE_LABEL,
-             protected_attribute: Protected = DEFAULT_PROTECTED_ATTRIBUTE) -> dict:
+def validate(
+    data: DataPath,
+    target: Target = DEFAULT_TARGET,
+    positive_label: PositiveLabel = DEFAULT_POSITIVE_LABEL,
+    protected_attribute: Protected = DEFAULT_PROTECTED_ATTRIBUTE,
+) -> dict:
     """Check the table against the data contract: readable, target binary with the positive label, no empty column."""
     from nivesh_common.data import read_table
     from nivesh_credit_risk.features import detect_features
@@ -49,7 +53,12 @@ def validate(data: DataPath, target: Target = DEFAULT_TARGET, positive_label: Po
     labels = check_table(table, TargetSpec(target, positive_label), protected_attribute, data)
     spec = detect_features(table, [target, protected_attribute])
     log.info("%s: %d rows, %d features, positive rate %.3f", data, len(table), len(spec.columns), labels.mean())
-    return {"path": data, "rows": len(table), "positive_rate": round(float(labels.mean()), 4), "features": spec.to_dict()}
+    return {
+        "path": data,
+        "rows": len(table),
+        "positive_rate": round(float(labels.mean()), 4),
+        "features": spec.to_dict(),
+    }
 
 
 @app.command("validate-features")
@@ -88,8 +97,14 @@ def train(
     table = read_table(data)
     target_spec = TargetSpec(target, positive_label)
     labels = check_table(table, target_spec, protected_attribute or None, data)
-    config = TrainingConfig(target_spec, protected_attribute or None, seed, n_estimators=n_estimators,
-                            learning_rate=learning_rate, max_depth=max_depth)
+    config = TrainingConfig(
+        target_spec,
+        protected_attribute or None,
+        seed,
+        n_estimators=n_estimators,
+        learning_rate=learning_rate,
+        max_depth=max_depth,
+    )
     connect(settings)
     use_experiment(MODEL_NAME, settings)
     with mlflow.start_run(tags={"nivesh.model": MODEL_NAME, "nivesh.step": "train"}) as run:
@@ -134,11 +149,19 @@ def fairness(
         for group, metrics in by_group.items():
             mlflow.log_metrics({f"fairness/{group}/{name}": value for name, value in metrics.items()})
         mlflow.log_dict({"attribute": attribute, "group_sizes": sizes, "by_group": by_group}, "fairness/report.json")
-    report = evaluate_gate("fairness", {"disparate_impact_ratio": ratio}, disparate_impact_threshold(min_disparate_impact))
+    report = evaluate_gate(
+        "fairness", {"disparate_impact_ratio": ratio}, disparate_impact_threshold(min_disparate_impact)
+    )
     record_gate(run_id, report)
     enforce_gate(report)
-    return {"run_id": run_id, "attribute": attribute, "disparate_impact_ratio": round(ratio, 6),
-            "group_sizes": sizes, "by_group": by_group, "gate": report}
+    return {
+        "run_id": run_id,
+        "attribute": attribute,
+        "disparate_impact_ratio": round(ratio, 6),
+        "group_sizes": sizes,
+        "by_group": by_group,
+        "gate": report,
+    }
 
 
 @app.command()
@@ -178,7 +201,8 @@ def _champion_scorer():
 
 
 add_registry_commands(
-    app, MODEL_NAME,
+    app,
+    MODEL_NAME,
     PromotionPolicy(metric="test_roc_auc", tolerance=0.005, required_gates=("fairness", "evaluate")),
     _champion_scorer,
 )

@@ -46,14 +46,17 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, 
 
 def log_evaluation_plots(labels: np.ndarray, scores: np.ndarray) -> None:
     log_figure(RocCurveDisplay.from_predictions(labels, scores, name="test").figure_, "plots/roc_curve.png")
-    display = ConfusionMatrixDisplay.from_predictions(labels, (scores >= 0.5).astype(int),
-                                                      display_labels=["repaid", "default"])
+    display = ConfusionMatrixDisplay.from_predictions(
+        labels, (scores >= 0.5).astype(int), display_labels=["repaid", "default"]
+    )
     log_figure(display.figure_, "plots/confusion_matrix.png")
 
 
 def score(model: XGBClassifier, run_id: str, test: pd.DataFrame) -> np.ndarray:
     """Default probabilities of `model` (trained in `run_id`) on an evaluation table."""
-    return model.predict_proba(feature_matrix(test, load_feature_spec(run_id), f"evaluation data of run {run_id}"))[:, 1]
+    return model.predict_proba(feature_matrix(test, load_feature_spec(run_id), f"evaluation data of run {run_id}"))[
+        :, 1
+    ]
 
 
 def load_model(model_uri: str) -> XGBClassifier:

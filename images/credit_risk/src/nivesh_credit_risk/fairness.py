@@ -37,13 +37,20 @@ def check_group_sizes(groups: pd.Series, minimum: int) -> dict[str, int]:
 def fairness_metrics(labels: np.ndarray, predicted: np.ndarray, groups: pd.Series) -> tuple[dict, float]:
     """Per-group metrics, and the disparate impact ratio: lowest over highest selection rate."""
     frame = MetricFrame(
-        metrics={"accuracy": accuracy_score, "selection_rate": selection_rate,
-                 "true_positive_rate": true_positive_rate, "false_positive_rate": false_positive_rate},
-        y_true=labels, y_pred=predicted, sensitive_features=groups,
+        metrics={
+            "accuracy": accuracy_score,
+            "selection_rate": selection_rate,
+            "true_positive_rate": true_positive_rate,
+            "false_positive_rate": false_positive_rate,
+        },
+        y_true=labels,
+        y_pred=predicted,
+        sensitive_features=groups,
     )
     ratio = float(frame.ratio(method="between_groups")["selection_rate"])
-    by_group = {str(group): {metric: float(value) for metric, value in row.items()}
-                for group, row in frame.by_group.iterrows()}
+    by_group = {
+        str(group): {metric: float(value) for metric, value in row.items()} for group, row in frame.by_group.iterrows()
+    }
     return by_group, ratio
 
 

@@ -1,0 +1,59 @@
+"""The embedded default's state dir (.nivesh/): Airflow home, MLflow store and artifacts, data, logs."""
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nivesh_pipelines
+
+DAGS_FOLDER = Path(nivesh_pipelines.__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class EmbeddedState:
+    root: Path
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.root / "airflow"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.root / "mlflow"
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.mlflow_dir / "artifacts"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    def prepare(self) -> None:
+        for folder in (self.airflow_home, self.mlflow_dir, self.artifact_root, self.data_dir, self.logs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def environment(self, base: dict[str, str]) -> dict[str, str]:
+        """`base` plus what Airflow (SQLite metadata DB, launcher local) and the steps need."""
+        venv_bin = str(Path(sys.executable).parent)
+        return base | {
+            "PATH": f"{venv_bin}:{base.get('PATH', '')}",
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home / 'airflow.db'}",
+            "NIVESH_LAUNCHER": "local",
+            "AIRFLOW_VAR_NIVESH_MLFLOW_TRACKING_URI": self.tracking_uri,
+            "AIRFLOW_VAR_NIVESH_MLFLOW_ARTIFACT_ROOT": str(self.artifact_root),
+            "AIRFLOW_VAR_NIVESH_DATA_ROOT": str(self.data_dir),
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+        }
