@@ -24,14 +24,14 @@ def parse_transactions(table: pd.DataFrame, source: str, labelled: bool = True) 
     if parsed["timestamp"].isna().any():
         row = _first_bad_row(parsed["timestamp"].isna())
         raise BadInputError(
-            f"{source}: column timestamp: row {row} is {table['timestamp'].iloc[row - 1]!r}, not a date-time"
+            f"{source}: column timestamp: row {row} is {table['timestamp'].iloc[row - 1]}, not a date-time"
         )
     parsed["amount"] = pd.to_numeric(table["amount"], errors="coerce")
     bad_amount = parsed["amount"].isna() | (parsed["amount"] <= 0)
     if bad_amount.any():
         row = _first_bad_row(bad_amount)
         raise BadInputError(
-            f"{source}: column amount: row {row} is {table['amount'].iloc[row - 1]!r}, expected a positive number"
+            f"{source}: column amount: row {row} is {table['amount'].iloc[row - 1]}, expected a positive number"
         )
     for column in ("user_id", "merchant"):
         if table[column].isna().any():
@@ -41,7 +41,7 @@ def parse_transactions(table: pd.DataFrame, source: str, labelled: bool = True) 
         if not labels.isin([0, 1]).all():
             row = _first_bad_row(~labels.isin([0, 1]))
             raise BadInputError(
-                f"{source}: column {LABEL}: row {row} is {table[LABEL].iloc[row - 1]!r}, expected 0 or 1"
+                f"{source}: column {LABEL}: row {row} is {table[LABEL].iloc[row - 1]}, expected 0 or 1"
             )
         if labels.sum() == 0:
             raise BadInputError(f"{source}: column {LABEL}: no labelled anomalies; evaluation needs some")

@@ -77,7 +77,7 @@ def check_engineered_features(table: pd.DataFrame, source: str) -> dict[str, dic
         if bad.any():
             row = int(bad.nonzero()[0][0])
             raise BadInputError(
-                f"{source}: column {column}: row {row + 1} is {table[column].iloc[row]!r}, "
+                f"{source}: column {column}: row {row + 1} is {table[column].iloc[row]}, "
                 f"expected a finite number in [{low}, {high}] ({int(bad.sum())} such row(s))"
             )
         summary[column] = {"min": float(values.min()), "max": float(values.max())}

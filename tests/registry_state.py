@@ -1,0 +1,34 @@
+"""Reading what a test's MLflow store holds, to assert that nothing was logged, registered or moved."""
+
+from pathlib import Path
+
+from mlflow import MlflowClient
+
+
+def client_for(env: dict[str, str]) -> MlflowClient:
+    return MlflowClient(env["MLFLOW_TRACKING_URI"], env["MLFLOW_TRACKING_URI"])
+
+
+def store_exists(env: dict[str, str]) -> bool:
+    return Path(env["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")).exists()
+
+
+def run_count(env: dict[str, str]) -> int:
+    if not store_exists(env):
+        return 0
+    client = client_for(env)
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    return len(client.search_runs(experiments)) if experiments else 0
+
+
+def aliases(env: dict[str, str], model: str) -> dict[str, str]:
+    if not store_exists(env):
+        return {}
+    models = client_for(env).search_registered_models(f"name='{model}'")
+    return dict(models[0].aliases) if models else {}
+
+
+def version_count(env: dict[str, str], model: str) -> int:
+    if not store_exists(env):
+        return 0
+    return len(client_for(env).search_model_versions(f"name='{model}'"))

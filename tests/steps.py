@@ -1,0 +1,42 @@
+"""Running a step image's real console script, as the pod (or `docker run`) would."""
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class StepRun:
+    exit_code: int
+    result: dict | None
+    stdout: str
+    stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if "ERROR" in line or ": error:" in line]
+
+
+def run_step(script: str, *args, env: dict[str, str]) -> StepRun:
+    completed = subprocess.run(
+        [str(BIN / script), *map(str, args)], env=env, capture_output=True, text=True, timeout=600
+    )
+    lines = completed.stdout.strip().splitlines()
+    result = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else None
+    return StepRun(completed.returncode, result, completed.stdout, completed.stderr)
+
+
+def step_environment(root: Path) -> dict[str, str]:
+    """A fresh MLflow SQLite store and XCom dir under `root`."""
+    (root / "xcom").mkdir(parents=True, exist_ok=True)
+    return {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "HOME": str(root),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+        "NIVESH_MLFLOW_ARTIFACT_ROOT": str(root / "artifacts"),
+        "NIVESH_XCOM_DIR": str(root / "xcom"),
+    }
