@@ -169,6 +169,15 @@ def test_unknown_run_id_is_bad_input(store):
 
 def test_help_lists_every_subcommand(step_env):
     run = credit("--help", env=step_env)
-    for subcommand in ("sample-data", "validate", "validate-features", "train", "fairness", "evaluate", "register",
-                       "promote", "rollback"):
+    for subcommand in (
+        "sample-data",
+        "validate",
+        "validate-features",
+        "train",
+        "fairness",
+        "evaluate",
+        "register",
+        "promote",
+        "rollback",
+    ):
         assert subcommand in run.stdout

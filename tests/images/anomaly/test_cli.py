@@ -1,0 +1,93 @@
+"""Every `nivesh-anomaly` subcommand, run for real on small data, and its bad input."""
+
+import pandas as pd
+import pytest
+from registry_state import aliases, run_count, version_count
+from steps import run_step
+
+MODEL = "anomaly_detector"
+
+
+def anomaly(*args, env):
+    return run_step("nivesh-anomaly", *args, env=env)
+
+
+def test_sample_data_labels_every_kind_of_anomaly(transactions_data):
+    table = pd.read_csv(transactions_data)
+    kinds = set(table.loc[table["is_anomaly"] == 1, "anomaly_type"])
+    assert kinds == {"amount_spike", "odd_hour", "new_merchant", "burst"}
+    assert 0.005 < table["is_anomaly"].mean() < 0.1
+
+
+def test_validate_summarises_the_history(transactions_data, step_env):
+    run = anomaly("validate", "--data", transactions_data, env=step_env)
+    assert run.exit_code == 0
+    assert run.result["users"] == 60 and run.result["labelled_anomalies"] > 0
+
+
+def test_train_evaluate_register_promote_rollback(transactions_data, step_env):
+    first = anomaly("train", "--data", transactions_data, env=step_env)
+    assert first.exit_code == 0, first.stderr
+    evaluated = anomaly("evaluate", "--run-id", first.result["run_id"], env=step_env)
+    assert evaluated.exit_code == 0, evaluated.stderr
+    metrics = evaluated.result["metrics"]
+    assert metrics["test_precision_at_k"] >= 0.6 and metrics["test_recall"] >= 0.6
+    assert metrics["test_k"] == pd.read_csv(transactions_data).pipe(_test_period_anomalies)
+
+    assert anomaly("register", "--run-id", first.result["run_id"], env=step_env).result["version"] == 1
+    assert anomaly("register", "--run-id", first.result["run_id"], env=step_env).result["version"] == 1
+    assert anomaly("promote", "--version", 1, env=step_env).result["promoted"]
+
+    second = anomaly("train", "--data", transactions_data, "--seed", 7, env=step_env).result["run_id"]
+    assert anomaly("evaluate", "--run-id", second, env=step_env).exit_code == 0
+    assert anomaly("register", "--run-id", second, env=step_env).result["version"] == 2
+    assert anomaly("promote", "--version", 2, "--tolerance", 1, env=step_env).result["promoted"]
+    assert aliases(step_env, MODEL) == {"candidate": 2, "production": 2, "previous": 1}
+    assert anomaly("rollback", env=step_env).result["production_version"] == 1
+    assert version_count(step_env, MODEL) == 2
+
+
+def _test_period_anomalies(table: pd.DataFrame) -> int:
+    timestamps = pd.to_datetime(table["timestamp"])
+    return int(table.loc[timestamps >= timestamps.quantile(0.8), "is_anomaly"].sum())
+
+
+def test_gate_failure_exits_3_and_registers_nothing(transactions_data, step_env):
+    run_id = anomaly("train", "--data", transactions_data, env=step_env).result["run_id"]
+    failed = anomaly("evaluate", "--run-id", run_id, "--min-recall", "0.99", env=step_env)
+    assert failed.exit_code == 3
+    assert failed.result["gate"]["failed"][0]["metric"] == "test_recall"
+    assert anomaly("register", "--run-id", run_id, env=step_env).exit_code == 3
+    assert version_count(step_env, MODEL) == 0
+
+
+def _changed(transactions_data, tmp_path, row, column, value):
+    table = pd.read_csv(transactions_data)
+    table[column] = table[column].astype(object)
+    table.loc[row, column] = value
+    path = tmp_path / "changed.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("timestamp", "yesterday-ish", "column timestamp: row 5 is yesterday-ish, not a date-time"),
+        ("amount", -12.5, "column amount: row 5 is -12.5, expected a positive number"),
+        ("amount", "lots", "column amount: row 5 is lots"),
+        ("is_anomaly", 7, "column is_anomaly: row 5 is 7, expected 0 or 1"),
+    ],
+)
+def test_bad_rows_are_named(column, value, message, transactions_data, tmp_path, step_env):
+    path = _changed(transactions_data, tmp_path, 4, column, value)
+    run = anomaly("train", "--data", path, env=step_env)
+    assert run.exit_code == 2 and message in run.result["error"]
+    assert run_count(step_env) == 0
+
+
+def test_missing_column_is_named(transactions_data, tmp_path, step_env):
+    path = tmp_path / "no-merchant.parquet"
+    pd.read_csv(transactions_data).drop(columns="merchant").to_parquet(path)
+    run = anomaly("validate", "--data", path, env=step_env)
+    assert run.exit_code == 2 and "missing column(s) merchant" in run.result["error"]

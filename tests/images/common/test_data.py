@@ -1,0 +1,61 @@
+import pandas as pd
+import pytest
+
+from nivesh_common.data import read_table, require_columns, table_sha256, write_table
+from nivesh_common.errors import BadInputError
+
+TABLE = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.parquet", "no-suffix"])
+def test_round_trip_by_content_not_suffix(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        TABLE.to_parquet(path)
+    else:
+        TABLE.to_csv(path, index=False)
+    pd.testing.assert_frame_equal(read_table(str(path)), TABLE, check_dtype=False)
+
+
+def test_fsspec_urls_are_read(tmp_path):
+    path = tmp_path / "t.csv"
+    TABLE.to_csv(path, index=False)
+    assert len(read_table(f"file://{path}")) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "file is empty"), (b"   \n", "file is empty"), (b"a,b\n", "no data rows"), (b"\xff\xfe\x00", "byte 0")],
+)
+def test_unreadable_content_is_one_line_bad_input(tmp_path, content, message):
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    with pytest.raises(BadInputError, match=message) as raised:
+        read_table(str(path))
+    assert str(path) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_directory_and_missing_file(tmp_path):
+    with pytest.raises(BadInputError, match="is a directory"):
+        read_table(str(tmp_path))
+    with pytest.raises(BadInputError, match="file not found"):
+        read_table(str(tmp_path / "missing.csv"))
+
+
+def test_write_table_never_overwrites(tmp_path):
+    path = str(tmp_path / "sub" / "t.parquet")
+    write_table(TABLE, path)
+    with pytest.raises(BadInputError, match="refusing to overwrite"):
+        write_table(TABLE.head(1), path)
+    assert len(read_table(path)) == 3
+
+
+def test_hash_follows_content():
+    assert table_sha256(TABLE) == table_sha256(TABLE.copy())
+    assert table_sha256(TABLE) != table_sha256(TABLE.assign(a=[1, 2, 4]))
+    assert table_sha256(TABLE) != table_sha256(TABLE.rename(columns={"a": "c"}))
+
+
+def test_require_columns_names_missing_and_found():
+    with pytest.raises(BadInputError, match="missing column\\(s\\) c; found a, b"):
+        require_columns(TABLE, ["a", "c"], "t.csv")
