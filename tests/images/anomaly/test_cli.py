@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+
 from registry_state import aliases, run_count, version_count
 from steps import run_step
 

@@ -53,4 +53,3 @@ def test_unwritable_xcom_dir_still_prints_the_result(tmp_path, monkeypatch):
     monkeypatch.setenv("NIVESH_XCOM_DIR", str(blocker / "xcom"))
     result = CliRunner().invoke(app, ["finish", "fine"])
     assert result.exit_code == 0 and json.loads(result.stdout.strip().splitlines()[-1])["outcome"] == "fine"
-

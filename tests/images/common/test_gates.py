@@ -20,7 +20,7 @@ def test_gate_names_each_failing_metric_value_and_threshold():
     )
     assert not report["passed"]
     assert report["failed"] == [{"metric": "acc", "value": 0.8, "comparison": ">=", "threshold": 0.85, "passed": False}]
-    with pytest.raises(GateFailedError, match="acc 0.8000 not >= 0.85") as raised:
+    with pytest.raises(GateFailedError, match=r"acc 0\.8000 not >= 0\.85") as raised:
         enforce_gate(report)
     assert raised.value.report["gate"] is report
 

@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-from registry_state import aliases, run_count, version_count
+
+from registry_state import aliases, version_count
 from steps import run_step, step_environment
 
 MODEL = "credit_risk_scorer"

@@ -40,9 +40,7 @@ def parse_transactions(table: pd.DataFrame, source: str, labelled: bool = True) 
         labels = pd.to_numeric(table[LABEL], errors="coerce")
         if not labels.isin([0, 1]).all():
             row = _first_bad_row(~labels.isin([0, 1]))
-            raise BadInputError(
-                f"{source}: column {LABEL}: row {row} is {table[LABEL].iloc[row - 1]}, expected 0 or 1"
-            )
+            raise BadInputError(f"{source}: column {LABEL}: row {row} is {table[LABEL].iloc[row - 1]}, expected 0 or 1")
         if labels.sum() == 0:
             raise BadInputError(f"{source}: column {LABEL}: no labelled anomalies; evaluation needs some")
         parsed[LABEL] = labels.astype(int)

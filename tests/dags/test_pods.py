@@ -1,0 +1,61 @@
+"""The pod each task builds through the real KubernetesPodOperator (no cluster needed to build it)."""
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from test_dagbag import DAGS_FOLDER
+
+from nivesh_pipelines.catalog import MODELS
+from nivesh_pipelines.operator import TrainingStepOperator
+
+TASKS = [(spec, step) for spec in MODELS for step in spec.steps if step.subcommand]
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    return DagBag(str(DAGS_FOLDER))
+
+
+@pytest.mark.parametrize(("spec", "step"), TASKS, ids=[f"{spec.dag_id}.{step.task_id}" for spec, step in TASKS])
+def test_pod_spec(dagbag, spec, step):
+    task = dagbag.dags[spec.dag_id].get_task(step.task_id)
+    assert isinstance(task, TrainingStepOperator)
+    pod = task.build_pod_request_obj(dry_run=True)
+
+    assert pod.metadata.namespace == "nivesh-training"
+    assert pod.spec.service_account_name == "nivesh-training"
+    assert pod.spec.restart_policy == "Never"
+    assert (
+        pod.metadata.labels
+        | {
+            "app.kubernetes.io/part-of": "nivesh-training",
+            "nivesh.ai/model": spec.registered_name,
+            "nivesh.ai/step": step.task_id,
+        }
+        == pod.metadata.labels
+    )
+
+    base = next(container for container in pod.spec.containers if container.name == "base")
+    assert base.image == f"nivesh/{spec.image_name}:0.1.0"
+    assert base.command == [spec.console_script]
+    assert base.args == [step.subcommand, *step.arguments]
+    env = {var.name: var.value for var in base.env}
+    assert set(env) == {"MLFLOW_TRACKING_URI", "NIVESH_MLFLOW_ARTIFACT_ROOT", "NIVESH_XCOM_DIR"}
+    assert env["NIVESH_XCOM_DIR"] == "/airflow/xcom"
+    assert "nivesh_mlflow_tracking_uri" in env["MLFLOW_TRACKING_URI"]
+
+    assert pod.spec.security_context.run_as_non_root and pod.spec.security_context.run_as_user == 10001
+    assert base.security_context.read_only_root_filesystem
+    assert not base.security_context.allow_privilege_escalation
+    assert base.security_context.capabilities.drop == ["ALL"]
+    mounts = {mount.mount_path: mount for mount in base.volume_mounts}
+    assert mounts["/data"].read_only and "/tmp" in mounts
+    # XCom comes back through the provider's sidecar reading /airflow/xcom/return.json.
+    assert any(container.name == "airflow-xcom-sidecar" for container in pod.spec.containers)
+
+
+def test_steps_hand_each_other_run_ids_and_versions_through_xcom():
+    for spec in MODELS:
+        arguments = {step.task_id: " ".join(step.arguments) for step in spec.steps}
+        assert "xcom_pull(task_ids='train_model')['run_id']" in arguments["evaluate_model"]
+        assert "xcom_pull(task_ids='train_model')['run_id']" in arguments["register_model"]
+        assert "xcom_pull(task_ids='register_model')['version']" in arguments["deploy_to_production"]
