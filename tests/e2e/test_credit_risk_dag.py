@@ -1,0 +1,53 @@
+"""The credit risk DAG run end to end by Airflow with launcher `local`, against a real MLflow store."""
+
+import os
+
+import pytest
+from mlflow import MlflowClient
+
+from nivesh_platform.embedded import migrate_metadata_db, run_dag
+from nivesh_platform.state import EmbeddedState
+
+pytestmark = pytest.mark.slow
+
+DAG_ID = "credit_risk_training"
+# ~1500 rows leave ~30 applicants in the youngest age group: relax the fairness threshold for test data.
+SMALL_DATA_CONF = {"min_disparate_impact": 0.5}
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory):
+    state = EmbeddedState(tmp_path_factory.mktemp("embedded"))
+    state.prepare()
+    environment = state.environment(dict(os.environ))
+    migrate_metadata_db(state, environment)
+    return state, environment
+
+
+def test_dag_run_leaves_a_production_version(embedded, credit_data):
+    state, environment = embedded
+    outcome = run_dag(state, DAG_ID, environment, {"data_path": str(credit_data), **SMALL_DATA_CONF})
+    log = outcome.log_file.read_text()
+    assert outcome.succeeded, log[-5000:]
+    client = MlflowClient(state.tracking_uri, state.tracking_uri)
+    production = client.get_model_version_by_alias("credit_risk_scorer", "production")
+    run = client.get_run(production.run_id)
+    assert run.data.tags["nivesh.gate.evaluate"] == run.data.tags["nivesh.gate.fairness"] == "passed"
+    assert run.data.params["protected_attribute"] == "age"
+    assert "credit_risk_scorer: promoted v1" in log
+    assert "launcher local: pod credit-risk-train-model" in log
+
+
+def test_gate_failure_fails_the_run_without_retries_and_keeps_production(embedded, credit_data):
+    state, environment = embedded
+    client = MlflowClient(state.tracking_uri, state.tracking_uri)
+    before = client.get_model_version_by_alias("credit_risk_scorer", "production").version
+    conf = {"data_path": str(credit_data), "min_accuracy": 0.999, **SMALL_DATA_CONF}
+    outcome = run_dag(state, DAG_ID, environment, conf)
+    log = outcome.log_file.read_text()
+    assert not outcome.succeeded
+    assert "exited 3 (quality gate not passed)" in log
+    assert "credit_risk_scorer: failed at step evaluate_model" in log
+    assert "up_for_retry" not in log.lower()
+    assert len(client.search_model_versions("name='credit_risk_scorer'")) == 1
+    assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == before
