@@ -11,6 +11,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from kubernetes.client import models as k8s
@@ -43,9 +44,11 @@ def run_pod_locally(pod: k8s.V1Pod, log: logging.Logger) -> dict | None:
         process = subprocess.Popen(
             command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
         )
+        started = time.perf_counter()
         for line in process.stdout:
             log.info("%s", line.rstrip())
         exit_code = process.wait()
+        log.info("launcher local: %s exited %d after %.2fs", command[0], exit_code, time.perf_counter() - started)
         result_file = Path(xcom_dir) / "return.json"
         result = json.loads(result_file.read_text()) if result_file.exists() else None
     raise_for_exit_code(exit_code, pod.metadata.name, result)

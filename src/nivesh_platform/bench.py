@@ -1,0 +1,165 @@
+"""`make bench`: DAG parse time, launcher overhead per step, credit training time and peak memory.
+
+Prints figures; asserts nothing (targets are in the README's performance section).
+"""
+
+import argparse
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from nivesh_pipelines.catalog import CREDIT_RISK
+from nivesh_platform.embedded import ensure_sample_data, migrate_metadata_db, run_dag
+from nivesh_platform.state import DAGS_FOLDER, EmbeddedState
+
+BIN = Path(sys.executable).parent
+AIRFLOW_IMPORTS = (
+    "import airflow.sdk, airflow.providers.cncf.kubernetes.operators.pod, airflow.providers.smtp.notifications.smtp"
+)
+PARSE_PROBE = f"""
+import runpy, sys, time
+started = time.perf_counter(); {AIRFLOW_IMPORTS}; imported = time.perf_counter()
+runpy.run_path(sys.argv[1]); parsed = time.perf_counter()
+print(imported - started, parsed - imported)
+"""
+PEAK_MEMORY_PROBE = """
+import resource, subprocess, sys, time
+started = time.perf_counter(); completed = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+print(completed.returncode, time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else "{}")
+"""
+LAUNCHER_LINE = re.compile(r"launcher local: \S+ exited (\d+) after ([\d.]+)s")
+POD_LINE = re.compile(r"launcher local: pod (\S+): ")
+
+
+def dag_parse_times(environment: dict[str, str], repeats: int = 3) -> list[list]:
+    rows = []
+    for dag_file in sorted(DAGS_FOLDER.glob("*.py")):
+        samples = []
+        for _ in range(repeats):
+            output = subprocess.run(
+                [sys.executable, "-c", PARSE_PROBE, str(dag_file)],
+                env=environment,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            samples.append((float(output[0]), float(output[1])))
+        airflow_import, parse = min(samples, key=lambda sample: sample[1])
+        rows.append([dag_file.name, f"{airflow_import:.2f}", f"{parse:.3f}"])
+    return rows
+
+
+def launcher_overhead(state: EmbeddedState, environment: dict[str, str]) -> list[list]:
+    ensure_sample_data(state, CREDIT_RISK, environment)
+    migrate_metadata_db(state, environment)
+    outcome = run_dag(state, CREDIT_RISK.dag_id, environment)
+    if not outcome.succeeded:
+        raise SystemExit(f"bench DAG run failed; see {outcome.log_file}")
+    process_seconds = _process_seconds_by_task(outcome.log_file.read_text())
+    with sqlite3.connect(state.airflow_home / "airflow.db") as db:
+        (run_id,) = db.execute(
+            "SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY start_date DESC LIMIT 1", (CREDIT_RISK.dag_id,)
+        ).fetchone()
+        tasks = db.execute(
+            "SELECT task_id, (julianday(end_date) - julianday(start_date)) * 86400 FROM task_instance "
+            "WHERE dag_id = ? AND run_id = ? ORDER BY start_date",
+            (CREDIT_RISK.dag_id, run_id),
+        ).fetchall()
+    rows = []
+    for task_id, task_seconds in tasks:
+        if task_id in process_seconds:
+            step = process_seconds[task_id]
+            rows.append([task_id, f"{step:.2f}", f"{task_seconds:.2f}", f"{task_seconds - step:.2f}"])
+    return rows
+
+
+def _process_seconds_by_task(log: str) -> dict[str, float]:
+    """Step process time per task, from the launcher's `pod <name>: ...` and `exited ... after Ns` lines."""
+    pod_prefixes = {
+        f"{CREDIT_RISK.image_name}-{step.task_id.replace('_', '-')}-": step.task_id for step in CREDIT_RISK.steps
+    }
+    seconds, current = {}, None
+    for line in log.splitlines():
+        if match := POD_LINE.search(line):
+            current = next((task for prefix, task in pod_prefixes.items() if match.group(1).startswith(prefix)), None)
+        elif current and (match := LAUNCHER_LINE.search(line)):
+            seconds[current], current = float(match.group(2)), None
+    return seconds
+
+
+def credit_training(state: EmbeddedState, environment: dict[str, str], sizes: list[int]) -> list[list]:
+    rows = []
+    for size in sizes:
+        data = state.data_dir / f"credit-{size}.parquet"
+        if not data.exists():
+            subprocess.run(
+                [str(BIN / "nivesh-credit-risk"), "sample-data", "--out", str(data), "--rows", str(size)],
+                env=environment,
+                check=True,
+                capture_output=True,
+            )
+        command = [str(BIN / "nivesh-credit-risk"), "train", "--data", str(data)]
+        output = subprocess.run(
+            [sys.executable, "-c", PEAK_MEMORY_PROBE, *command],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        exit_code, wall, peak_kib = output[0].split()
+        result = json.loads(output[1])
+        if exit_code != "0":
+            raise SystemExit(f"training on {size} rows failed: {result}")
+        rows.append(
+            [
+                f"{size:,}",
+                f"{float(result['fit_seconds']):.1f}",
+                f"{float(result['elapsed_s']):.1f}",
+                f"{float(wall):.1f}",
+                f"{int(peak_kib) / 1024 / 1024:.2f}",
+            ]
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--state-dir", type=Path, default=Path(".nivesh/bench"))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    args = parser.parse_args()
+    state = EmbeddedState(args.state_dir.resolve())
+    state.prepare()
+    environment = state.environment(dict(os.environ)) | {"PYTHONPATH": str(DAGS_FOLDER)}
+
+    print("\nDAG parse time (best of 3, fresh interpreter each)")
+    print(
+        tabulate(
+            dag_parse_times(environment),
+            headers=["DAG file", "import Airflow + providers (s)", "parse beyond that (s)"],
+        )
+    )
+    print("\nLauncher `local` overhead: credit_risk_training on the 20k-row sample")
+    print(
+        tabulate(
+            launcher_overhead(state, environment),
+            headers=["task", "step process (s)", "Airflow task (s)", "overhead (s)"],
+        )
+    )
+    print(f"\nCredit risk training on {os.cpu_count()} cores")
+    print(
+        tabulate(
+            credit_training(state, environment, args.sizes),
+            headers=["rows", "fit (s)", "step (s)", "process wall (s)", "peak RSS (GiB)"],
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
