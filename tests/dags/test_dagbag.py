@@ -5,7 +5,6 @@ import re
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import typer
@@ -13,8 +12,8 @@ from airflow.dag_processing.dagbag import DagBag
 
 from nivesh_pipelines.catalog import MODELS
 from nivesh_pipelines.operator import TrainingStepOperator
+from nivesh_platform.state import DAGS_FOLDER
 
-DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 AIRFLOW_2_ONLY = re.compile(
     r"airflow\.operators\.|airflow\.models\.(dag|baseoperator)|from airflow import DAG|schedule_interval"
     r"|airflow\.utils\.(dates|trigger_rule)|provide_context|email_on_failure"

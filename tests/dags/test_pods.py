@@ -2,10 +2,10 @@
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
-from test_dagbag import DAGS_FOLDER
 
 from nivesh_pipelines.catalog import MODELS
 from nivesh_pipelines.operator import TrainingStepOperator
+from nivesh_platform.state import DAGS_FOLDER
 
 TASKS = [(spec, step) for spec in MODELS for step in spec.steps if step.subcommand]
 
