@@ -6,6 +6,12 @@ from typing import Annotated
 import typer
 
 from nivesh_anomaly import MODEL_NAME
+from nivesh_anomaly.gates import (
+    DEFAULT_MIN_PRECISION_AT_K,
+    DEFAULT_MIN_RECALL,
+    PROMOTION_METRIC,
+    PROMOTION_TOLERANCE,
+)
 from nivesh_common.cli import run_app, step, step_app
 from nivesh_common.options import DataPath, OutPath, RunId, Seed
 from nivesh_common.registry import PromotionPolicy
@@ -85,8 +91,8 @@ def train(
 @step
 def evaluate(
     run_id: RunId,
-    min_precision_at_k: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.6,
-    min_recall: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.6,
+    min_precision_at_k: Annotated[float, typer.Option(min=0.0, max=1.0)] = DEFAULT_MIN_PRECISION_AT_K,
+    min_recall: Annotated[float, typer.Option(min=0.0, max=1.0)] = DEFAULT_MIN_RECALL,
     k: Annotated[
         int | None, typer.Option(min=1, help="Alerts reviewed; default: the number of labelled anomalies.")
     ] = None,
@@ -119,7 +125,7 @@ def _champion_scorer():
 add_registry_commands(
     app,
     MODEL_NAME,
-    PromotionPolicy(metric="test_precision_at_k", tolerance=0.02, required_gates=("evaluate",)),
+    PromotionPolicy(metric=PROMOTION_METRIC, tolerance=PROMOTION_TOLERANCE, required_gates=("evaluate",)),
     _champion_scorer,
 )
 

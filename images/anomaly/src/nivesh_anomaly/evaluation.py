@@ -14,7 +14,6 @@ from nivesh_common.plots import log_figure
 from nivesh_common.tracking import load_table
 
 TEST_SPLIT = "evaluation/test.parquet"
-PROMOTION_METRIC = "test_precision_at_k"
 
 
 def anomaly_scores(model: IsolationForest, features: pd.DataFrame) -> np.ndarray:

@@ -10,6 +10,13 @@ from nivesh_common.options import DataPath, OutPath, RunId, Seed
 from nivesh_common.registry import PromotionPolicy
 from nivesh_common.registry_commands import add_registry_commands
 from nivesh_credit_risk import MODEL_NAME
+from nivesh_credit_risk.gates import (
+    DEFAULT_MIN_DISPARATE_IMPACT,
+    DEFAULT_THRESHOLDS,
+    MIN_GROUP_SIZE,
+    PROMOTION_METRIC,
+    PROMOTION_TOLERANCE,
+)
 from nivesh_credit_risk.schema import DEFAULT_POSITIVE_LABEL, DEFAULT_PROTECTED_ATTRIBUTE, DEFAULT_TARGET
 
 log = logging.getLogger("nivesh.credit_risk")
@@ -18,6 +25,7 @@ app = step_app("Credit risk scorer (XGBoost): data, training, gates and registry
 
 Target = Annotated[str, typer.Option("--target", help="Column holding the label.")]
 PositiveLabel = Annotated[str, typer.Option("--positive-label", help="Target value meaning 'defaulted'.")]
+Share = Annotated[float, typer.Option(min=0.0, max=1.0)]
 Protected = Annotated[
     str, typer.Option("--protected-attribute", help="Column for fairness groups; not used as a feature. '' for none.")
 ]
@@ -116,8 +124,8 @@ def train(
 @step
 def fairness(
     run_id: RunId,
-    min_disparate_impact: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.8,
-    min_group_size: Annotated[int, typer.Option(min=1)] = 5,
+    min_disparate_impact: Share = DEFAULT_MIN_DISPARATE_IMPACT,
+    min_group_size: Annotated[int, typer.Option(min=1)] = MIN_GROUP_SIZE,
 ) -> dict:
     """Per-age-group metrics (fairlearn MetricFrame) and the disparate impact ratio gate."""
     import mlflow
@@ -168,10 +176,10 @@ def fairness(
 @step
 def evaluate(
     run_id: RunId,
-    min_accuracy: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.75,
-    min_precision: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.70,
-    min_recall: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.65,
-    min_roc_auc: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.75,
+    min_accuracy: Share = DEFAULT_THRESHOLDS["accuracy"],
+    min_precision: Share = DEFAULT_THRESHOLDS["precision"],
+    min_recall: Share = DEFAULT_THRESHOLDS["recall"],
+    min_roc_auc: Share = DEFAULT_THRESHOLDS["roc_auc"],
 ) -> dict:
     """Test-split accuracy, precision, recall, F1 and ROC AUC against the gate's thresholds."""
     import mlflow
@@ -203,7 +211,7 @@ def _champion_scorer():
 add_registry_commands(
     app,
     MODEL_NAME,
-    PromotionPolicy(metric="test_roc_auc", tolerance=0.005, required_gates=("fairness", "evaluate")),
+    PromotionPolicy(metric=PROMOTION_METRIC, tolerance=PROMOTION_TOLERANCE, required_gates=("fairness", "evaluate")),
     _champion_scorer,
 )
 

@@ -23,10 +23,6 @@ from nivesh_credit_risk.features import feature_matrix, load_feature_spec
 
 TEST_SPLIT = "evaluation/test.parquet"
 LABEL = "_label"
-PROMOTION_METRIC = "test_roc_auc"
-
-# The seed's thresholds; the DAG catalog passes the same values (a test keeps them in step).
-DEFAULT_THRESHOLDS = {"accuracy": 0.75, "precision": 0.70, "recall": 0.65, "roc_auc": 0.75}
 
 
 def thresholds(minimums: dict[str, float]) -> list[Threshold]:

@@ -9,8 +9,6 @@ from sklearn.metrics import accuracy_score
 from nivesh_common.errors import BadInputError
 from nivesh_common.gates import Threshold
 
-MIN_GROUP_SIZE = 5
-DEFAULT_MIN_DISPARATE_IMPACT = 0.8
 AGE_BINS = [0, 25, 35, 50, np.inf]
 AGE_LABELS = ["18-25", "26-35", "36-50", "51-plus"]
 
