@@ -35,6 +35,8 @@ class ModelSpec:
     steps: tuple[Step, ...]
     # Per-run overridable settings: param name -> default. Each becomes `--param-name {{ params.param_name }}`.
     thresholds: dict[str, float] = field(default_factory=dict)
+    # Per-run overridable data-contract options (text), passed the same way.
+    options: dict[str, str] = field(default_factory=dict)
 
     @property
     def image(self) -> str:
@@ -53,6 +55,7 @@ def _data(data_file: str) -> tuple[str, ...]:
 
 _CREDIT_DATA = _data("credit_risk/applications.csv")
 _ANOMALY_DATA = _data("anomaly/transactions.csv")
+_CREDIT_CONTRACT = flags("target", "positive_label", "protected_attribute")
 
 CREDIT_RISK = ModelSpec(
     dag_id="credit_risk_training",
@@ -70,11 +73,12 @@ CREDIT_RISK = ModelSpec(
         "min_disparate_impact": 0.8,
         "tolerance": 0.005,
     },
+    options={"target": "default", "positive_label": "1", "protected_attribute": "age"},
     steps=(
-        Step("validate_data", "validate", _CREDIT_DATA),
+        Step("validate_data", "validate", (*_CREDIT_DATA, *_CREDIT_CONTRACT)),
         Step("validate_features", "validate-features", _CREDIT_DATA),
         Step(DRIFT_CHECK, ""),
-        Step("train_model", "train", _CREDIT_DATA),
+        Step("train_model", "train", (*_CREDIT_DATA, *_CREDIT_CONTRACT)),
         Step("validate_fairness", "fairness", ("--run-id", RUN_ID, *flags("min_disparate_impact"))),
         Step(
             "evaluate_model",

@@ -32,6 +32,8 @@ def _params(spec: ModelSpec) -> dict[str, Param]:
     for name, default in spec.thresholds.items():
         bounds = {"minimum": 0} if name == "tolerance" else {"minimum": 0, "maximum": 1}
         params[name] = Param(default, type="number", description=f"Gate threshold {name}.", **bounds)
+    for name, default in spec.options.items():
+        params[name] = Param(default, type="string", description=f"Data contract: {name.replace('_', ' ')}.")
     return params
 
 

@@ -109,17 +109,18 @@ def _cli_defaults(app: typer.Typer, subcommand: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("spec", MODELS, ids=lambda spec: spec.dag_id)
-def test_catalog_thresholds_match_the_image_defaults(spec):
+def test_catalog_params_match_the_image_defaults(spec):
     """One catalog: the DAG params' defaults are the values the images apply when run by hand."""
     module = {"nivesh-credit-risk": "nivesh_credit_risk.cli", "nivesh-anomaly": "nivesh_anomaly.cli"}[
         spec.console_script
     ]
     app = __import__(module, fromlist=["app"]).app
-    checked = 0
+    params = spec.thresholds | spec.options
+    passed = set()
     for step in spec.steps:
         defaults = _cli_defaults(app, step.subcommand) if step.subcommand else {}
-        for name, default in spec.thresholds.items():
+        for name, default in params.items():
             if f"{{{{ params.{name} }}}}" in step.arguments:
-                assert defaults[name] == pytest.approx(default), f"{step.subcommand} --{name}"
-                checked += 1
-    assert checked == len(spec.thresholds)
+                assert defaults[name] == default, f"{step.subcommand} --{name.replace('_', '-')}"
+                passed.add(name)
+    assert passed == set(params), "every param reaches a step"

@@ -2,6 +2,7 @@
 
 import os
 
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
@@ -24,15 +25,22 @@ def embedded(tmp_path_factory):
     return state, environment
 
 
-def test_dag_run_leaves_a_production_version(embedded, credit_data):
+def test_dag_run_leaves_a_production_version(embedded, credit_data, tmp_path):
+    """Run with another data contract, given as DAG params: target `outcome`, positive label `charged_off`."""
     state, environment = embedded
-    outcome = run_dag(state, DAG_ID, environment, {"data_path": str(credit_data), **SMALL_DATA_CONF})
+    data = tmp_path / "loans.parquet"
+    table = pd.read_csv(credit_data).rename(columns={"default": "outcome"})
+    table["outcome"] = table["outcome"].map({0: "repaid", 1: "charged_off"})
+    table.to_parquet(data)
+    conf = {"data_path": str(data), "target": "outcome", "positive_label": "charged_off", **SMALL_DATA_CONF}
+    outcome = run_dag(state, DAG_ID, environment, conf)
     log = outcome.log_file.read_text()
     assert outcome.succeeded, log[-5000:]
     client = MlflowClient(state.tracking_uri, state.tracking_uri)
     production = client.get_model_version_by_alias("credit_risk_scorer", "production")
     run = client.get_run(production.run_id)
     assert run.data.tags["nivesh.gate.evaluate"] == run.data.tags["nivesh.gate.fairness"] == "passed"
+    assert (run.data.params["target"], run.data.params["positive_label"]) == ("outcome", "charged_off")
     assert run.data.params["protected_attribute"] == "age"
     assert "credit_risk_scorer: promoted v1" in log
     assert "launcher local: pod credit-risk-train-model" in log
