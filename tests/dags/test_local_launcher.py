@@ -38,6 +38,19 @@ def pod(exit_code: int, env: list[k8s.V1EnvVar] | None = None) -> k8s.V1Pod:
     return k8s.V1Pod(metadata=k8s.V1ObjectMeta(name="x-train-model"), spec=k8s.V1PodSpec(containers=[container]))
 
 
+def toy_model(console_script: str) -> ModelSpec:
+    return ModelSpec(
+        dag_id="toy",
+        registered_name="toy",
+        image_name="toy",
+        console_script=console_script,
+        schedule="@weekly",
+        data_file="toy.csv",
+        description="",
+        steps=(),
+    )
+
+
 def test_runs_the_pod_command_with_its_environment_only(monkeypatch):
     monkeypatch.setenv("HOST_SECRET", "must-not-leak")
     result = run_pod_locally(pod(0), log)
@@ -112,3 +125,40 @@ def test_exit_code_is_read_from_the_pod_status():
     )
     assert terminated_exit_code(k8s.V1Pod(status=status), "base") == 3
     assert terminated_exit_code(None, "base") is None
+
+
+@pytest.mark.parametrize(("exit_code", "retried"), [(2, False), (3, False), (1, True), (137, True)])
+def test_kubernetes_launcher_maps_exit_codes_the_same_way(monkeypatch, exit_code, retried):
+    """No cluster here: the base class's cleanup is replaced by what it does for a failed pod (raise)."""
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+    def failed_pod_cleanup(self, pod, remote_pod, xcom_result=None, context=None):
+        raise AirflowException(f"Pod {pod.metadata.name} returned a failure.")
+
+    monkeypatch.setattr(KubernetesPodOperator, "cleanup", failed_pod_cleanup)
+    status = k8s.V1PodStatus(
+        container_statuses=[
+            k8s.V1ContainerStatus(
+                name="base",
+                image="i",
+                image_id="",
+                ready=False,
+                restart_count=0,
+                state=k8s.V1ContainerState(terminated=k8s.V1ContainerStateTerminated(exit_code=exit_code)),
+            )
+        ]
+    )
+    spec = ModelSpec(
+        dag_id="toy",
+        registered_name="toy",
+        image_name="toy",
+        console_script="nivesh-toy",
+        schedule="@weekly",
+        data_file="toy.csv",
+        description="",
+        steps=(),
+    )
+    operator = TrainingStepOperator(model=spec, step=Step("train_model", "train"))
+    with pytest.raises(AirflowException) as raised:
+        operator.cleanup(pod(exit_code), k8s.V1Pod(status=status), xcom_result={"error": "bad column x"})
+    assert isinstance(raised.value, AirflowFailException) is not retried
