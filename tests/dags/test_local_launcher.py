@@ -51,6 +51,13 @@ def toy_model(console_script: str) -> ModelSpec:
     )
 
 
+def terminated_pod(exit_code: int) -> k8s.V1Pod:
+    """A pod as the API server reports it once its base container has exited."""
+    state = k8s.V1ContainerState(terminated=k8s.V1ContainerStateTerminated(exit_code=exit_code))
+    status = k8s.V1ContainerStatus(name="base", image="i", image_id="", ready=False, restart_count=0, state=state)
+    return k8s.V1Pod(status=k8s.V1PodStatus(container_statuses=[status]))
+
+
 def test_runs_the_pod_command_with_its_environment_only(monkeypatch):
     monkeypatch.setenv("HOST_SECRET", "must-not-leak")
     result = run_pod_locally(pod(0), log)
@@ -88,16 +95,7 @@ def test_env_from_secrets_cannot_be_faked_locally():
 
 def test_operator_runs_the_pod_it_builds(monkeypatch):
     monkeypatch.setenv("NIVESH_LAUNCHER", "local")
-    spec = ModelSpec(
-        dag_id="toy",
-        registered_name="toy",
-        image_name="toy",
-        console_script=sys.executable,
-        schedule="@weekly",
-        data_file="toy.csv",
-        description="",
-        steps=(),
-    )
+    spec = toy_model(console_script=sys.executable)
     operator = TrainingStepOperator(model=spec, step=Step("train_model", "-c", (WRITE_RESULT, "0")))
     result = operator.execute(context=None)
     assert result["argv"] == ["0"]
@@ -111,19 +109,7 @@ def test_unknown_launcher_is_refused(monkeypatch):
 
 
 def test_exit_code_is_read_from_the_pod_status():
-    status = k8s.V1PodStatus(
-        container_statuses=[
-            k8s.V1ContainerStatus(
-                name="base",
-                image="i",
-                image_id="",
-                ready=False,
-                restart_count=0,
-                state=k8s.V1ContainerState(terminated=k8s.V1ContainerStateTerminated(exit_code=3)),
-            )
-        ]
-    )
-    assert terminated_exit_code(k8s.V1Pod(status=status), "base") == 3
+    assert terminated_exit_code(terminated_pod(3), "base") == 3
     assert terminated_exit_code(None, "base") is None
 
 
@@ -136,29 +122,8 @@ def test_kubernetes_launcher_maps_exit_codes_the_same_way(monkeypatch, exit_code
         raise AirflowException(f"Pod {pod.metadata.name} returned a failure.")
 
     monkeypatch.setattr(KubernetesPodOperator, "cleanup", failed_pod_cleanup)
-    status = k8s.V1PodStatus(
-        container_statuses=[
-            k8s.V1ContainerStatus(
-                name="base",
-                image="i",
-                image_id="",
-                ready=False,
-                restart_count=0,
-                state=k8s.V1ContainerState(terminated=k8s.V1ContainerStateTerminated(exit_code=exit_code)),
-            )
-        ]
-    )
-    spec = ModelSpec(
-        dag_id="toy",
-        registered_name="toy",
-        image_name="toy",
-        console_script="nivesh-toy",
-        schedule="@weekly",
-        data_file="toy.csv",
-        description="",
-        steps=(),
-    )
+    spec = toy_model(console_script="nivesh-toy")
     operator = TrainingStepOperator(model=spec, step=Step("train_model", "train"))
     with pytest.raises(AirflowException) as raised:
-        operator.cleanup(pod(exit_code), k8s.V1Pod(status=status), xcom_result={"error": "bad column x"})
+        operator.cleanup(pod(exit_code), terminated_pod(exit_code), xcom_result={"error": "bad column x"})
     assert isinstance(raised.value, AirflowFailException) is not retried
