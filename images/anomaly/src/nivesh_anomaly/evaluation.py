@@ -54,7 +54,9 @@ def log_evaluation_plots(model: IsolationForest, test: pd.DataFrame) -> None:
 
     figure, axes = plt.subplots()
     axes.hist([scores[labels == 0], scores[labels == 1]], bins=50, density=True, label=["normal", "labelled anomaly"])
-    axes.set_xlabel("anomaly score")
+    axes.set_xlabel("anomaly score (higher is more anomalous)")
+    axes.set_ylabel("density")
+    axes.set_title("Test period: scores of normal and labelled anomalous transactions")
     axes.legend()
     log_figure(figure, "plots/score_distribution.png")
 
