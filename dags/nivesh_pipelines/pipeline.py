@@ -3,23 +3,21 @@
 from datetime import timedelta
 
 import pendulum
-from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-from airflow.sdk import DAG, Param, TriggerRule, chain, task
+from airflow.sdk import DAG, Param, TriggerRule, chain, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from nivesh_pipelines.catalog import DRIFT_CHECK, ModelSpec
+from nivesh_pipelines.notify import FinalFailureNotifier, deliver
 from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_pipelines.outcome import describe_outcome
-
-ALERT_EMAIL = "ml-ops@nivesh.ai"
 
 DEFAULT_ARGS = {
     "owner": "ml-team",
     "retries": 2,
     "retry_delay": timedelta(minutes=5),
     "execution_timeout": timedelta(hours=2),
-    # The seed's "email alert on final failure", as Airflow 3's notifier (connection smtp_default).
-    "on_failure_callback": SmtpNotifier(to=ALERT_EMAIL, subject="[nivesh] {{ ti.dag_id }}.{{ ti.task_id }} failed"),
+    # The seed's "email alert on final failure": Slack and/or email, else the log (see notify.py).
+    "on_failure_callback": FinalFailureNotifier(),
 }
 
 
@@ -68,10 +66,10 @@ def build_training_dag(spec: ModelSpec) -> DAG:
         def send_notification(ti=None) -> str:
             results = {task_id: ti.xcom_pull(task_ids=task_id) for task_id in step_ids}
             message = describe_outcome(spec.registered_name, step_ids, results)
-            print(message)
-            return message
+            channels = deliver(f"[nivesh] {spec.dag_id}", message, get_current_context())
+            return f"{message} (sent to {', '.join(channels)})"
 
-        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0, on_failure_callback=None)
         def fail_run_if_a_step_failed() -> None:
             """The notification always succeeds; this leaf keeps a failed step visible as a failed run."""
             raise AirflowFailException(f"a step of {spec.dag_id} failed; see send_notification")

@@ -34,6 +34,10 @@ class EmbeddedState:
         return self.root / "data"
 
     @property
+    def notification_file(self) -> Path:
+        return self.root / "notifications.log"
+
+    @property
     def logs_dir(self) -> Path:
         return self.root / "logs"
 
@@ -55,5 +59,6 @@ class EmbeddedState:
             "AIRFLOW_VAR_NIVESH_MLFLOW_TRACKING_URI": self.tracking_uri,
             "AIRFLOW_VAR_NIVESH_MLFLOW_ARTIFACT_ROOT": str(self.artifact_root),
             "AIRFLOW_VAR_NIVESH_DATA_ROOT": str(self.data_dir),
+            "AIRFLOW_VAR_NIVESH_NOTIFICATION_FILE": str(self.notification_file),
             "MLFLOW_TRACKING_URI": self.tracking_uri,
         }

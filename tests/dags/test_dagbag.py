@@ -41,7 +41,7 @@ def test_schedule_tags_and_default_args(dagbag, spec):
         assert task.execution_timeout == timedelta(hours=2)
         if task.task_id != "fail_run_if_a_step_failed":
             assert task.retries >= 2 and task.retry_delay == timedelta(minutes=5)
-        assert task.on_failure_callback, f"{task.task_id} has no failure alert"
+            assert task.on_failure_callback, f"{task.task_id} has no failure alert"
 
 
 def test_credit_risk_steps_follow_the_seed(dagbag):

@@ -57,5 +57,8 @@ def test_gate_failure_fails_the_run_without_retries_and_keeps_production(embedde
     assert "exited 3 (quality gate not passed)" in log
     assert "credit_risk_scorer: failed at step evaluate_model" in log
     assert "up_for_retry" not in log.lower()
+    notifications = state.notification_file.read_text()
+    assert "[nivesh] credit_risk_training.evaluate_model failed" in notifications
+    assert "credit_risk_scorer: failed at step evaluate_model" in notifications
     assert len(client.search_model_versions("name='credit_risk_scorer'")) == 1
     assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == before

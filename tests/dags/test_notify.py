@@ -1,0 +1,97 @@
+"""Notifications through Airflow connections to real servers on 127.0.0.1: a Slack webhook and an SMTP server."""
+
+import http.server
+import json
+import socket
+import threading
+from typing import ClassVar
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from nivesh_pipelines.notify import deliver
+
+
+class _Webhook(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[dict]] = []
+
+    def do_POST(self):
+        self.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def slack_webhook(monkeypatch):
+    _Webhook.received = []
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/services/T000/B000/XXXX"
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_WEBHOOK", json.dumps({"conn_type": "slackwebhook", "password": url}))
+    yield _Webhook.received
+    server.shutdown()
+
+
+class _Mailbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(monkeypatch):
+    mailbox, port = _Mailbox(), _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    extra = {"disable_tls": True, "disable_ssl": True, "from_email": "airflow@nivesh.ai"}
+    connection = {"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(connection))
+    yield mailbox.messages
+    controller.stop()
+
+
+def test_slack_message_reaches_the_webhook(slack_webhook):
+    assert deliver("[nivesh] credit_risk_training", "credit_risk_scorer: promoted v3", {}) == ["slack"]
+    assert slack_webhook == [{"text": "*[nivesh] credit_risk_training*\ncredit_risk_scorer: promoted v3"}]
+
+
+def test_email_reaches_the_smtp_server(smtp_server):
+    assert deliver("[nivesh] anomaly_detector_training", "anomaly_detector: failed at step train_model", {}) == [
+        "email"
+    ]
+    ((recipients, content),) = smtp_server
+    assert recipients == ["ml-ops@nivesh.ai"] and "Subject: [nivesh] anomaly_detector_training" in content
+
+
+def test_both_channels_when_both_are_configured(slack_webhook, smtp_server):
+    assert deliver("s", "m", {}) == ["slack", "email"]
+    assert len(slack_webhook) == len(smtp_server) == 1
+
+
+def test_without_connections_the_log_and_the_file(tmp_path, monkeypatch):
+    notifications = tmp_path / "notifications.log"
+    monkeypatch.setenv("AIRFLOW_VAR_NIVESH_NOTIFICATION_FILE", str(notifications))
+    assert deliver("[nivesh] x", "x: promoted v1", {}) == ["log"]
+    assert deliver("[nivesh] y", "y: failed at step validate_data", {}) == ["log"]
+    text = notifications.read_text()
+    assert "[nivesh] x\nx: promoted v1" in text and "y: failed at step validate_data" in text
+
+
+def test_unreachable_webhook_fails_loudly(monkeypatch):
+    url = f"http://127.0.0.1:{_free_port()}/services/T/B/X"
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_WEBHOOK", json.dumps({"conn_type": "slackwebhook", "password": url}))
+    with pytest.raises(Exception, match=r"Connection refused|URLError|Errno 111"):
+        deliver("s", "m", {})
