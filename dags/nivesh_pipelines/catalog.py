@@ -12,6 +12,20 @@ IMAGE_REPOSITORY = "nivesh"
 RUN_ID = "{{ ti.xcom_pull(task_ids='train_model')['run_id'] }}"
 VERSION = "{{ ti.xcom_pull(task_ids='register_model')['version'] }}"
 DRIFT_CHECK = "check_drift"
+TRAINING_DECISION = "train_or_skip"
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    console_script: str
+
+    @property
+    def ref(self) -> str:
+        return f"{IMAGE_REPOSITORY}/{self.name}:{IMAGE_VERSION}"
+
+
+DRIFT_IMAGE = Image("drift", "nivesh-drift")
 
 
 @dataclass(frozen=True)
@@ -21,6 +35,7 @@ class Step:
     task_id: str
     subcommand: str
     arguments: tuple[str, ...] = ()
+    image: Image | None = None  # None: the model's own image
 
 
 @dataclass(frozen=True)
@@ -39,8 +54,11 @@ class ModelSpec:
     options: dict[str, str] = field(default_factory=dict)
 
     @property
-    def image(self) -> str:
-        return f"{IMAGE_REPOSITORY}/{self.image_name}:{IMAGE_VERSION}"
+    def image(self) -> Image:
+        return Image(self.image_name, self.console_script)
+
+    def image_of(self, step: Step) -> Image:
+        return step.image or self.image
 
 
 def flags(*names: str) -> tuple[str, ...]:
@@ -48,13 +66,18 @@ def flags(*names: str) -> tuple[str, ...]:
     return tuple(part for name in names for part in (f"--{name.replace('_', '-')}", f"{{{{ params.{name} }}}}"))
 
 
-def _data(data_file: str) -> tuple[str, ...]:
-    """`--data`: the run's `data_path` param, else the file under the data root (Variable, default /data)."""
-    return ("--data", "{{ params.data_path or (var.value.get('nivesh_data_root', '/data') ~ '/" + data_file + "') }}")
+def _data(data_file: str) -> str:
+    """The run's `data_path` param, else the catalog's file under the data root (Variable, default /data)."""
+    return "{{ params.data_path or (var.value.get('nivesh_data_root', '/data') ~ '/" + data_file + "') }}"
 
 
-_CREDIT_DATA = _data("credit_risk/applications.csv")
-_ANOMALY_DATA = _data("anomaly/transactions.csv")
+def drift_check(model: str, data: str) -> Step:
+    """The drift image's check of new data against the model's production version."""
+    return Step(DRIFT_CHECK, "check", ("--model", model, "--current", data, *flags("drift_share")), DRIFT_IMAGE)
+
+
+_CREDIT_DATA = ("--data", _data("credit_risk/applications.csv"))
+_ANOMALY_DATA = ("--data", _data("anomaly/transactions.csv"))
 _CREDIT_CONTRACT = flags("target", "positive_label", "protected_attribute")
 
 CREDIT_RISK = ModelSpec(
@@ -72,12 +95,13 @@ CREDIT_RISK = ModelSpec(
         "min_roc_auc": 0.75,
         "min_disparate_impact": 0.8,
         "tolerance": 0.005,
+        "drift_share": 0.5,
     },
     options={"target": "default", "positive_label": "1", "protected_attribute": "age"},
     steps=(
         Step("validate_data", "validate", (*_CREDIT_DATA, *_CREDIT_CONTRACT)),
         Step("validate_features", "validate-features", _CREDIT_DATA),
-        Step(DRIFT_CHECK, ""),
+        drift_check("credit_risk_scorer", _CREDIT_DATA[1]),
         Step("train_model", "train", (*_CREDIT_DATA, *_CREDIT_CONTRACT)),
         Step("validate_fairness", "fairness", ("--run-id", RUN_ID, *flags("min_disparate_impact"))),
         Step(
@@ -98,10 +122,10 @@ ANOMALY = ModelSpec(
     schedule="0 3 * * 4",
     data_file="anomaly/transactions.csv",
     description="Weekly retraining of the Isolation Forest transaction anomaly detector.",
-    thresholds={"min_precision_at_k": 0.6, "min_recall": 0.6, "tolerance": 0.02},
+    thresholds={"min_precision_at_k": 0.6, "min_recall": 0.6, "tolerance": 0.02, "drift_share": 0.5},
     steps=(
         Step("validate_data", "validate", _ANOMALY_DATA),
-        Step(DRIFT_CHECK, ""),
+        drift_check("anomaly_detector", _ANOMALY_DATA[1]),
         Step("train_model", "train", _ANOMALY_DATA),
         Step("evaluate_model", "evaluate", ("--run-id", RUN_ID, *flags("min_precision_at_k", "min_recall"))),
         Step("register_model", "register", ("--run-id", RUN_ID)),

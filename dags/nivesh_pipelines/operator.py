@@ -31,13 +31,14 @@ class TrainingStepOperator(KubernetesPodOperator):
     ui_color = "#e4f0e8"
 
     def __init__(self, *, model: ModelSpec, step: Step, **kwargs) -> None:
+        image = model.image_of(step)
         super().__init__(
             task_id=step.task_id,
             name=f"{model.image_name}-{step.task_id.replace('_', '-')}",
             namespace=pod_spec.TRAINING_NAMESPACE,
             service_account_name=pod_spec.SERVICE_ACCOUNT,
-            image=model.image,
-            cmds=[model.console_script],
+            image=image.ref,
+            cmds=[image.console_script],
             arguments=[step.subcommand, *step.arguments],
             labels=pod_spec.labels(model.registered_name, step.task_id),
             env_vars=pod_spec.environment(),

@@ -1,8 +1,16 @@
 """What a pipeline run decided, in one line per model, from the steps' XCom results."""
 
+from nivesh_pipelines.catalog import DRIFT_CHECK
 
-def describe_outcome(model: str, step_ids: list[str], results: dict[str, dict | None]) -> str:
+
+def describe_outcome(model: str, step_ids: list[str], results: dict[str, dict | None], forced: bool = False) -> str:
     """`results` maps task id to its XCom result (None where the step did not finish)."""
+    drift = results.get(DRIFT_CHECK)
+    if drift and not drift["retrain"] and not forced:
+        return (
+            f"{model}: skipped: no drift (production v{drift['production_version']} kept; "
+            f"drift share {drift['drift_share']:.2f}, {drift['reason']})"
+        )
     unfinished = [task_id for task_id in step_ids if results.get(task_id) is None]
     if unfinished:
         return f"{model}: failed at step {unfinished[0]}"

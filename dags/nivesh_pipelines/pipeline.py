@@ -6,7 +6,7 @@ import pendulum
 from airflow.sdk import DAG, Param, TriggerRule, chain, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from nivesh_pipelines.catalog import DRIFT_CHECK, ModelSpec
+from nivesh_pipelines.catalog import DRIFT_CHECK, TRAINING_DECISION, ModelSpec
 from nivesh_pipelines.notify import FinalFailureNotifier, deliver
 from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_pipelines.outcome import describe_outcome
@@ -32,13 +32,14 @@ def _params(spec: ModelSpec) -> dict[str, Param]:
         params[name] = Param(default, type="number", description=f"Gate threshold {name}.", **bounds)
     for name, default in spec.options.items():
         params[name] = Param(default, type="string", description=f"Data contract: {name.replace('_', ' ')}.")
+    params["force"] = Param(False, type="boolean", description="Train even without drift or new data.")
     return params
 
 
-@task(task_id=DRIFT_CHECK)
-def check_drift_placeholder() -> dict:
-    """Placeholder until the drift image lands: always decides to train."""
-    return {"retrain": True, "reason": "placeholder: drift detection not built yet"}
+@task.short_circuit(task_id=TRAINING_DECISION, ignore_downstream_trigger_rules=False)
+def train_or_skip(params=None, ti=None) -> bool:
+    """Training goes on when forced or when check_drift says retrain; otherwise it is skipped, not failed."""
+    return bool(params["force"]) or bool(ti.xcom_pull(task_ids=DRIFT_CHECK)["retrain"])
 
 
 def build_training_dag(spec: ModelSpec) -> DAG:
@@ -52,20 +53,21 @@ def build_training_dag(spec: ModelSpec) -> DAG:
         default_args=DEFAULT_ARGS,
         params=_params(spec),
         tags=["nivesh", "training", spec.registered_name],
-        doc_md=f"### {spec.registered_name}\n{spec.description}\n\nImage `{spec.image}`, steps: "
+        doc_md=f"### {spec.registered_name}\n{spec.description}\n\nImage `{spec.image.ref}`, steps: "
         + " → ".join(step.task_id for step in spec.steps),
     ) as dag:
-        steps = [
-            check_drift_placeholder() if step.task_id == DRIFT_CHECK else TrainingStepOperator(model=spec, step=step)
-            for step in spec.steps
-        ]
+        steps = []
+        for step in spec.steps:
+            steps.append(TrainingStepOperator(model=spec, step=step))
+            if step.task_id == DRIFT_CHECK:
+                steps.append(train_or_skip())
         chain(*steps)
         step_ids = [step.task_id for step in spec.steps]
 
         @task(trigger_rule=TriggerRule.ALL_DONE)
-        def send_notification(ti=None) -> str:
+        def send_notification(params=None, ti=None) -> str:
             results = {task_id: ti.xcom_pull(task_ids=task_id) for task_id in step_ids}
-            message = describe_outcome(spec.registered_name, step_ids, results)
+            message = describe_outcome(spec.registered_name, step_ids, results, forced=params["force"])
             channels = deliver(f"[nivesh] {spec.dag_id}", message, get_current_context())
             return f"{message} (sent to {', '.join(channels)})"
 

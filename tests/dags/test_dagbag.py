@@ -1,5 +1,6 @@
 """The DAG files: import cleanly, Airflow 3 API only, the seed's default args and steps, light to parse."""
 
+import importlib
 import itertools
 import re
 import subprocess
@@ -50,6 +51,7 @@ def test_credit_risk_steps_follow_the_seed(dagbag):
         "validate_data",
         "validate_features",
         "check_drift",
+        "train_or_skip",
         "train_model",
         "validate_fairness",
         "evaluate_model",
@@ -64,9 +66,10 @@ def test_credit_risk_steps_follow_the_seed(dagbag):
 
 def test_anomaly_steps(dagbag):
     dag = dagbag.dags["anomaly_detector_training"]
-    assert [task.task_id for task in dag.topological_sort()][:6] == [
+    assert [task.task_id for task in dag.topological_sort()][:7] == [
         "validate_data",
         "check_drift",
+        "train_or_skip",
         "train_model",
         "evaluate_model",
         "register_model",
@@ -74,12 +77,12 @@ def test_anomaly_steps(dagbag):
     ]
 
 
-def test_every_pipeline_step_but_the_drift_placeholder_is_a_training_step_pod(dagbag):
+def test_every_pipeline_step_is_a_training_step_pod(dagbag):
     for spec in MODELS:
         dag = dagbag.dags[spec.dag_id]
         for step in spec.steps:
-            task = dag.get_task(step.task_id)
-            assert isinstance(task, TrainingStepOperator) == (step.task_id != "check_drift")
+            assert isinstance(dag.get_task(step.task_id), TrainingStepOperator)
+        assert dag.get_task("check_drift").image == "nivesh/drift:0.1.0"
 
 
 def test_sources_use_airflow_3_api_only():
@@ -111,14 +114,16 @@ def _cli_defaults(app: typer.Typer, subcommand: str) -> dict[str, object]:
 @pytest.mark.parametrize("spec", MODELS, ids=lambda spec: spec.dag_id)
 def test_catalog_params_match_the_image_defaults(spec):
     """One catalog: the DAG params' defaults are the values the images apply when run by hand."""
-    module = {"nivesh-credit-risk": "nivesh_credit_risk.cli", "nivesh-anomaly": "nivesh_anomaly.cli"}[
-        spec.console_script
-    ]
-    app = __import__(module, fromlist=["app"]).app
+    apps = {
+        "nivesh-credit-risk": "nivesh_credit_risk.cli",
+        "nivesh-anomaly": "nivesh_anomaly.cli",
+        "nivesh-drift": "nivesh_drift.cli",
+    }
     params = spec.thresholds | spec.options
     passed = set()
     for step in spec.steps:
-        defaults = _cli_defaults(app, step.subcommand) if step.subcommand else {}
+        app = importlib.import_module(apps[spec.image_of(step).console_script]).app
+        defaults = _cli_defaults(app, step.subcommand)
         for name, default in params.items():
             if f"{{{{ params.{name} }}}}" in step.arguments:
                 assert defaults[name] == default, f"{step.subcommand} --{name.replace('_', '-')}"

@@ -7,7 +7,7 @@ from nivesh_pipelines.catalog import MODELS
 from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_platform.state import DAGS_FOLDER
 
-TASKS = [(spec, step) for spec in MODELS for step in spec.steps if step.subcommand]
+TASKS = [(spec, step) for spec in MODELS for step in spec.steps]
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +35,9 @@ def test_pod_spec(dagbag, spec, step):
     )
 
     base = next(container for container in pod.spec.containers if container.name == "base")
-    assert base.image == f"nivesh/{spec.image_name}:0.1.0"
-    assert base.command == [spec.console_script]
+    image = spec.image_of(step)
+    assert base.image == f"nivesh/{image.name}:0.1.0"
+    assert base.command == [image.console_script]
     assert base.args == [step.subcommand, *step.arguments]
     env = {var.name: var.value for var in base.env}
     assert set(env) == {"MLFLOW_TRACKING_URI", "NIVESH_MLFLOW_ARTIFACT_ROOT", "NIVESH_XCOM_DIR"}

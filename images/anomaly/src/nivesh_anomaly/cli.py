@@ -78,12 +78,13 @@ def train(
     from nivesh_common.tracking import connect, use_experiment
 
     settings = load_tracking_settings()
-    transactions = parse_transactions(read_table(data), data)
+    raw = read_table(data)
+    transactions = parse_transactions(raw, data)
     connect(settings)
     use_experiment(MODEL_NAME, settings)
     config = TrainingConfig(seed, test_share, n_estimators, contamination)
     with mlflow.start_run(tags={"nivesh.model": MODEL_NAME, "nivesh.step": "train"}) as run:
-        trained = train_detector(transactions, config, data)
+        trained = train_detector(raw, transactions, config, data)
     return {"run_id": run.info.run_id, **trained}
 
 

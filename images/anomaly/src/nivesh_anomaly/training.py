@@ -35,8 +35,8 @@ def time_split(transactions: pd.DataFrame, test_share: float, source: str) -> tu
     return train, test
 
 
-def train_detector(transactions: pd.DataFrame, config: TrainingConfig, source: str) -> dict:
-    """Fit and log inside the active MLflow run."""
+def train_detector(raw: pd.DataFrame, transactions: pd.DataFrame, config: TrainingConfig, source: str) -> dict:
+    """Fit and log inside the active MLflow run; `raw` is the table as read, for lineage and drift checks."""
     features = transaction_features(transactions)
     train, test = time_split(transactions, config.test_share, source)
     log.info(
@@ -64,7 +64,7 @@ def train_detector(transactions: pd.DataFrame, config: TrainingConfig, source: s
         }
     )
     mlflow.log_metric("fit_seconds", watch.seconds)
-    data_sha256 = log_training_data(transactions, source, LABEL)
+    data_sha256 = log_training_data(raw, source, LABEL)
     evaluation = features[test].assign(**{LABEL: transactions.loc[test, LABEL].to_numpy()})
     log_table(evaluation, TEST_SPLIT)
     log_evaluation_plots(model, evaluation)

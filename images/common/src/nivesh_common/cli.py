@@ -24,13 +24,19 @@ StepFunction = Callable[..., dict[str, Any]]
 
 
 def step_app(help_text: str) -> typer.Typer:
-    return typer.Typer(
+    app = typer.Typer(
         help=help_text,
         add_completion=False,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
     )
+
+    @app.callback()
+    def subcommands_always() -> None:
+        """Keeps `IMAGE SUBCOMMAND` even for an image with a single subcommand."""
+
+    return app
 
 
 def step(fn: StepFunction) -> Callable[..., None]:

@@ -1,6 +1,7 @@
 """Readable log lines on stderr: they are what `kubectl logs` and the Airflow task log show."""
 
 import logging
+import os
 import sys
 import time
 
@@ -8,6 +9,8 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def configure_logging(level: int = logging.INFO) -> None:
+    # Progress bars are noise in `kubectl logs` and task logs.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(level=level, format=_FORMAT, stream=sys.stderr, force=True)
     # MLflow and friends are chatty at INFO; their warnings still show.
     for noisy in ("mlflow", "alembic", "urllib3", "matplotlib"):

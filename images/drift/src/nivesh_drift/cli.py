@@ -1,0 +1,38 @@
+"""`nivesh-drift`: is new data different enough from what production was trained on to retrain?"""
+
+import logging
+from typing import Annotated
+
+import typer
+
+from nivesh_common.cli import run_app, step, step_app
+
+log = logging.getLogger("nivesh.drift")
+
+app = step_app("Drift detection (Evidently): new data against the production version's reference snapshot.")
+
+
+@app.command()
+@step
+def check(
+    model: Annotated[str, typer.Option("--model", help="Registered model name, as in the catalog.")],
+    current: Annotated[str, typer.Option("--current", help="New data: local path or fsspec URL, CSV or Parquet.")],
+    drift_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of drifted columns that is drift.")] = 0.5,
+) -> dict:
+    """Compare new data with the reference snapshot of MODEL's production version; say whether to retrain."""
+    from nivesh_common.data import read_table
+    from nivesh_common.errors import BadInputError
+    from nivesh_common.settings import load_tracking_settings
+    from nivesh_common.tracking import connect
+    from nivesh_drift.profiles import PROFILES
+    from nivesh_drift.retraining import drift_decision
+
+    if model not in PROFILES:
+        raise BadInputError(f"--model {model}: not in the catalog (known: {', '.join(sorted(PROFILES))})")
+    settings = load_tracking_settings()
+    table = read_table(current)
+    return drift_decision(connect(settings), settings, PROFILES[model], table, current, drift_share)
+
+
+def main() -> None:
+    run_app(app, "nivesh-drift")

@@ -1,0 +1,63 @@
+"""The retrain decision: no production version, changed data or drift all mean train."""
+
+import logging
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+
+from nivesh_common.data import require_columns, table_sha256
+from nivesh_common.registry import PRODUCTION, version_by_alias
+from nivesh_common.settings import TrackingSettings
+from nivesh_common.tracking import REFERENCE_SNAPSHOT, load_table, use_experiment
+from nivesh_drift.detection import measure_drift
+from nivesh_drift.profiles import DriftProfile
+
+log = logging.getLogger(__name__)
+
+DRIFT_EXPERIMENT = "drift"
+
+
+def drift_decision(
+    client: MlflowClient,
+    settings: TrackingSettings,
+    profile: DriftProfile,
+    table: pd.DataFrame,
+    source: str,
+    drift_share: float,
+) -> dict:
+    production = version_by_alias(client, profile.model, PRODUCTION)
+    if production is None:
+        return {"model": profile.model, "retrain": True, "reason": "no production model"}
+    run = client.get_run(production.run_id)
+    reference = load_table(production.run_id, REFERENCE_SNAPSHOT)
+    require_columns(table, list(reference.columns), source)
+    data_changed = table_sha256(table) != run.data.tags.get("nivesh.data.sha256")
+    use_experiment(DRIFT_EXPERIMENT, settings)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        mlflow.start_run(
+            run_name=f"{profile.model}-drift", tags={"nivesh.model": profile.model, "nivesh.step": "check_drift"}
+        ) as drift_run,
+    ):
+        html = Path(tmp) / f"{profile.model}_drift.html"
+        drift = measure_drift(profile.derive(reference), profile.derive(table[reference.columns]), drift_share, html)
+        mlflow.log_artifact(str(html), artifact_path="reports")
+        mlflow.log_metric("drift_share", drift["drift_share"])
+        mlflow.set_tag("nivesh.production_version", production.version)
+    reasons = [
+        *(["drift detected"] if drift["dataset_drift"] else []),
+        *(["data changed since production was trained"] if data_changed else []),
+    ]
+    return {
+        "model": profile.model,
+        "production_version": int(production.version),
+        **drift,
+        "data_changed": data_changed,
+        "retrain": bool(reasons),
+        "reason": "; ".join(reasons) or "no drift and unchanged data",
+        "report_uri": f"{drift_run.info.artifact_uri}/reports/{html.name}",
+        "drift_run_id": drift_run.info.run_id,
+    }

@@ -1,0 +1,88 @@
+"""`nivesh-drift check` for real: Evidently against the reference snapshot of a real production version."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from steps import run_step, step_environment
+
+MODEL = "credit_risk_scorer"
+
+
+def drift(*args, env):
+    return run_step("nivesh-drift", *args, env=env)
+
+
+def credit(*args, env):
+    return run_step("nivesh-credit-risk", *args, env=env)
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory, credit_data):
+    """A store where credit_risk_scorer v1, trained on `credit_data`, holds production."""
+    env = step_environment(tmp_path_factory.mktemp("drift-store"))
+    run_id = credit("train", "--data", credit_data, env=env).result["run_id"]
+    assert credit("fairness", "--run-id", run_id, "--min-disparate-impact", "0.5", env=env).exit_code == 0
+    assert credit("evaluate", "--run-id", run_id, env=env).exit_code == 0
+    assert credit("register", "--run-id", run_id, env=env).exit_code == 0
+    assert credit("promote", "--version", "1", env=env).exit_code == 0
+    return env
+
+
+def _variant(credit_data, tmp_path, change) -> Path:
+    path = tmp_path / "current.parquet"
+    change(pd.read_csv(credit_data)).to_parquet(path)
+    return path
+
+
+def test_unchanged_data_needs_no_retraining(production, credit_data):
+    run = drift("check", "--model", MODEL, "--current", credit_data, env=production)
+    assert run.exit_code == 0, run.stderr
+    assert run.result["retrain"] is False and run.result["data_changed"] is False
+    assert run.result["drift_share"] == 0.0 and run.result["production_version"] == 1
+    assert Path(run.result["report_uri"]).read_text().lstrip().lower().startswith("<!doctype html")
+
+
+def test_a_resample_of_the_same_distribution_is_not_drift(production, tmp_path):
+    resample = tmp_path / "resample.csv"
+    assert credit("sample-data", "--out", resample, "--rows", 1500, "--seed", 99, env=production).exit_code == 0
+    run = drift("check", "--model", MODEL, "--current", resample, env=production)
+    assert run.result["dataset_drift"] is False and run.result["drift_share"] < 0.2
+    assert run.result["retrain"] is True and run.result["reason"] == "data changed since production was trained"
+
+
+def test_shifted_data_is_drift_naming_columns_tests_and_scores(production, credit_data, tmp_path):
+    def poorer_and_older(table):
+        for column in ("annual_income", "loan_amount", "existing_monthly_debt"):
+            table[column] = table[column] * 3
+        for column in ("age", "credit_history_years", "employment_length_years", "num_credit_lines"):
+            table[column] = table[column] + 12
+        table["debt_to_income"] = table["debt_to_income"] * 2
+        return table
+
+    run = drift(
+        "check", "--model", MODEL, "--current", _variant(credit_data, tmp_path, poorer_and_older), env=production
+    )
+    assert run.result["dataset_drift"] is True and run.result["retrain"] is True
+    assert "drift detected" in run.result["reason"]
+    drifted = {column["column"]: column for column in run.result["drifted_columns"]}
+    assert {"annual_income", "age", "debt_to_income"} <= set(drifted)
+    assert drifted["age"]["test"] and drifted["age"]["score"] >= drifted["age"]["threshold"]
+    assert "default" not in drifted
+
+
+def test_missing_columns_are_named(production, credit_data, tmp_path):
+    current = _variant(credit_data, tmp_path, lambda table: table.drop(columns=["age", "loan_purpose"]))
+    run = drift("check", "--model", MODEL, "--current", current, env=production)
+    assert run.exit_code == 2 and "missing column(s) age, loan_purpose" in run.result["error"]
+
+
+def test_no_production_version_means_retrain(step_env, credit_data):
+    run = drift("check", "--model", MODEL, "--current", credit_data, env=step_env)
+    assert (run.result["retrain"], run.result["reason"]) == (True, "no production model")
+
+
+def test_unknown_model_is_bad_input(step_env, credit_data):
+    run = drift("check", "--model", "gemini_advisor", "--current", credit_data, env=step_env)
+    assert run.exit_code == 2 and "not in the catalog" in run.result["error"]
