@@ -25,14 +25,19 @@ def embedded(tmp_path_factory):
     return state, environment
 
 
-def test_dag_run_leaves_a_production_version(embedded, credit_data, tmp_path):
-    """Run with another data contract, given as DAG params: target `outcome`, positive label `charged_off`."""
-    state, environment = embedded
-    data = tmp_path / "loans.parquet"
+@pytest.fixture(scope="module")
+def loans_conf(tmp_path_factory, credit_data):
+    """Another data contract, given as DAG params: target `outcome`, positive label `charged_off`."""
+    data = tmp_path_factory.mktemp("loans") / "loans.parquet"
     table = pd.read_csv(credit_data).rename(columns={"default": "outcome"})
     table["outcome"] = table["outcome"].map({0: "repaid", 1: "charged_off"})
     table.to_parquet(data)
-    conf = {"data_path": str(data), "target": "outcome", "positive_label": "charged_off", **SMALL_DATA_CONF}
+    return {"data_path": str(data), "target": "outcome", "positive_label": "charged_off", **SMALL_DATA_CONF}
+
+
+def test_dag_run_leaves_a_production_version(embedded, loans_conf):
+    state, environment = embedded
+    conf = loans_conf
     outcome = run_dag(state, DAG_ID, environment, conf)
     log = outcome.log_file.read_text()
     assert outcome.succeeded, log[-5000:]
@@ -46,11 +51,26 @@ def test_dag_run_leaves_a_production_version(embedded, credit_data, tmp_path):
     assert "launcher local: pod credit-risk-train-model" in log
 
 
-def test_gate_failure_fails_the_run_without_retries_and_keeps_production(embedded, credit_data):
+def test_unchanged_data_skips_training_and_force_trains(embedded, loans_conf):
+    state, environment = embedded
+    client = MlflowClient(state.tracking_uri, state.tracking_uri)
+    skipped = run_dag(state, DAG_ID, environment, loans_conf)
+    log = skipped.log_file.read_text()
+    assert skipped.succeeded, log[-5000:]
+    assert "credit_risk_scorer: skipped: no drift (production v1 kept" in log
+    assert "launcher local: pod credit-risk-train-model" not in log
+    assert len(client.search_model_versions("name='credit_risk_scorer'")) == 1
+
+    forced = run_dag(state, DAG_ID, environment, loans_conf | {"force": True})
+    assert forced.succeeded and "credit_risk_scorer: promoted v2" in forced.log_file.read_text()
+    assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == 2
+
+
+def test_gate_failure_fails_the_run_without_retries_and_keeps_production(embedded, loans_conf):
     state, environment = embedded
     client = MlflowClient(state.tracking_uri, state.tracking_uri)
     before = client.get_model_version_by_alias("credit_risk_scorer", "production").version
-    conf = {"data_path": str(credit_data), "min_accuracy": 0.999, **SMALL_DATA_CONF}
+    conf = loans_conf | {"min_accuracy": 0.999, "force": True}
     outcome = run_dag(state, DAG_ID, environment, conf)
     log = outcome.log_file.read_text()
     assert not outcome.succeeded
@@ -60,5 +80,5 @@ def test_gate_failure_fails_the_run_without_retries_and_keeps_production(embedde
     notifications = state.notification_file.read_text()
     assert "[nivesh] credit_risk_training.evaluate_model failed" in notifications
     assert "credit_risk_scorer: failed at step evaluate_model" in notifications
-    assert len(client.search_model_versions("name='credit_risk_scorer'")) == 1
+    assert len(client.search_model_versions("name='credit_risk_scorer'")) == 2
     assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == before
