@@ -20,8 +20,8 @@ $(INSTALLED): pyproject.toml constraints.txt images/*/pyproject.toml
 
 install: $(INSTALLED) ## Create the virtual environment (.venv) with Airflow, MLflow and every step image's package
 
-run: $(INSTALLED) ## Main job: run every model DAG end to end on the embedded default (.nivesh/), print the registry
-	$(BIN)/nivesh-platform run --state-dir $(STATE_DIR)
+run: $(INSTALLED) ## Main job: run every model DAG end to end on the embedded default (.nivesh/), print the registry (FORCE=1: train even without drift)
+	$(BIN)/nivesh-platform run --state-dir $(STATE_DIR) $(if $(FORCE),--force)
 
 summary: $(INSTALLED) ## Print the registry table of the embedded default
 	$(BIN)/nivesh-platform summary --state-dir $(STATE_DIR)

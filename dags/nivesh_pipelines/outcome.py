@@ -16,7 +16,7 @@ def describe_outcome(model: str, step_ids: list[str], results: dict[str, dict | 
         return f"{model}: failed at step {unfinished[0]}"
     promotion = results[step_ids[-1]]
     metrics = (results.get("evaluate_model") or {}).get("metrics", {})
-    shown = ", ".join(f"{name.removeprefix('test_')} {value:.3f}" for name, value in sorted(metrics.items()))
+    shown = ", ".join(f"{name.removeprefix('test_')} {value:.3g}" for name, value in sorted(metrics.items()))
     if promotion.get("promoted"):
         return f"{model}: promoted v{promotion['production_version']} ({shown})"
     return (

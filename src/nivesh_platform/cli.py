@@ -23,13 +23,20 @@ def _state(state_dir: Path):
 
 
 @app.command()
-def run(state_dir: StateDir = Path(".nivesh")) -> None:
+def run(
+    state_dir: StateDir = Path(".nivesh"),
+    force: Annotated[bool, typer.Option("--force", help="Train even where data is unchanged and not drifted.")] = False,
+) -> None:
     """Generate sample data, run every model DAG end to end with launcher `local`, print the registry."""
     from nivesh_pipelines.catalog import MODELS
     from nivesh_platform.embedded import run_embedded
 
     state = _state(state_dir)
-    outcomes = run_embedded(state, MODELS)
+    already_sent = state.notification_file.stat().st_size if state.notification_file.exists() else 0
+    outcomes = run_embedded(state, MODELS, {"force": True} if force else None)
+    with open(state.notification_file) as notifications:
+        notifications.seek(already_sent)
+        typer.echo(f"\nNotifications of this run ({state.notification_file}):\n{notifications.read()}")
     summary(state_dir)
     failed = [outcome for outcome in outcomes if not outcome.succeeded]
     for outcome in failed:

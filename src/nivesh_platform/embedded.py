@@ -51,7 +51,7 @@ def run_dag(state: EmbeddedState, dag_id: str, environment: dict[str, str], conf
     return DagRunOutcome(dag_id, completed.returncode == 0, round(time.perf_counter() - started, 1), log_path)
 
 
-def run_embedded(state: EmbeddedState, models: tuple[ModelSpec, ...]) -> list[DagRunOutcome]:
+def run_embedded(state: EmbeddedState, models: tuple[ModelSpec, ...], conf: dict | None = None) -> list[DagRunOutcome]:
     state.prepare()
     environment = state.environment(dict(os.environ))
     for spec in models:
@@ -60,7 +60,7 @@ def run_embedded(state: EmbeddedState, models: tuple[ModelSpec, ...]) -> list[Da
     outcomes = []
     for spec in models:
         log.info("running DAG %s (log: %s)", spec.dag_id, state.logs_dir / f"{spec.dag_id}.log")
-        outcome = run_dag(state, spec.dag_id, environment)
+        outcome = run_dag(state, spec.dag_id, environment, conf)
         log.info("%s: %s in %.0fs", spec.dag_id, "success" if outcome.succeeded else "FAILED", outcome.seconds)
         outcomes.append(outcome)
     return outcomes
