@@ -86,3 +86,31 @@ def test_no_production_version_means_retrain(step_env, credit_data):
 def test_unknown_model_is_bad_input(step_env, credit_data):
     run = drift("check", "--model", "gemini_advisor", "--current", credit_data, env=step_env)
     assert run.exit_code == 2 and "not in the catalog" in run.result["error"]
+
+
+def test_report_over_several_models(production, credit_data, tmp_path):
+    bad = tmp_path / "empty.csv"
+    bad.write_text("")
+    run = drift(
+        "report",
+        "--models",
+        f"{MODEL}={credit_data}",
+        "--models",
+        f"anomaly_detector={credit_data}",
+        "--models",
+        f"{MODEL}={bad}",
+        env=production,
+    )
+    assert run.exit_code == 0, run.stderr
+    credit_row, anomaly_row, bad_row = run.result["models"]
+    assert credit_row["retrain"] is False and anomaly_row["reason"] == "no production model"
+    assert bad_row["retrain"] is None and "file is empty" in bad_row["reason"]
+    assert (
+        run.result["summary"].count("\n") == 4
+        and "| credit_risk_scorer | v1 | 0.00 | - | False |" in run.result["summary"]
+    )
+
+
+def test_report_needs_model_equals_path(step_env):
+    run = drift("report", "--models", "credit_risk_scorer", env=step_env)
+    assert run.exit_code == 2 and "expected MODEL=PATH" in run.result["error"]

@@ -34,5 +34,42 @@ def check(
     return drift_decision(connect(settings), settings, PROFILES[model], table, current, drift_share)
 
 
+@app.command()
+@step
+def report(
+    models: Annotated[list[str], typer.Option("--models", help="MODEL=PATH of its new data; once per model.")],
+    drift_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of drifted columns that is drift.")] = 0.5,
+) -> dict:
+    """One drift run over several models (the master pipeline's): a summary table and a report per model."""
+    import mlflow
+
+    from nivesh_common.data import read_table
+    from nivesh_common.errors import BadInputError
+    from nivesh_common.settings import load_tracking_settings
+    from nivesh_common.tracking import connect, use_experiment
+    from nivesh_drift.profiles import PROFILES
+    from nivesh_drift.retraining import DRIFT_EXPERIMENT, drift_decision, summary_table
+
+    pairs = [item.partition("=") for item in models]
+    for name, separator, path in pairs:
+        if not separator or not path:
+            raise BadInputError(f"--models {name}{separator}{path}: expected MODEL=PATH")
+        if name not in PROFILES:
+            raise BadInputError(f"--models {name}: not in the catalog (known: {', '.join(sorted(PROFILES))})")
+    settings = load_tracking_settings()
+    client = connect(settings)
+    use_experiment(DRIFT_EXPERIMENT, settings)
+    with mlflow.start_run(run_name="drift-report", tags={"nivesh.step": "run_drift_detection"}) as run:
+        rows = []
+        for name, _, path in pairs:
+            try:
+                rows.append(drift_decision(client, settings, PROFILES[name], read_table(path), path, drift_share))
+            except BadInputError as exc:  # one model's bad data must not hide the others
+                rows.append({"model": name, "retrain": None, "reason": f"bad input: {exc}"})
+        summary = summary_table(rows)
+        mlflow.log_text(summary, "summary.md")
+    return {"models": rows, "summary": summary, "report_run_id": run.info.run_id}
+
+
 def main() -> None:
     run_app(app, "nivesh-drift")

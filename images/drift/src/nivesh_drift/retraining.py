@@ -39,7 +39,9 @@ def drift_decision(
     with (
         tempfile.TemporaryDirectory() as tmp,
         mlflow.start_run(
-            run_name=f"{profile.model}-drift", tags={"nivesh.model": profile.model, "nivesh.step": "check_drift"}
+            run_name=f"{profile.model}-drift",
+            tags={"nivesh.model": profile.model, "nivesh.step": "check_drift"},
+            nested=mlflow.active_run() is not None,  # inside `report`'s run
         ) as drift_run,
     ):
         html = Path(tmp) / f"{profile.model}_drift.html"
@@ -61,3 +63,14 @@ def drift_decision(
         "report_uri": f"{drift_run.info.artifact_uri}/reports/{html.name}",
         "drift_run_id": drift_run.info.run_id,
     }
+
+
+def summary_table(rows: list[dict]) -> str:
+    """A Markdown table: one line per model."""
+    lines = ["| model | production | drift share | drifted columns | retrain | why |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        drifted = ", ".join(column["column"] for column in row.get("drifted_columns", [])) or "-"
+        share = f"{row['drift_share']:.2f}" if "drift_share" in row else "-"
+        production = f"v{row['production_version']}" if "production_version" in row else "none"
+        lines.append(f"| {row['model']} | {production} | {share} | {drifted} | {row['retrain']} | {row['reason']} |")
+    return "\n".join(lines)
