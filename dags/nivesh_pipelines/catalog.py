@@ -78,6 +78,10 @@ def drift_check(model: str, data: str) -> Step:
 
 _CREDIT_DATA = ("--data", _data("credit_risk/applications.csv"))
 _ANOMALY_DATA = ("--data", _data("anomaly/transactions.csv"))
+REGISTRY_STEPS = (
+    Step("register_model", "register", ("--run-id", RUN_ID)),
+    Step("deploy_to_production", "promote", ("--version", VERSION, *flags("tolerance"))),
+)
 _CREDIT_CONTRACT = flags("target", "positive_label", "protected_attribute")
 
 CREDIT_RISK = ModelSpec(
@@ -109,8 +113,7 @@ CREDIT_RISK = ModelSpec(
             "evaluate",
             ("--run-id", RUN_ID, *flags("min_accuracy", "min_precision", "min_recall", "min_roc_auc")),
         ),
-        Step("register_model", "register", ("--run-id", RUN_ID)),
-        Step("deploy_to_production", "promote", ("--version", VERSION, *flags("tolerance"))),
+        *REGISTRY_STEPS,
     ),
 )
 
@@ -128,8 +131,7 @@ ANOMALY = ModelSpec(
         drift_check("anomaly_detector", _ANOMALY_DATA[1]),
         Step("train_model", "train", _ANOMALY_DATA),
         Step("evaluate_model", "evaluate", ("--run-id", RUN_ID, *flags("min_precision_at_k", "min_recall"))),
-        Step("register_model", "register", ("--run-id", RUN_ID)),
-        Step("deploy_to_production", "promote", ("--version", VERSION, *flags("tolerance"))),
+        *REGISTRY_STEPS,
     ),
 )
 

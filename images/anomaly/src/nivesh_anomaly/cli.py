@@ -117,17 +117,11 @@ def evaluate(
     return {"run_id": run_id, "metrics": {name: round(value, 6) for name, value in metrics.items()}, "gate": report}
 
 
-def _champion_scorer():
-    from nivesh_anomaly.evaluation import score_champion
-
-    return score_champion
-
-
 add_registry_commands(
     app,
     MODEL_NAME,
     PromotionPolicy(metric=PROMOTION_METRIC, tolerance=PROMOTION_TOLERANCE, required_gates=("evaluate",)),
-    _champion_scorer,
+    "nivesh_anomaly.evaluation:score_champion",
 )
 
 

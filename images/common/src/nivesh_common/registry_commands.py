@@ -1,13 +1,12 @@
 """`register`, `promote` and `rollback`: the same three commands in every image."""
 
-from collections.abc import Callable
+from pkgutil import resolve_name
 
 import typer
 
 from nivesh_common.cli import step
 from nivesh_common.options import RunId, Tolerance, Version
 from nivesh_common.registry import (
-    ChampionScorer,
     PromotionPolicy,
     promote_candidate,
     register_candidate,
@@ -21,9 +20,10 @@ def add_registry_commands(
     app: typer.Typer,
     model_name: str,
     policy: PromotionPolicy,
-    champion_scorer: Callable[[], ChampionScorer],
+    champion_scorer: str,
 ) -> None:
-    """`champion_scorer` is called lazily so the CLI's --help does not import the model library."""
+    """`champion_scorer` names a ChampionScorer as "module:function"; it is imported only by `promote`,
+    so the CLI's --help does not import the model library."""
 
     @app.command()
     @step
@@ -38,7 +38,7 @@ def add_registry_commands(
         """Move `production` to VERSION if its gates passed and it is not worse than production."""
         client = connect(load_tracking_settings())
         chosen = PromotionPolicy(policy.metric, tolerance, policy.required_gates)
-        return promote_candidate(client, model_name, version, chosen, champion_scorer())
+        return promote_candidate(client, model_name, version, chosen, resolve_name(champion_scorer))
 
     @app.command()
     @step

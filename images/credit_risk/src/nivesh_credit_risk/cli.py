@@ -202,17 +202,11 @@ def evaluate(
     return {"run_id": run_id, "metrics": {name: round(value, 6) for name, value in metrics.items()}, "gate": report}
 
 
-def _champion_scorer():
-    from nivesh_credit_risk.evaluation import score_champion
-
-    return score_champion
-
-
 add_registry_commands(
     app,
     MODEL_NAME,
     PromotionPolicy(metric=PROMOTION_METRIC, tolerance=PROMOTION_TOLERANCE, required_gates=("fairness", "evaluate")),
-    _champion_scorer,
+    "nivesh_credit_risk.evaluation:score_champion",
 )
 
 
