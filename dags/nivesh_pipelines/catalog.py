@@ -13,6 +13,7 @@ RUN_ID = "{{ ti.xcom_pull(task_ids='train_model')['run_id'] }}"
 VERSION = "{{ ti.xcom_pull(task_ids='register_model')['version'] }}"
 DRIFT_CHECK = "check_drift"
 TRAINING_DECISION = "train_or_skip"
+ALL_MODELS = "all"  # the `nivesh.ai/model` label of the master pipeline's pods
 
 
 @dataclass(frozen=True)
@@ -60,15 +61,23 @@ class ModelSpec:
     def image_of(self, step: Step) -> Image:
         return step.image or self.image
 
+    @property
+    def trigger_task_id(self) -> str:
+        """The master pipeline's task that runs this DAG: `trigger_credit_risk`."""
+        return f"trigger_{self.dag_id.removesuffix('_training')}"
+
 
 def flags(*names: str) -> tuple[str, ...]:
     """`--min-accuracy {{ params.min_accuracy }}` for each param name."""
     return tuple(part for name in names for part in (f"--{name.replace('_', '-')}", f"{{{{ params.{name} }}}}"))
 
 
+DATA_ROOT = "var.value.get('nivesh_data_root', '/data')"
+
+
 def _data(data_file: str) -> str:
     """The run's `data_path` param, else the catalog's file under the data root (Variable, default /data)."""
-    return "{{ params.data_path or (var.value.get('nivesh_data_root', '/data') ~ '/" + data_file + "') }}"
+    return "{{ params.data_path or (" + DATA_ROOT + " ~ '/" + data_file + "') }}"
 
 
 def drift_check(model: str, data: str) -> Step:
@@ -136,3 +145,22 @@ ANOMALY = ModelSpec(
 )
 
 MODELS = (CREDIT_RISK, ANOMALY)
+
+
+MASTER_DAG_ID = "master_training_pipeline"
+MASTER_SCHEDULE = "0 1 * * 1"
+MASTER_THRESHOLDS = {"max_data_age_days": 30.0, "drift_share": 0.5}
+
+
+def _each_model_data(option: str) -> tuple[str, ...]:
+    """`--data credit_risk_scorer=/data/credit_risk/applications.csv ...`: every model's catalog data file."""
+    path = "{{ " + DATA_ROOT + " }}/"
+    return tuple(part for spec in MODELS for part in (option, f"{spec.registered_name}={path}{spec.data_file}"))
+
+
+FRESHNESS_CHECK = Step(
+    "check_data_freshness", "freshness", (*_each_model_data("--data"), *flags("max_data_age_days")), DRIFT_IMAGE
+)
+DRIFT_REPORT = Step(
+    "run_drift_detection", "report", (*_each_model_data("--models"), *flags("drift_share")), DRIFT_IMAGE
+)

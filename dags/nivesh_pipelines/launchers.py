@@ -16,8 +16,6 @@ from pathlib import Path
 
 from kubernetes.client import models as k8s
 
-from nivesh_pipelines.exit_codes import raise_for_exit_code
-
 HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 BASE_CONTAINER = "base"
 
@@ -33,8 +31,8 @@ def pod_environment(container: k8s.V1Container) -> dict[str, str]:
     return {var.name: var.value or "" for var in container.env or []}
 
 
-def run_pod_locally(pod: k8s.V1Pod, log: logging.Logger) -> dict | None:
-    """Run the pod's base container command; returns its XCom result (return.json) like the sidecar would."""
+def run_pod_locally(pod: k8s.V1Pod, log: logging.Logger) -> tuple[int, dict | None]:
+    """Run the pod's base container command: its exit code and XCom result (return.json, as the sidecar reads it)."""
     container = base_container(pod)
     command = [*(container.command or []), *(container.args or [])]
     with tempfile.TemporaryDirectory(prefix=f"{pod.metadata.name}-xcom-") as xcom_dir:
@@ -51,5 +49,4 @@ def run_pod_locally(pod: k8s.V1Pod, log: logging.Logger) -> dict | None:
         log.info("launcher local: %s exited %d after %.2fs", command[0], exit_code, time.perf_counter() - started)
         result_file = Path(xcom_dir) / "return.json"
         result = json.loads(result_file.read_text()) if result_file.exists() else None
-    raise_for_exit_code(exit_code, pod.metadata.name, result)
-    return result
+    return exit_code, result

@@ -11,11 +11,13 @@ from airflow.sdk.exceptions import AirflowException
 from kubernetes.client import models as k8s
 
 from nivesh_pipelines import pod_spec
-from nivesh_pipelines.catalog import ModelSpec, Step
+from nivesh_pipelines.catalog import Image, Step
 from nivesh_pipelines.exit_codes import NOT_RETRIED, raise_for_exit_code, terminated_exit_code
 from nivesh_pipelines.launchers import BASE_CONTAINER, run_pod_locally
 
 LAUNCHERS = ("kubernetes", "local")
+# XCom key under which a failed step keeps its result JSON (which gate, which column) for the notification.
+FAILED_STEP_RESULT = "failed_step_result"
 
 
 def selected_launcher() -> str:
@@ -26,21 +28,20 @@ def selected_launcher() -> str:
 
 
 class TrainingStepOperator(KubernetesPodOperator):
-    """Runs one subcommand of a model's step image."""
+    """Runs one subcommand of a step image; `model` labels the pod (a registered model name, or `all`)."""
 
     ui_color = "#e4f0e8"
 
-    def __init__(self, *, model: ModelSpec, step: Step, **kwargs) -> None:
-        image = model.image_of(step)
+    def __init__(self, *, image: Image, step: Step, model: str, **kwargs) -> None:
         super().__init__(
             task_id=step.task_id,
-            name=f"{model.image_name}-{step.task_id.replace('_', '-')}",
+            name=pod_spec.pod_name(model, step.task_id),
             namespace=pod_spec.TRAINING_NAMESPACE,
             service_account_name=pod_spec.SERVICE_ACCOUNT,
             image=image.ref,
             cmds=[image.console_script],
             arguments=[step.subcommand, *step.arguments],
-            labels=pod_spec.labels(model.registered_name, step.task_id),
+            labels=pod_spec.labels(model, step.task_id),
             env_vars=pod_spec.environment(),
             security_context=pod_spec.pod_security_context(),
             container_security_context=pod_spec.container_security_context(),
@@ -55,7 +56,10 @@ class TrainingStepOperator(KubernetesPodOperator):
 
     def execute(self, context):
         if selected_launcher() == "local":
-            return run_pod_locally(self.build_pod_request_obj(context, dry_run=True), self.log)
+            pod = self.build_pod_request_obj(context, dry_run=True)
+            exit_code, result = run_pod_locally(pod, self.log)
+            self._raise_for_exit_code(exit_code, pod.metadata.name, result, context)
+            return result
         return super().execute(context)
 
     def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context=None) -> None:
@@ -65,5 +69,11 @@ class TrainingStepOperator(KubernetesPodOperator):
         except AirflowException:
             exit_code = terminated_exit_code(remote_pod, BASE_CONTAINER)
             if exit_code in NOT_RETRIED:
-                raise_for_exit_code(exit_code, pod.metadata.name, xcom_result)
+                self._raise_for_exit_code(exit_code, pod.metadata.name, xcom_result, context)
             raise
+
+    @staticmethod
+    def _raise_for_exit_code(exit_code: int, pod_name: str, result: dict | None, context) -> None:
+        if exit_code and result is not None and context is not None:
+            context["ti"].xcom_push(key=FAILED_STEP_RESULT, value=result)
+        raise_for_exit_code(exit_code, pod_name, result)

@@ -1,10 +1,27 @@
 """What a pipeline run decided, in one line per model, from the steps' XCom results."""
 
-from nivesh_pipelines.catalog import DRIFT_CHECK
+from dataclasses import dataclass
+
+from nivesh_pipelines.catalog import DRIFT_CHECK, MASTER_DAG_ID
 
 
-def describe_outcome(model: str, step_ids: list[str], results: dict[str, dict | None], forced: bool = False) -> str:
-    """`results` maps task id to its XCom result (None where the step did not finish)."""
+@dataclass(frozen=True)
+class ModelReport:
+    """One model in a master run: the run it triggered and that run's `send_notification` result."""
+
+    model: str
+    triggered_run: str | None
+    notification: dict | None
+
+
+def describe_outcome(
+    model: str,
+    step_ids: list[str],
+    results: dict[str, dict | None],
+    failures: dict[str, dict | None] | None = None,
+    forced: bool = False,
+) -> str:
+    """`results`: task id -> XCom result (None where the step did not finish); `failures`: a failed step's result."""
     drift = results.get(DRIFT_CHECK)
     if drift and not drift["retrain"] and not forced:
         return (
@@ -13,7 +30,7 @@ def describe_outcome(model: str, step_ids: list[str], results: dict[str, dict | 
         )
     unfinished = [task_id for task_id in step_ids if results.get(task_id) is None]
     if unfinished:
-        return f"{model}: failed at step {unfinished[0]}"
+        return _failed(model, unfinished[0], (failures or {}).get(unfinished[0]), drift)
     promotion = results[step_ids[-1]]
     metrics = (results.get("evaluate_model") or {}).get("metrics", {})
     shown = ", ".join(f"{name.removeprefix('test_')} {value:.3g}" for name, value in sorted(metrics.items()))
@@ -23,3 +40,43 @@ def describe_outcome(model: str, step_ids: list[str], results: dict[str, dict | 
         f"{model}: kept v{promotion['production_version']}, candidate v{promotion['candidate_version']} "
         f"not promoted: {promotion['reason']} ({shown})"
     )
+
+
+def _failed(model: str, task_id: str, failure: dict | None, drift: dict | None) -> str:
+    if failure and failure.get("status") == "gate_failed":
+        production = (drift or {}).get("production_version")
+        kept = f"kept v{production}" if production else "no production version yet"
+        return f"{model}: {kept} because a gate failed at {task_id}: {failure['error']}"
+    detail = f": {failure['error']}" if failure and failure.get("error") else ""
+    return f"{model}: failed at step {task_id}{detail}"
+
+
+def describe_master_run(
+    run_id: str, reports: list[ModelReport], freshness_failure: dict | None, drift: dict | None
+) -> str:
+    """The master pipeline's summary: one line per model with its outcome and drift share."""
+    drift_rows = {row["model"]: row for row in (drift or {}).get("models", [])}
+    lines = [f"Nivesh training summary ({MASTER_DAG_ID}, run {run_id})"]
+    if freshness_failure:
+        lines.append(f"data freshness: {freshness_failure['error']}")
+    for report in reports:
+        lines.append(f"- {_model_outcome(report, freshness_failure)}; {_drift_share(drift_rows.get(report.model))}")
+    if drift is None:
+        lines.append("drift detection did not finish: see task run_drift_detection")
+    return "\n".join(lines)
+
+
+def _model_outcome(report: ModelReport, freshness_failure: dict | None) -> str:
+    if report.notification:
+        return report.notification["outcome"]
+    if report.triggered_run:
+        return f"{report.model}: failed: run {report.triggered_run} ended without its notification"
+    return f"{report.model}: not run" + (" (stale data)" if freshness_failure else "")
+
+
+def _drift_share(row: dict | None) -> str:
+    if row is None:
+        return "drift share n/a"
+    if "drift_share" not in row:
+        return f"drift: {row['reason']}"
+    return f"drift share {row['drift_share']:.2f}"

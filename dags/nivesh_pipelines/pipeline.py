@@ -8,7 +8,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from nivesh_pipelines.catalog import DRIFT_CHECK, TRAINING_DECISION, ModelSpec
 from nivesh_pipelines.notify import FinalFailureNotifier, deliver
-from nivesh_pipelines.operator import TrainingStepOperator
+from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
 from nivesh_pipelines.outcome import describe_outcome
 
 DEFAULT_ARGS = {
@@ -58,24 +58,27 @@ def build_training_dag(spec: ModelSpec) -> DAG:
     ) as dag:
         steps = []
         for step in spec.steps:
-            steps.append(TrainingStepOperator(model=spec, step=step))
+            steps.append(TrainingStepOperator(image=spec.image_of(step), step=step, model=spec.registered_name))
             if step.task_id == DRIFT_CHECK:
                 steps.append(train_or_skip())
         chain(*steps)
         step_ids = [step.task_id for step in spec.steps]
 
         @task(trigger_rule=TriggerRule.ALL_DONE)
-        def send_notification(params=None, ti=None) -> str:
+        def send_notification(params=None, ti=None) -> dict:
+            """Returns the outcome line too: the master pipeline's summary reads it."""
             results = {task_id: ti.xcom_pull(task_ids=task_id) for task_id in step_ids}
-            message = describe_outcome(spec.registered_name, step_ids, results, forced=params["force"])
-            channels = deliver(f"[nivesh] {spec.dag_id}", message, get_current_context())
-            return f"{message} (sent to {', '.join(channels)})"
-
-        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0, on_failure_callback=None)
-        def fail_run_if_a_step_failed() -> None:
-            """The notification always succeeds; this leaf keeps a failed step visible as a failed run."""
-            raise AirflowFailException(f"a step of {spec.dag_id} failed; see send_notification")
+            failures = {task_id: ti.xcom_pull(task_ids=task_id, key=FAILED_STEP_RESULT) for task_id in step_ids}
+            outcome = describe_outcome(spec.registered_name, step_ids, results, failures, forced=params["force"])
+            channels = deliver(f"[nivesh] {spec.dag_id}", outcome, get_current_context())
+            return {"outcome": outcome, "channels": channels}
 
         steps[-1] >> send_notification()
-        steps >> fail_run_if_a_step_failed()
+        steps >> fail_run_if_a_step_failed(spec.dag_id, "send_notification")
     return dag
+
+
+@task(trigger_rule=TriggerRule.ONE_FAILED, retries=0, on_failure_callback=None)
+def fail_run_if_a_step_failed(dag_id: str, notification_task: str) -> None:
+    """The notification always succeeds; this leaf keeps a failed step visible as a failed run."""
+    raise AirflowFailException(f"a step of {dag_id} failed; see {notification_task}")

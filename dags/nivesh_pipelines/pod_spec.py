@@ -11,6 +11,11 @@ RUN_AS_USER = 10001
 PART_OF = "nivesh-training"
 
 
+def pod_name(model: str, step: str) -> str:
+    """Pod name prefix (the operator adds a random suffix): `credit-risk-scorer-train-model-x7f2`."""
+    return f"{model}-{step}".replace("_", "-")
+
+
 def labels(model: str, step: str) -> dict[str, str]:
     """Labels for `kubectl logs -l nivesh.ai/model=...,nivesh.ai/step=...`."""
     return {"app.kubernetes.io/part-of": PART_OF, "nivesh.ai/model": model, "nivesh.ai/step": step}

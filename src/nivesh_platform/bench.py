@@ -15,6 +15,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from nivesh_pipelines.catalog import CREDIT_RISK
+from nivesh_pipelines.pod_spec import pod_name
 from nivesh_platform.embedded import ensure_sample_data, migrate_metadata_db, run_dag
 from nivesh_platform.state import DAGS_FOLDER, EmbeddedState
 
@@ -82,9 +83,8 @@ def launcher_overhead(state: EmbeddedState, environment: dict[str, str]) -> list
 
 def _process_seconds_by_task(log: str) -> dict[str, float]:
     """Step process time per task, from the launcher's `pod <name>: ...` and `exited ... after Ns` lines."""
-    pod_prefixes = {
-        f"{CREDIT_RISK.image_name}-{step.task_id.replace('_', '-')}-": step.task_id for step in CREDIT_RISK.steps
-    }
+    model = CREDIT_RISK.registered_name
+    pod_prefixes = {f"{pod_name(model, step.task_id)}-": step.task_id for step in CREDIT_RISK.steps}
     seconds, current = {}, None
     for line in log.splitlines():
         if match := POD_LINE.search(line):

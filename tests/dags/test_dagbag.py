@@ -11,7 +11,7 @@ import pytest
 import typer
 from airflow.dag_processing.dagbag import DagBag
 
-from nivesh_pipelines.catalog import MODELS
+from nivesh_pipelines.catalog import DRIFT_REPORT, FRESHNESS_CHECK, MASTER_DAG_ID, MASTER_THRESHOLDS, MODELS
 from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_platform.state import DAGS_FOLDER
 
@@ -28,7 +28,7 @@ def dagbag():
 
 def test_no_import_errors_and_every_model_has_its_dag(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {spec.dag_id for spec in MODELS}
+    assert set(dagbag.dag_ids) == {spec.dag_id for spec in MODELS} | {MASTER_DAG_ID}
 
 
 @pytest.mark.parametrize("spec", MODELS, ids=lambda spec: spec.dag_id)
@@ -129,3 +129,13 @@ def test_catalog_params_match_the_image_defaults(spec):
                 assert defaults[name] == default, f"{step.subcommand} --{name.replace('_', '-')}"
                 passed.add(name)
     assert passed == set(params), "every param reaches a step"
+
+
+def test_master_params_match_the_drift_image_defaults():
+    from nivesh_drift.cli import app
+
+    for step in (FRESHNESS_CHECK, DRIFT_REPORT):
+        defaults = _cli_defaults(app, step.subcommand)
+        for name, default in MASTER_THRESHOLDS.items():
+            if f"{{{{ params.{name} }}}}" in step.arguments:
+                assert defaults[name] == default, f"{step.subcommand} --{name.replace('_', '-')}"

@@ -5,13 +5,14 @@ import sys
 import textwrap
 
 import pytest
+from airflow.sdk import DAG
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from kubernetes.client import models as k8s
 
-from nivesh_pipelines.catalog import ModelSpec, Step
+from nivesh_pipelines.catalog import Image, Step
 from nivesh_pipelines.exit_codes import terminated_exit_code
 from nivesh_pipelines.launchers import run_pod_locally
-from nivesh_pipelines.operator import TrainingStepOperator, selected_launcher
+from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator, selected_launcher
 from nivesh_pipelines.pod_spec import environment
 
 log = logging.getLogger("test")
@@ -38,17 +39,25 @@ def pod(exit_code: int, env: list[k8s.V1EnvVar] | None = None) -> k8s.V1Pod:
     return k8s.V1Pod(metadata=k8s.V1ObjectMeta(name="x-train-model"), spec=k8s.V1PodSpec(containers=[container]))
 
 
-def toy_model(console_script: str) -> ModelSpec:
-    return ModelSpec(
-        dag_id="toy",
-        registered_name="toy",
-        image_name="toy",
-        console_script=console_script,
-        schedule="@weekly",
-        data_file="toy.csv",
-        description="",
-        steps=(),
-    )
+def toy_operator(console_script: str, step: Step) -> TrainingStepOperator:
+    with DAG("toy", schedule=None):
+        return TrainingStepOperator(image=Image("toy", console_script), step=step, model="toy")
+
+
+def toy_context(operator: TrainingStepOperator, ti: "RecordingTaskInstance") -> dict:
+    return {"ti": ti, "run_id": "manual__1", "dag": operator.dag}
+
+
+class RecordingTaskInstance:
+    """What the pod builder reads from a task instance, and the XComs pushed to it."""
+
+    dag_id, task_id, map_index, try_number = "toy", "train_model", -1, 1
+
+    def __init__(self):
+        self.pushed = {}
+
+    def xcom_push(self, key, value):
+        self.pushed[key] = value
 
 
 def terminated_pod(exit_code: int) -> k8s.V1Pod:
@@ -60,7 +69,8 @@ def terminated_pod(exit_code: int) -> k8s.V1Pod:
 
 def test_runs_the_pod_command_with_its_environment_only(monkeypatch):
     monkeypatch.setenv("HOST_SECRET", "must-not-leak")
-    result = run_pod_locally(pod(0), log)
+    exit_code, result = run_pod_locally(pod(0), log)
+    assert exit_code == 0
     assert result["argv"] == ["0"]
     assert result["env"]["MLFLOW_TRACKING_URI"] == "sqlite:///m.db"
     assert "HOST_SECRET" not in result["env"]
@@ -73,15 +83,26 @@ def test_step_output_reaches_the_task_log(caplog):
     assert "progress: done" in caplog.text
 
 
+def test_exit_code_and_result_come_back_as_the_pod_gives_them():
+    exit_code, result = run_pod_locally(pod(3), log)
+    assert (exit_code, result["error"]) == (3, "bad column x")
+
+
 @pytest.mark.parametrize("exit_code", [2, 3])
-def test_bad_input_and_gate_failures_are_not_retried(exit_code):
+def test_bad_input_and_gate_failures_are_not_retried_and_keep_their_result(monkeypatch, exit_code):
+    monkeypatch.setenv("NIVESH_LAUNCHER", "local")
+    operator = toy_operator(sys.executable, Step("train_model", "-c", (WRITE_RESULT, str(exit_code))))
+    ti = RecordingTaskInstance()
     with pytest.raises(AirflowFailException, match="bad column x"):
-        run_pod_locally(pod(exit_code), log)
+        operator.execute(context=toy_context(operator, ti))
+    assert ti.pushed[FAILED_STEP_RESULT]["error"] == "bad column x"
 
 
-def test_other_failures_are_retried():
+def test_other_failures_are_retried(monkeypatch):
+    monkeypatch.setenv("NIVESH_LAUNCHER", "local")
+    operator = toy_operator(sys.executable, Step("train_model", "-c", (WRITE_RESULT, "1")))
     with pytest.raises(AirflowException) as raised:
-        run_pod_locally(pod(1), log)
+        operator.execute(context=toy_context(operator, RecordingTaskInstance()))
     assert not isinstance(raised.value, AirflowFailException)
 
 
@@ -95,8 +116,7 @@ def test_env_from_secrets_cannot_be_faked_locally():
 
 def test_operator_runs_the_pod_it_builds(monkeypatch):
     monkeypatch.setenv("NIVESH_LAUNCHER", "local")
-    spec = toy_model(console_script=sys.executable)
-    operator = TrainingStepOperator(model=spec, step=Step("train_model", "-c", (WRITE_RESULT, "0")))
+    operator = toy_operator(sys.executable, Step("train_model", "-c", (WRITE_RESULT, "0")))
     result = operator.execute(context=None)
     assert result["argv"] == ["0"]
     assert result["env"]["MLFLOW_TRACKING_URI"] == environment()["MLFLOW_TRACKING_URI"]
@@ -122,8 +142,7 @@ def test_kubernetes_launcher_maps_exit_codes_the_same_way(monkeypatch, exit_code
         raise AirflowException(f"Pod {pod.metadata.name} returned a failure.")
 
     monkeypatch.setattr(KubernetesPodOperator, "cleanup", failed_pod_cleanup)
-    spec = toy_model(console_script="nivesh-toy")
-    operator = TrainingStepOperator(model=spec, step=Step("train_model", "train"))
+    operator = toy_operator("nivesh-toy", Step("train_model", "train"))
     with pytest.raises(AirflowException) as raised:
-        operator.cleanup(pod(exit_code), terminated_pod(exit_code), xcom_result={"error": "bad column x"})
+        operator.cleanup(pod(exit_code), terminated_pod(exit_code), xcom_result={"error": "bad column x"}, context=None)
     assert isinstance(raised.value, AirflowFailException) is not retried

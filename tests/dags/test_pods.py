@@ -3,11 +3,14 @@
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from nivesh_pipelines.catalog import MODELS
+from nivesh_pipelines.catalog import ALL_MODELS, DRIFT_IMAGE, DRIFT_REPORT, FRESHNESS_CHECK, MASTER_DAG_ID, MODELS
 from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_platform.state import DAGS_FOLDER
 
-TASKS = [(spec, step) for spec in MODELS for step in spec.steps]
+# (DAG, the pod's model label, image, step) for every training-step pod of every DAG.
+TASKS = [(spec.dag_id, spec.registered_name, spec.image_of(step), step) for spec in MODELS for step in spec.steps] + [
+    (MASTER_DAG_ID, ALL_MODELS, DRIFT_IMAGE, step) for step in (FRESHNESS_CHECK, DRIFT_REPORT)
+]
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +18,9 @@ def dagbag():
     return DagBag(str(DAGS_FOLDER))
 
 
-@pytest.mark.parametrize(("spec", "step"), TASKS, ids=[f"{spec.dag_id}.{step.task_id}" for spec, step in TASKS])
-def test_pod_spec(dagbag, spec, step):
-    task = dagbag.dags[spec.dag_id].get_task(step.task_id)
+@pytest.mark.parametrize(("dag_id", "model", "image", "step"), TASKS, ids=[f"{t[0]}.{t[3].task_id}" for t in TASKS])
+def test_pod_spec(dagbag, dag_id, model, image, step):
+    task = dagbag.dags[dag_id].get_task(step.task_id)
     assert isinstance(task, TrainingStepOperator)
     pod = task.build_pod_request_obj(dry_run=True)
 
@@ -28,14 +31,13 @@ def test_pod_spec(dagbag, spec, step):
         pod.metadata.labels
         | {
             "app.kubernetes.io/part-of": "nivesh-training",
-            "nivesh.ai/model": spec.registered_name,
+            "nivesh.ai/model": model,
             "nivesh.ai/step": step.task_id,
         }
         == pod.metadata.labels
     )
 
     base = next(container for container in pod.spec.containers if container.name == "base")
-    image = spec.image_of(step)
     assert base.image == f"nivesh/{image.name}:0.1.0"
     assert base.command == [image.console_script]
     assert base.args == [step.subcommand, *step.arguments]

@@ -50,18 +50,13 @@ def report(
     from nivesh_drift.profiles import PROFILES
     from nivesh_drift.retraining import DRIFT_EXPERIMENT, drift_decision, summary_table
 
-    pairs = [item.partition("=") for item in models]
-    for name, separator, path in pairs:
-        if not separator or not path:
-            raise BadInputError(f"--models {name}{separator}{path}: expected MODEL=PATH")
-        if name not in PROFILES:
-            raise BadInputError(f"--models {name}: not in the catalog (known: {', '.join(sorted(PROFILES))})")
+    pairs = _model_paths(models, "--models")
     settings = load_tracking_settings()
     client = connect(settings)
     use_experiment(DRIFT_EXPERIMENT, settings)
     with mlflow.start_run(run_name="drift-report", tags={"nivesh.step": "run_drift_detection"}) as run:
         rows = []
-        for name, _, path in pairs:
+        for name, path in pairs:
             try:
                 rows.append(drift_decision(client, settings, PROFILES[name], read_table(path), path, drift_share))
             except BadInputError as exc:  # one model's bad data must not hide the others
@@ -69,6 +64,34 @@ def report(
         summary = summary_table(rows)
         mlflow.log_text(summary, "summary.md")
     return {"models": rows, "summary": summary, "report_run_id": run.info.run_id}
+
+
+@app.command()
+@step
+def freshness(
+    data: Annotated[list[str], typer.Option("--data", help="MODEL=PATH of its training data; once per model.")],
+    max_data_age_days: Annotated[float, typer.Option(min=0.0, help="Data older than this many days is stale.")] = 30.0,
+) -> dict:
+    """Check that every model's training data was updated within MAX_DATA_AGE_DAYS (exit 3 naming each stale one)."""
+    from nivesh_drift.freshness import check_freshness
+
+    return check_freshness(dict(_model_paths(data, "--data")), max_data_age_days)
+
+
+def _model_paths(items: list[str], option: str) -> list[tuple[str, str]]:
+    """`MODEL=PATH` pairs, each model in the catalog."""
+    from nivesh_common.errors import BadInputError
+    from nivesh_drift.profiles import PROFILES
+
+    pairs = []
+    for item in items:
+        name, separator, path = item.partition("=")
+        if not separator or not path:
+            raise BadInputError(f"{option} {item}: expected MODEL=PATH")
+        if name not in PROFILES:
+            raise BadInputError(f"{option} {name}: not in the catalog (known: {', '.join(sorted(PROFILES))})")
+        pairs.append((name, path))
+    return pairs
 
 
 def main() -> None:

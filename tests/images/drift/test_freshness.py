@@ -1,0 +1,64 @@
+"""`nivesh-drift freshness` for real: file modification times against the maximum age."""
+
+import os
+import time
+
+import pytest
+
+from steps import run_step, step_environment
+
+DAY = 86400
+
+
+@pytest.fixture
+def datasets(tmp_path):
+    fresh, stale = tmp_path / "transactions.csv", tmp_path / "applications.csv"
+    for path in (fresh, stale):
+        path.write_text("a,b\n1,2\n")
+    forty_five_days_ago = time.time() - 45 * DAY
+    os.utime(stale, (forty_five_days_ago, forty_five_days_ago))
+    return {"anomaly_detector": fresh, "credit_risk_scorer": stale}
+
+
+def freshness(*args, env):
+    return run_step("nivesh-drift", "freshness", *args, env=env)
+
+
+def test_fresh_data_passes_with_each_age(datasets, tmp_path):
+    run = freshness("--data", f"anomaly_detector={datasets['anomaly_detector']}", env=step_environment(tmp_path))
+    assert run.exit_code == 0, run.stderr
+    assert run.result["stale"] == [] and run.result["datasets"][0]["age_days"] < 1
+
+
+def test_stale_data_fails_naming_each_stale_dataset_and_its_age(datasets, tmp_path):
+    pairs = [arg for name, path in datasets.items() for arg in ("--data", f"{name}={path}")]
+    run = freshness(*pairs, "--max-data-age-days", 30, env=step_environment(tmp_path))
+    assert run.exit_code == 3
+    assert run.result["stale"] == ["credit_risk_scorer"]
+    assert "credit_risk_scorer" in run.result["error"] and "45.0 days old" in run.result["error"]
+    assert "anomaly_detector" not in run.result["error"]
+
+
+def test_a_longer_maximum_age_accepts_the_same_data(datasets, tmp_path):
+    run = freshness(
+        "--data",
+        f"credit_risk_scorer={datasets['credit_risk_scorer']}",
+        "--max-data-age-days",
+        60,
+        env=step_environment(tmp_path),
+    )
+    assert run.exit_code == 0 and run.result["datasets"][0]["age_days"] == pytest.approx(45, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("argument", "named"),
+    [
+        ("credit_risk_scorer=/nowhere/applications.csv", "/nowhere/applications.csv"),
+        ("no_such_model=/tmp/x.csv", "no_such_model"),
+        ("credit_risk_scorer", "expected MODEL=PATH"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, argument, named):
+    run = freshness("--data", argument, env=step_environment(tmp_path))
+    assert run.exit_code == 2 and named in run.result["error"]
+    assert len(run.error_lines) == 1
