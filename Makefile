@@ -20,8 +20,11 @@ $(INSTALLED): pyproject.toml constraints.txt images/*/pyproject.toml
 
 install: $(INSTALLED) ## Create the virtual environment (.venv) with Airflow, MLflow and every step image's package
 
-run: $(INSTALLED) ## Main job: run every model DAG end to end on the embedded default (.nivesh/), print the registry (FORCE=1: train even without drift)
+run: $(INSTALLED) ## Main job: the master pipeline (every model DAG) on the embedded default (.nivesh/), then the registry and the summary (FORCE=1: train even without drift)
 	$(BIN)/nivesh-platform run --state-dir $(STATE_DIR) $(if $(FORCE),--force)
+
+ui: $(INSTALLED) ## Airflow UI (http://127.0.0.1:8080, admin/admin) and MLflow UI (http://127.0.0.1:5000) on the embedded default until Ctrl-C (AIRFLOW_PORT, MLFLOW_PORT)
+	$(BIN)/nivesh-platform ui --state-dir $(STATE_DIR)
 
 summary: $(INSTALLED) ## Print the registry table of the embedded default
 	$(BIN)/nivesh-platform summary --state-dir $(STATE_DIR)
@@ -45,4 +48,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install run summary lint test test-fast bench clean-state clean
+.PHONY: help install run ui summary lint test test-fast bench clean-state clean

@@ -1,6 +1,8 @@
 """`nivesh-platform`: the embedded default's commands (the Makefile calls these)."""
 
 import logging
+import signal
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -27,21 +29,18 @@ def run(
     state_dir: StateDir = Path(".nivesh"),
     force: Annotated[bool, typer.Option("--force", help="Train even where data is unchanged and not drifted.")] = False,
 ) -> None:
-    """Generate sample data, run every model DAG end to end with launcher `local`, print the registry."""
-    from nivesh_pipelines.catalog import MODELS
-    from nivesh_platform.embedded import run_embedded
+    """Generate sample data, run the master pipeline (every model DAG) with launcher `local`, print the outcome."""
+    from nivesh_platform.embedded import run_master
 
     state = _state(state_dir)
-    already_sent = state.notification_file.stat().st_size if state.notification_file.exists() else 0
-    outcomes = run_embedded(state, MODELS, {"force": True} if force else None)
-    with open(state.notification_file) as notifications:
-        notifications.seek(already_sent)
-        typer.echo(f"\nNotifications of this run ({state.notification_file}):\n{notifications.read()}")
+    _stop_cleanly_on_signals()
+    outcome = run_master(state, {"force": force})
     summary(state_dir)
-    failed = [outcome for outcome in outcomes if not outcome.succeeded]
-    for outcome in failed:
-        typer.echo(f"DAG {outcome.dag_id} failed; its log: {outcome.log_file}", err=True)
-    raise typer.Exit(1 if failed else 0)
+    typer.echo(f"\nEvery notification: {state.notification_file}; task logs: {state.airflow_home / 'logs'}")
+    if outcome.state != "success":
+        typer.echo(f"master_training_pipeline run {outcome.run_id} failed at: {', '.join(outcome.failed_tasks)}")
+    typer.echo(f"\n{outcome.summary or 'no summary: send_summary did not finish'}")
+    raise typer.Exit(0 if outcome.state == "success" else 1)
 
 
 @app.command()
@@ -56,6 +55,41 @@ def summary(state_dir: StateDir = Path(".nivesh")) -> None:
     typer.echo(format_rows(registry_rows(client, [spec.registered_name for spec in MODELS])))
 
 
+@app.command()
+def ui(
+    state_dir: StateDir = Path(".nivesh"),
+    airflow_port: Annotated[int, typer.Option(envvar="AIRFLOW_PORT", help="Airflow UI and REST API port.")] = 8080,
+    mlflow_port: Annotated[int, typer.Option(envvar="MLFLOW_PORT", help="MLflow UI port.")] = 5000,
+) -> None:
+    """Airflow (api-server, scheduler, dag-processor, triggerer) and the MLflow UI on the state dir, until Ctrl-C."""
+    from nivesh_platform.embedded import PIPELINE_DAG_IDS, prepare
+    from nivesh_platform.services import LOGIN, local_airflow, mlflow_ui
+
+    state = _state(state_dir)
+    _stop_cleanly_on_signals()
+    prepare(state)
+    try:
+        with local_airflow(state, PIPELINE_DAG_IDS, airflow_port) as airflow, mlflow_ui(state, mlflow_port) as mlflow:
+            typer.echo(
+                f"\nAirflow UI: {airflow.url}  (login {LOGIN[0]} / {LOGIN[1]}: this machine only)\n"
+                f"MLflow UI:  {mlflow}\n"
+                f"Logs: {state.logs_dir}; launcher local; schedules off: trigger DAGs from the UI.\n"
+                "Ctrl-C stops both.",
+            )
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        typer.echo("stopped Airflow and the MLflow UI")
+
+
+def _stop_cleanly_on_signals() -> None:
+    """Ctrl-C and `kill` (SIGTERM) both stop the Airflow and MLflow processes we started (KeyboardInterrupt
+    unwinds their context managers), even where a shell started us with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app()

@@ -1,4 +1,4 @@
-"""`make run`: sample data, then every model DAG run end to end by Airflow with launcher `local`."""
+"""`make run`: sample data, then the master pipeline run end to end by Airflow with launcher `local`."""
 
 import json
 import logging
@@ -8,7 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from nivesh_pipelines.catalog import ModelSpec
+from nivesh_pipelines.catalog import MASTER_DAG_ID, MODELS, ModelSpec
+from nivesh_platform.services import ServiceError, free_port, local_airflow
 from nivesh_platform.state import EmbeddedState
 
 log = logging.getLogger(__name__)
@@ -51,16 +52,37 @@ def run_dag(state: EmbeddedState, dag_id: str, environment: dict[str, str], conf
     return DagRunOutcome(dag_id, completed.returncode == 0, round(time.perf_counter() - started, 1), log_path)
 
 
-def run_embedded(state: EmbeddedState, models: tuple[ModelSpec, ...], conf: dict | None = None) -> list[DagRunOutcome]:
+MASTER_RUN_TIMEOUT_S = 3600
+PIPELINE_DAG_IDS = [MASTER_DAG_ID, *(spec.dag_id for spec in MODELS)]
+
+
+@dataclass(frozen=True)
+class MasterRun:
+    run_id: str
+    state: str
+    failed_tasks: list[str]
+    summary: str | None  # the send_summary message; None where that task did not finish
+
+
+def prepare(state: EmbeddedState) -> dict[str, str]:
+    """State dir and sample data in place; returns the embedded environment."""
     state.prepare()
     environment = state.environment(dict(os.environ))
-    for spec in models:
+    for spec in MODELS:
         ensure_sample_data(state, spec, environment)
-    migrate_metadata_db(state, environment)
-    outcomes = []
-    for spec in models:
-        log.info("running DAG %s (log: %s)", spec.dag_id, state.logs_dir / f"{spec.dag_id}.log")
-        outcome = run_dag(state, spec.dag_id, environment, conf)
-        log.info("%s: %s in %.0fs", spec.dag_id, "success" if outcome.succeeded else "FAILED", outcome.seconds)
-        outcomes.append(outcome)
-    return outcomes
+    return environment
+
+
+def run_master(state: EmbeddedState, conf: dict, port: int | None = None) -> MasterRun:
+    """Start Airflow on the state dir, trigger the master pipeline, wait for it, stop Airflow."""
+    prepare(state)
+    with local_airflow(state, PIPELINE_DAG_IDS, port or free_port()) as api:
+        run_id = api.trigger(MASTER_DAG_ID, conf)
+        log.info("triggered %s run %s", MASTER_DAG_ID, run_id)
+        final_state = api.wait_for_run(MASTER_DAG_ID, run_id, MASTER_RUN_TIMEOUT_S)
+        failed = [task for task, task_state in api.task_states(MASTER_DAG_ID, run_id).items() if task_state == "failed"]
+        try:
+            summary = api.xcom(MASTER_DAG_ID, run_id, "send_summary")["summary"]
+        except ServiceError:
+            summary = None
+    return MasterRun(run_id, final_state, failed, summary)

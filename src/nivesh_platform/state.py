@@ -53,7 +53,10 @@ class EmbeddedState:
             "AIRFLOW_HOME": str(self.airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            # Runs start only when triggered (make run, the UI, the REST API): on this machine an unpaused
+            # weekly DAG would otherwise start at once for its latest missed schedule.
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home / 'airflow.db'}",
             "NIVESH_LAUNCHER": "local",
             "AIRFLOW_VAR_NIVESH_MLFLOW_TRACKING_URI": self.tracking_uri,

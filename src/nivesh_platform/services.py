@@ -1,0 +1,218 @@
+"""Airflow (`airflow standalone`) and the MLflow UI as local processes on the embedded state dir.
+
+What `make ui` starts and what `make run` runs the master pipeline on: api-server, scheduler,
+dag-processor and triggerer with launcher `local`, the SQLite stores of the state dir, and the
+local-only login admin/admin.
+"""
+
+import fcntl
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from nivesh_platform.state import EmbeddedState
+
+log = logging.getLogger(__name__)
+
+LOGIN = ("admin", "admin")  # the embedded default only: never a cluster's login
+STARTUP_TIMEOUT_S = 300
+STOP_TIMEOUT_S = 30
+
+
+class ServiceError(RuntimeError):
+    """A local service did not start, or the state dir is already served."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Process:
+    """A child process in its own process group, so that stopping it stops everything it started."""
+
+    name: str
+    popen: subprocess.Popen
+    log_file: Path
+
+    @classmethod
+    def start(cls, name: str, command: list[str], environment: dict[str, str], log_file: Path) -> "Process":
+        with open(log_file, "a") as output:
+            popen = subprocess.Popen(
+                command, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        return cls(name, popen, log_file)
+
+    def check_alive(self) -> None:
+        if self.popen.poll() is not None:
+            tail = "".join(self.log_file.read_text().splitlines(keepends=True)[-15:])
+            raise ServiceError(f"{self.name} exited with {self.popen.returncode}; end of {self.log_file}:\n{tail}")
+
+    def stop(self) -> None:
+        """Ctrl-C first (airflow standalone stops its components on it), then SIGTERM; then nothing may linger."""
+        for sig, patience in ((signal.SIGINT, STOP_TIMEOUT_S), (signal.SIGTERM, 10)):
+            with suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(patience)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        with suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait()
+
+
+class AirflowApi:
+    """The few calls of Airflow's REST API (v2) the embedded default needs, with a JWT from /auth/token."""
+
+    def __init__(self, url: str, login: tuple[str, str] = LOGIN) -> None:
+        self.url = url
+        self._login = login
+        self._client = httpx.Client(base_url=url, timeout=30)
+
+    def _authorize(self) -> None:
+        if "Authorization" not in self._client.headers:
+            username, password = self._login
+            response = self._client.post("/auth/token", json={"username": username, "password": password})
+            response.raise_for_status()
+            self._client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+    def call(self, method: str, path: str, **kwargs) -> httpx.Response:
+        self._authorize()
+        response = self._client.request(method, f"/api/v2{path}", **kwargs)
+        if response.is_error:
+            raise ServiceError(f"{method} {path}: HTTP {response.status_code}: {response.text[:500]}")
+        return response
+
+    def healthy(self) -> bool:
+        try:
+            health = self._client.get("/api/v2/monitor/health").json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        components = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+        return all((health.get(name) or {}).get("status") == "healthy" for name in components)
+
+    def has_dag(self, dag_id: str) -> bool:
+        self._authorize()
+        return self._client.get(f"/api/v2/dags/{dag_id}").status_code == 200
+
+    def unpause(self, dag_id: str) -> None:
+        self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        run = self.call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}}).json()
+        return run["dag_run_id"]
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        instances = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+        return {instance["task_id"]: instance["state"] for instance in instances}
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float, poll_s: float = 5) -> str:
+        """The run's final state (success or failed); logs each task as it finishes."""
+        deadline, reported = time.monotonic() + timeout_s, {}
+        while time.monotonic() < deadline:
+            for task_id, state in self.task_states(dag_id, run_id).items():
+                if state in ("success", "failed", "skipped", "upstream_failed") and reported.get(task_id) != state:
+                    log.info("%s.%s: %s", dag_id, task_id, state)
+                    reported[task_id] = state
+            state = self.run_state(dag_id, run_id)
+            if state in ("success", "failed"):
+                return state
+            time.sleep(poll_s)
+        raise ServiceError(f"{dag_id} run {run_id} not finished after {timeout_s:.0f}s")
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+        value = self.call("GET", path, params={"deserialize": True}).json()["value"]
+        return json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
+
+
+@contextmanager
+def state_lock(state: EmbeddedState) -> Iterator[None]:
+    """One set of Airflow components per state dir: two schedulers on one SQLite DB would fight."""
+    with open(state.root / "services.lock", "w") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ServiceError(
+                f"Airflow is already running on {state.root} (make ui?): use it, or stop it first"
+            ) from None
+        yield
+
+
+@contextmanager
+def local_airflow(state: EmbeddedState, dag_ids: list[str], port: int) -> Iterator[AirflowApi]:
+    """`airflow standalone` on the state dir, ready and with `dag_ids` parsed and unpaused; stopped on exit."""
+    url = f"http://127.0.0.1:{port}"
+    environment = state.environment(dict(os.environ)) | {
+        "AIRFLOW__API__HOST": "127.0.0.1",  # admin/admin must not be reachable from the network
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": url,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        # One secret for every component: each would otherwise make its own (and reject the others' tokens).
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{LOGIN[0]}:admin",  # user admin, role admin
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(state.airflow_home / "passwords.json"),
+    }
+    (state.airflow_home / "passwords.json").write_text(json.dumps({LOGIN[0]: LOGIN[1]}))
+    with state_lock(state), ExitStack() as stack:
+        airflow = Process.start(
+            "airflow standalone", ["airflow", "standalone"], environment, state.logs_dir / "airflow.log"
+        )
+        stack.callback(airflow.stop)
+        api = AirflowApi(url)
+        log.info("starting Airflow on %s (log: %s)", url, airflow.log_file)
+        _wait(lambda: api.healthy(), airflow, "Airflow components healthy")
+        for dag_id in dag_ids:
+            _wait(lambda dag_id=dag_id: api.has_dag(dag_id), airflow, f"DAG {dag_id} parsed")
+            api.unpause(dag_id)
+        yield api
+
+
+@contextmanager
+def mlflow_ui(state: EmbeddedState, port: int) -> Iterator[str]:
+    """The MLflow UI (tracking server) over the state dir's store; yields its URL."""
+    url = f"http://127.0.0.1:{port}"
+    command = ["mlflow", "ui", "--backend-store-uri", state.tracking_uri, "--host", "127.0.0.1", "--port", str(port)]
+    process = Process.start("mlflow ui", command, state.environment(dict(os.environ)), state.logs_dir / "mlflow-ui.log")
+    try:
+        _wait(lambda: _answers(f"{url}/health"), process, "MLflow UI answering")
+        yield url
+    finally:
+        process.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait(ready, process: Process, what: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not ready():
+        process.check_alive()
+        if time.monotonic() > deadline:
+            raise ServiceError(f"{process.name}: not ready after {STARTUP_TIMEOUT_S}s ({what}); see {process.log_file}")
+        time.sleep(2)

@@ -1,0 +1,105 @@
+"""`make run` and `make ui` for real: `airflow standalone` on a state dir, DAGs triggered through the REST API."""
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from nivesh_platform.services import AirflowApi, free_port
+from nivesh_platform.state import EmbeddedState
+
+pytestmark = pytest.mark.slow
+
+PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
+
+
+def run_platform(*args: str, timeout_s: float) -> subprocess.CompletedProcess:
+    """`nivesh-platform ...`; on timeout it gets SIGTERM, so that it stops the Airflow it started."""
+    process = subprocess.Popen([PLATFORM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        stdout, stderr = process.communicate(timeout=120)
+        pytest.fail(f"nivesh-platform {' '.join(args)}: no result after {timeout_s}s\n{stderr[-3000:]}")
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def state_with_data(root: Path, transactions: Path, credit: Path | None = None) -> EmbeddedState:
+    """A state dir holding the tests' small data, so that no full-size sample data is generated."""
+    state = EmbeddedState(root)
+    state.prepare()
+    (state.data_dir / "anomaly").mkdir()
+    shutil.copy(transactions, state.data_dir / "anomaly" / "transactions.csv")
+    if credit is not None:
+        (state.data_dir / "credit_risk").mkdir()
+        shutil.copy(credit, state.data_dir / "credit_risk" / "applications.csv")
+    return state
+
+
+@pytest.mark.timeout(1500)
+def test_master_pipeline_with_one_model_failing_still_promotes_the_others(tmp_path, transactions_data, credit_data):
+    without_target = tmp_path / "applications.csv"
+    pd.read_csv(credit_data).drop(columns=["default"]).to_csv(without_target, index=False)
+    state = state_with_data(tmp_path / "state", transactions_data, without_target)
+
+    completed = run_platform("run", "--state-dir", str(state.root), timeout_s=1200)
+
+    assert completed.returncode == 1, completed.stderr[-3000:]
+    summary = completed.stdout[completed.stdout.index("Nivesh training summary") :].splitlines()
+    assert "master_training_pipeline run" in completed.stdout and "trigger_credit_risk" in completed.stdout
+    credit_line = next(line for line in summary if line.startswith("- credit_risk_scorer"))
+    assert "failed at step validate_data" in credit_line and "default" in credit_line
+    anomaly_line = next(line for line in summary if line.startswith("- anomaly_detector"))
+    assert "promoted v1" in anomaly_line and "drift share 0.00" in anomaly_line
+
+    client = MlflowClient(state.tracking_uri)
+    assert int(client.get_model_version_by_alias("anomaly_detector", "production").version) == 1
+    assert not client.search_registered_models("name = 'credit_risk_scorer'")
+    notifications = state.notification_file.read_text()
+    assert "credit_risk_training.validate_data failed" in notifications
+    assert "Nivesh training summary" in notifications
+
+
+def wait_for_line(process: subprocess.Popen, log: Path, text: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in log.read_text():
+        assert process.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"no {text!r} after {timeout_s}s"
+        time.sleep(2)
+
+
+@pytest.mark.timeout(1200)
+def test_make_ui_runs_a_dag_triggered_through_the_rest_api(tmp_path, transactions_data, credit_data):
+    state = state_with_data(tmp_path / "state", transactions_data, credit_data)
+    airflow_port, mlflow_port = free_port(), free_port()
+    output = tmp_path / "ui.out"
+    command = [PLATFORM, "ui", "--state-dir", str(state.root), "--airflow-port", str(airflow_port)]
+    with open(output, "w") as sink:
+        ui = subprocess.Popen([*command, "--mlflow-port", str(mlflow_port)], stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        wait_for_line(ui, output, "Ctrl-C stops both.", timeout_s=300)
+        assert "login admin / admin" in output.read_text()
+
+        airflow = AirflowApi(f"http://127.0.0.1:{airflow_port}")
+        run_id = airflow.trigger("anomaly_detector_training")
+        assert airflow.wait_for_run("anomaly_detector_training", run_id, timeout_s=600) == "success"
+
+        mlflow = MlflowClient(f"http://127.0.0.1:{mlflow_port}")
+        production = mlflow.get_model_version_by_alias("anomaly_detector", "production")
+        assert int(production.version) == 1
+        assert mlflow.get_run(production.run_id).data.metrics["test_recall"] > 0
+    finally:
+        ui.send_signal(signal.SIGINT)
+        exit_code = ui.wait(60)
+    assert exit_code == 0 and "stopped Airflow and the MLflow UI" in output.read_text()
+    for port in (airflow_port, mlflow_port):
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2)
