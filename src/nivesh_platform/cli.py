@@ -82,6 +82,23 @@ def ui(
         typer.echo("stopped Airflow and the MLflow UI")
 
 
+@app.command()
+def check_chart_values(
+    chart_dir: Annotated[Path, typer.Argument(help="Wrapper chart with one pinned dependency.")] = Path(
+        "charts/airflow"
+    ),
+) -> None:
+    """Check our values for the pinned dependency chart against that chart's values.schema.json."""
+    from nivesh_platform.chart_values import ChartValuesError, check_dependency_values
+
+    try:
+        checked = check_dependency_values(chart_dir)
+    except ChartValuesError as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{chart_dir}/values.yaml: every key is documented by {checked}")
+
+
 def _stop_cleanly_on_signals() -> None:
     """Ctrl-C and `kill` (SIGTERM) both stop the Airflow and MLflow processes we started (KeyboardInterrupt
     unwinds their context managers), even where a shell started us with SIGINT ignored."""

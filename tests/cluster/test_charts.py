@@ -1,0 +1,195 @@
+"""Our charts rendered by the real Helm engine: lint, Kubernetes schemas, and what matters in them."""
+
+import helm_python
+import jmespath
+import pytest
+from charts import CHARTS, chart_values, find, kubernetes_version, render, validate
+from pod_security import restricted_violations
+
+OUR_CHARTS = {"mlflow": "nivesh-mlflow", "nivesh-training": "default"}
+
+
+@pytest.fixture(scope="module")
+def mlflow():
+    return render("mlflow", name="mlflow", namespace="nivesh-mlflow")
+
+
+@pytest.fixture(scope="module")
+def training():
+    return render("nivesh-training", name="nivesh-training", namespace="default")
+
+
+@pytest.mark.parametrize("chart", OUR_CHARTS)
+def test_lint_is_clean(chart):
+    report = helm_python.lint(CHARTS / chart, strict=True, kube_version=f"v{kubernetes_version()}.0")
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] > 1] == []  # info only (an icon is recommended)
+
+
+@pytest.mark.parametrize("chart", OUR_CHARTS)
+def test_every_manifest_is_valid_for_the_cluster_version(chart):
+    manifests = render(chart, name=chart, namespace=OUR_CHARTS[chart])
+    assert manifests
+    for manifest in manifests:
+        validate(manifest)
+
+
+DATA_MAPS = {"resources", "podLabels"}  # their keys are Kubernetes' own, documented by the comment above them
+
+
+def uncommented_keys(values_yaml: str) -> list[int]:
+    """Line numbers of keys with no comment line right above them (list items and data maps excepted)."""
+    lines, parents, missing = values_yaml.splitlines(), [], []
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        if stripped.startswith("- "):
+            parents.append((indent, "-"))
+            continue
+        key = stripped.split(":")[0]
+        is_data = any(parent == "-" or parent in DATA_MAPS for _, parent in parents)
+        if not is_data and not lines[number - 1].strip().startswith("#"):
+            missing.append(number + 1)
+        parents.append((indent, key))
+    return missing
+
+
+@pytest.mark.parametrize("chart", OUR_CHARTS)
+def test_every_value_is_commented(chart):
+    assert uncommented_keys((CHARTS / chart / "values.yaml").read_text()) == []
+
+
+def test_an_uncommented_value_is_found():
+    assert uncommented_keys("# a\na: 1\nb:\n  # c\n  c: 2\n  d: 3\n") == [3, 6]
+
+
+@pytest.mark.parametrize(
+    ("chart", "wrong", "named"),
+    [
+        ("mlflow", {"server": {"service": {"nodePort": 80}}}, "nodePort"),
+        ("mlflow", {"server": {"image": {"pullPolicy": "Sometimes"}}}, "pullPolicy"),
+        ("mlflow", {"postgresql": {"auth": {"pasword": "x"}}}, "pasword"),
+        ("nivesh-training", {"namespace": {"podSecurity": "lax"}}, "podSecurity"),
+        ("nivesh-training", {"quota": {"requestsCpu": "eight"}}, "requestsCpu"),
+        ("nivesh-training", {"networkPolicy": {"clusterCidrs": ["10.0.0.0"]}}, "clusterCidrs"),
+    ],
+)
+def test_values_schema_accepts_the_defaults_and_rejects_a_wrong_value(chart, wrong, named):
+    loaded = helm_python.Chart.load(CHARTS / chart)
+    loaded.validate_schema(chart_values(chart))
+    with pytest.raises(helm_python.HelmValuesError, match=named):
+        loaded.validate_schema(wrong)
+
+
+def test_mlflow_server_serves_artifacts_on_postgresql_with_the_password_from_a_secret(mlflow):
+    deployment = find(mlflow, "Deployment", "mlflow")
+    server = jmespath.search("spec.template.spec.containers[?name=='mlflow'] | [0]", deployment)
+    assert "--serve-artifacts" in server["args"] and "--artifacts-destination=/mlartifacts" in server["args"]
+    backend = next(arg for arg in server["args"] if arg.startswith("--backend-store-uri="))
+    assert backend == "--backend-store-uri=postgresql://mlflow:$(POSTGRES_PASSWORD)@mlflow-postgresql:5432/mlflow"
+    password = jmespath.search("env[?name=='POSTGRES_PASSWORD'] | [0].valueFrom.secretKeyRef", server)
+    assert password == {"name": "mlflow-postgresql", "key": "password"}
+    assert find(mlflow, "Secret", "mlflow-postgresql")["data"]["password"]
+    allowed = next(arg for arg in server["args"] if arg.startswith("--allowed-hosts=")).split("=", 1)[1].split(",")
+    assert {"mlflow.nivesh-mlflow:*", "localhost:*"} <= set(allowed)
+    assert jmespath.search("startupProbe.httpGet.path", server) == "/health"
+    assert jmespath.search("readinessProbe.httpGet.path", server) == "/health"
+    assert jmespath.search("livenessProbe.httpGet.path", server) == "/health"
+    assert server["resources"]["limits"]["memory"]
+    waits = jmespath.search("spec.template.spec.initContainers[].args[0]", deployment)
+    assert waits == [
+        "until pg_isready -h mlflow-postgresql -p 5432 -U mlflow; do echo waiting for postgresql; sleep 2; done"
+    ]
+    assert restricted_violations(deployment["spec"]["template"]["spec"]) == []
+
+
+def test_postgresql_keeps_its_data_on_a_volume_and_reads_the_same_secret(mlflow):
+    statefulset = find(mlflow, "StatefulSet", "mlflow-postgresql")
+    assert jmespath.search("spec.volumeClaimTemplates[0].spec.resources.requests.storage", statefulset) == "5Gi"
+    container = statefulset["spec"]["template"]["spec"]["containers"][0]
+    assert jmespath.search("env[?name=='POSTGRES_PASSWORD'] | [0].valueFrom.secretKeyRef.name", container) == (
+        "mlflow-postgresql"
+    )
+    assert container["readinessProbe"]["exec"]["command"][0] == "pg_isready"
+    assert restricted_violations(statefulset["spec"]["template"]["spec"]) == []
+
+
+def test_an_existing_secret_replaces_the_generated_one():
+    manifests = render(
+        "mlflow", {"postgresql": {"auth": {"existingSecret": "db-password"}}}, name="mlflow", namespace="nivesh-mlflow"
+    )
+    assert not [m for m in manifests if m["kind"] == "Secret"]
+    deployment = find(manifests, "Deployment", "mlflow")
+    refs = jmespath.search("spec.template.spec.containers[].env[].valueFrom.secretKeyRef.name", deployment)
+    assert refs == ["db-password"]
+
+
+def test_mlflow_is_published_on_the_node_port_kind_maps(mlflow):
+    service = find(mlflow, "Service", "mlflow")
+    assert jmespath.search("spec.ports[0].[port, nodePort]", service) == [5000, 30500]
+
+
+def test_launcher_role_grants_exactly_what_the_pod_operator_needs(training):
+    role = find(training, "Role", "nivesh-pod-launcher")
+    verbs = {rule["resources"][0]: set(rule["verbs"]) for rule in role["rules"]}
+    assert verbs == {
+        "pods": {"create", "get", "list", "watch", "delete", "patch"},
+        "pods/log": {"get"},
+        "pods/exec": {"create", "get"},
+        "events": {"list"},
+    }
+    binding = find(training, "RoleBinding", "nivesh-pod-launcher")
+    assert binding["roleRef"]["name"] == "nivesh-pod-launcher"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "airflow-scheduler", "namespace": "nivesh-airflow"}
+    ]
+
+
+def test_training_namespace_enforces_restricted_pod_security(training):
+    namespace = find(training, "Namespace", "nivesh-training")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for manifest in training:
+        if manifest["kind"] not in ("Namespace", "PersistentVolume"):
+            assert manifest["metadata"]["namespace"] == "nivesh-training", manifest["kind"]
+
+
+def test_quota_limits_configmap_and_data_volume(training):
+    quota = find(training, "ResourceQuota")["spec"]["hard"]
+    assert quota["requests.nvidia.com/gpu"] == "1" and quota["pods"] == "20"
+    limits = find(training, "LimitRange")["spec"]["limits"][0]
+    assert limits["defaultRequest"]["memory"] == "1Gi" and limits["max"]["memory"] == "16Gi"
+    assert find(training, "ConfigMap")["data"]["MLFLOW_TRACKING_URI"] == "http://mlflow.nivesh-mlflow:5000"
+    claim = find(training, "PersistentVolumeClaim", "nivesh-training-data")
+    volume = find(training, "PersistentVolume")
+    assert claim["spec"]["volumeName"] == volume["metadata"]["name"]
+    assert volume["spec"]["hostPath"]["path"] == "/nivesh-data" and volume["spec"]["accessModes"] == ["ReadOnlyMany"]
+    assert find(training, "ServiceAccount")["automountServiceAccountToken"] is False
+
+
+def test_network_policy_lets_training_pods_reach_mlflow_and_dns_only_inside_the_cluster(training):
+    policy = find(training, "NetworkPolicy")["spec"]
+    assert policy["podSelector"] == {} and set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    assert policy["ingress"] == []
+    mlflow, dns, external = policy["egress"]
+    assert mlflow["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "nivesh-mlflow"}
+    assert mlflow["to"][0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "mlflow"}
+    assert mlflow["ports"] == [{"protocol": "TCP", "port": 5000}]
+    assert {port["port"] for port in dns["ports"]} == {53}
+    assert external["to"][0]["ipBlock"]["except"] == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+
+
+def test_network_policy_without_external_egress_leaves_mlflow_and_dns():
+    values = {"networkPolicy": {"allowExternalEgress": False}}
+    manifests = render("nivesh-training", values, name="nivesh-training", namespace="default")
+    assert len(find(manifests, "NetworkPolicy")["spec"]["egress"]) == 2
+
+
+def test_a_cluster_without_host_paths_gets_a_provisioned_claim():
+    values = {"data": {"hostPath": "", "storageClassName": "standard"}}
+    manifests = render("nivesh-training", values, name="nivesh-training", namespace="default")
+    assert not [m for m in manifests if m["kind"] == "PersistentVolume"]
+    assert find(manifests, "PersistentVolumeClaim")["spec"]["storageClassName"] == "standard"

@@ -1,0 +1,60 @@
+"""Every pod every DAG builds, through the real KubernetesPodOperator, against the training namespace's rules."""
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from charts import chart_values, validate
+from kubernetes.client import ApiClient
+from kubernetes_validate import ValidationError
+from pod_security import restricted_violations
+
+from nivesh_pipelines.operator import TrainingStepOperator
+from nivesh_platform.state import DAGS_FOLDER
+
+TRAINING = chart_values("nivesh-training")
+
+
+def _pods() -> list[tuple[str, dict]]:
+    dagbag = DagBag(str(DAGS_FOLDER))
+    return [
+        (
+            f"{dag.dag_id}.{task.task_id}",
+            ApiClient().sanitize_for_serialization(task.build_pod_request_obj(dry_run=True)),
+        )
+        for dag in dagbag.dags.values()
+        for task in dag.tasks
+        if isinstance(task, TrainingStepOperator)
+    ]
+
+
+PODS = _pods()
+
+
+@pytest.mark.parametrize(("task", "pod"), PODS, ids=[task for task, _ in PODS])
+def test_pod_is_valid_and_fits_the_training_namespace(task, pod):
+    validate(pod)
+    assert pod["metadata"]["namespace"] == TRAINING["namespace"]["name"]
+    assert pod["spec"]["serviceAccountName"] == TRAINING["serviceAccount"]["name"]
+    claims = [
+        volume["persistentVolumeClaim"]["claimName"]
+        for volume in pod["spec"]["volumes"]
+        if "persistentVolumeClaim" in volume
+    ]
+    assert claims == [TRAINING["data"]["claimName"]]
+    assert TRAINING["namespace"]["podSecurity"] == "restricted"
+    assert restricted_violations(pod["spec"]) == []
+
+
+def test_every_dag_has_pods_here():
+    assert {task.split(".")[0] for task, _ in PODS} >= {"credit_risk_training", "master_training_pipeline"}
+
+
+def test_the_checks_can_fail():
+    _, pod = PODS[0]
+    sidecar_as_the_provider_builds_it = {**pod["spec"]["containers"][-1], "securityContext": None}
+    loose = {**pod["spec"], "containers": [*pod["spec"]["containers"][:-1], sidecar_as_the_provider_builds_it]}
+    assert restricted_violations(loose) == [
+        "airflow-xcom-sidecar: allowPrivilegeEscalation is not false",
+        "airflow-xcom-sidecar: capabilities do not drop ALL",
+    ]
+    with pytest.raises(ValidationError):
+        validate({**pod, "spec": {**pod["spec"], "restartPolicy": 3}})
