@@ -42,10 +42,70 @@ test-fast: $(INSTALLED) ## The quick loop: every test not marked slow
 bench: $(INSTALLED) ## Benchmarks: DAG parse time, launcher overhead, credit training time and memory at 10k/100k/1M rows
 	$(BIN)/python -m nivesh_platform.bench --state-dir $(STATE_DIR)/bench
 
+# ---- The kind cluster: `make kind-up && make deploy` -------------------------------------------------
+KIND_CLUSTER := nivesh
+KUBE_CONTEXT := kind-$(KIND_CLUSTER)
+HELM := helm --kube-context $(KUBE_CONTEXT)
+KUBECTL := kubectl --context $(KUBE_CONTEXT)
+HELM_TIMEOUT ?= 15m
+comma := ,
+hint_docker := install Docker Engine, https://docs.docker.com/engine/install/ (Debian: apt-get install docker.io)
+hint_kind := install kind 0.30 or later, https://kind.sigs.k8s.io/docs/user/quick-start/\#installation
+hint_kubectl := install kubectl 1.34, https://kubernetes.io/docs/tasks/tools/
+hint_helm := install Helm 3.19 or later, https://helm.sh/docs/intro/install/
+# $(call require,tools): stop with how to install the first missing one
+require = @$(foreach tool,$(1),command -v $(tool) >/dev/null 2>&1 || { echo "make: $(tool) not found: $(hint_$(tool))" >&2; exit 1; };)
+
+kind-up: $(INSTALLED) ## Create the kind cluster (control plane, CPU worker, GPU-pool worker) with the sample data mounted
+	$(call require,docker kind kubectl)
+	$(BIN)/nivesh-platform sample-data --state-dir $(STATE_DIR)
+	sed 's|NIVESH_DATA_DIR|$(abspath $(STATE_DIR))/data|' charts/kind/kind-config.yaml > $(STATE_DIR)/kind-config.yaml
+	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --config $(STATE_DIR)/kind-config.yaml --wait 180s
+	$(KUBECTL) get nodes -L nvidia.com/gpu.present
+
+kind-load: $(INSTALLED) ## Load every image (built by `make images`) onto the kind nodes
+	$(call require,docker kind)
+	@for image in $$($(BIN)/nivesh-platform images); do \
+	  docker image inspect $$image >/dev/null 2>&1 || { echo "make: image $$image not built: run make images" >&2; exit 1; }; \
+	  echo "kind load docker-image $$image"; kind load docker-image --name $(KIND_CLUSTER) $$image || exit 1; \
+	done
+
+deploy: kind-load ## Install MLflow, the training namespace and Airflow on the kind cluster; wait; print URLs and logins
+	$(call require,kubectl helm)
+	helm dependency build charts/airflow
+	$(BIN)/nivesh-platform check-chart-values charts/airflow
+	$(HELM) upgrade --install mlflow charts/mlflow --namespace nivesh-mlflow --create-namespace --wait --timeout $(HELM_TIMEOUT)
+	$(HELM) upgrade --install nivesh-training charts/nivesh-training --namespace default --wait --timeout $(HELM_TIMEOUT)
+	$(HELM) upgrade --install airflow charts/airflow --namespace nivesh-airflow --create-namespace --wait --timeout $(HELM_TIMEOUT)
+	@echo; echo "Airflow UI: http://127.0.0.1:8080  (login admin / admin: this local cluster only)"
+	@echo "MLflow UI:  http://127.0.0.1:5000"
+	@echo "Next: make trigger DAG=master_training_pipeline; make status; make logs MODEL=credit_risk_scorer"
+
+status: ## Helm releases, Airflow and MLflow pods, and the training pods with their model and step
+	$(call require,kubectl helm)
+	$(HELM) list --all-namespaces
+	$(KUBECTL) get pods,services --namespace nivesh-airflow
+	$(KUBECTL) get pods,services --namespace nivesh-mlflow
+	$(KUBECTL) get pods --namespace nivesh-training -L nivesh.ai/model,nivesh.ai/step
+
+logs: ## A model's training pod logs: MODEL=credit_risk_scorer [STEP=train_model]
+	$(call require,kubectl)
+	@test -n "$(MODEL)" || { echo "make: logs needs MODEL=<registered model name>, e.g. MODEL=credit_risk_scorer" >&2; exit 2; }
+	$(KUBECTL) logs --namespace nivesh-training --selector nivesh.ai/model=$(MODEL)$(if $(STEP),$(comma)nivesh.ai/step=$(STEP)) --container base --prefix --tail=-1 --max-log-requests 20
+
+trigger: ## Trigger a DAG through the Airflow CLI in the scheduler pod: DAG=credit_risk_training [CONF='{"force": true}']
+	$(call require,kubectl)
+	@test -n "$(DAG)" || { echo "make: trigger needs DAG=<dag id>, e.g. DAG=master_training_pipeline" >&2; exit 2; }
+	$(KUBECTL) exec --namespace nivesh-airflow deploy/airflow-scheduler --container scheduler -- airflow dags trigger $(DAG) $(if $(CONF),--conf '$(CONF)')
+
+kind-down: ## Delete the kind cluster
+	$(call require,kind)
+	kind delete cluster --name $(KIND_CLUSTER)
+
 clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, sample data
 	rm -rf $(STATE_DIR)
 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install run ui summary lint test test-fast bench clean-state clean
+.PHONY: help install run ui summary kind-up kind-load deploy status logs trigger kind-down lint test test-fast bench clean-state clean

@@ -27,6 +27,7 @@ class Image:
 
 
 DRIFT_IMAGE = Image("drift", "nivesh-drift")
+AIRFLOW_IMAGE = Image("airflow", "airflow")  # the cluster's Airflow, with these DAGs baked in
 
 
 @dataclass(frozen=True)

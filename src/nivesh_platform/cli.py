@@ -83,6 +83,25 @@ def ui(
 
 
 @app.command()
+def sample_data(state_dir: StateDir = Path(".nivesh")) -> None:
+    """Generate each model's sample data under the state dir's data/ (once; existing data is kept)."""
+    from nivesh_platform.embedded import prepare
+
+    state = _state(state_dir)
+    prepare(state)
+    typer.echo(state.data_dir)
+
+
+@app.command()
+def images() -> None:
+    """Every image the DAGs and the cluster run (what `make kind-load` loads), one per line."""
+    from nivesh_pipelines.catalog import AIRFLOW_IMAGE, DRIFT_IMAGE, MODELS
+
+    refs = {spec.image_of(step).ref for spec in MODELS for step in spec.steps} | {DRIFT_IMAGE.ref, AIRFLOW_IMAGE.ref}
+    typer.echo("\n".join(sorted(refs)))
+
+
+@app.command()
 def check_chart_values(
     chart_dir: Annotated[Path, typer.Argument(help="Wrapper chart with one pinned dependency.")] = Path(
         "charts/airflow"

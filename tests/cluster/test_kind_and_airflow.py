@@ -1,0 +1,115 @@
+"""The kind cluster config, and our values for the official Airflow chart."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import helm_python
+import pytest
+import yaml
+from charts import CHARTS, chart_values, kind_config
+
+from nivesh_platform.chart_values import ChartValuesError, check_dependency_values, pinned_dependency
+
+AIRFLOW = chart_values("airflow")["airflow"]
+PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
+
+
+def test_kind_has_a_control_plane_a_cpu_worker_and_a_tainted_gpu_worker():
+    nodes = kind_config()["nodes"]
+    assert [node["role"] for node in nodes] == ["control-plane", "worker", "worker"]
+    gpu = [node for node in nodes if node.get("labels", {}).get("nvidia.com/gpu.present") == "true"]
+    assert len(gpu) == 1
+    (patch,) = [yaml.safe_load(text) for text in gpu[0]["kubeadmConfigPatches"]]
+    assert patch["kind"] == "JoinConfiguration"
+    assert patch["nodeRegistration"]["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]
+
+
+def test_kind_publishes_the_airflow_and_mlflow_node_ports_on_localhost():
+    (control_plane,) = [node for node in kind_config()["nodes"] if node["role"] == "control-plane"]
+    published = {m["containerPort"]: (m["hostPort"], m["listenAddress"]) for m in control_plane["extraPortMappings"]}
+    airflow_node_port = AIRFLOW["apiServer"]["service"]["ports"][0]["nodePort"]
+    mlflow_node_port = chart_values("mlflow")["server"]["service"]["nodePort"]
+    assert published == {airflow_node_port: (8080, "127.0.0.1"), mlflow_node_port: (5000, "127.0.0.1")}
+
+
+def test_every_worker_mounts_the_training_data_where_the_data_volume_expects_it():
+    data_path = chart_values("nivesh-training")["data"]["hostPath"]
+    for node in kind_config()["nodes"]:
+        if node["role"] == "worker":
+            assert node["extraMounts"] == [
+                {"hostPath": "NIVESH_DATA_DIR", "containerPath": data_path, "readOnly": True}
+            ], "make kind-up replaces NIVESH_DATA_DIR"
+
+
+def test_airflow_values_set_what_the_dags_read():
+    env = {item["name"]: item["value"] for item in AIRFLOW["env"]}
+    assert env["NIVESH_LAUNCHER"] == "kubernetes"
+    assert env["AIRFLOW_VAR_NIVESH_MLFLOW_TRACKING_URI"] == chart_values("nivesh-training")["mlflow"]["trackingUri"]
+    assert env["AIRFLOW_VAR_NIVESH_DATA_ROOT"] == "/data"
+    assert AIRFLOW["executor"] == "LocalExecutor" and AIRFLOW["postgresql"]["enabled"] is True
+    assert AIRFLOW["airflowVersion"].startswith("3.3.")
+    launchers = chart_values("nivesh-training")["launcher"]["serviceAccounts"]
+    assert {"name": AIRFLOW["scheduler"]["serviceAccount"]["name"], "namespace": "nivesh-airflow"} in launchers
+
+
+def test_the_official_chart_is_pinned():
+    dependency = pinned_dependency(CHARTS / "airflow")
+    assert dependency == {"name": "airflow", "version": "1.22.0", "repository": "https://airflow.apache.org"}
+
+
+def _wrapper_with_a_fetched_chart(tmp_path: Path, documented: dict) -> Path:
+    """charts/airflow as `helm dependency build` leaves it, with a stand-in chart documenting `documented`."""
+    stand_in = tmp_path / "airflow"
+    (stand_in / "templates").mkdir(parents=True)
+    (stand_in / "Chart.yaml").write_text("apiVersion: v2\nname: airflow\nversion: 1.22.0\n")
+    schema = {"type": "object", "additionalProperties": False, "properties": documented}
+    (stand_in / "values.schema.json").write_text(json.dumps(schema))
+    wrapper = tmp_path / "wrapper"
+    shutil.copytree(CHARTS / "airflow", wrapper)
+    (wrapper / "charts").mkdir(exist_ok=True)
+    helm_python.package(stand_in, destination=wrapper / "charts")
+    return wrapper
+
+
+def test_values_that_the_chart_documents_pass(tmp_path):
+    wrapper = _wrapper_with_a_fetched_chart(tmp_path, {key: {} for key in AIRFLOW})
+    assert check_dependency_values(wrapper) == "airflow 1.22.0"
+
+
+def test_an_undocumented_key_fails_deploy_naming_it(tmp_path):
+    documented = {key: {} for key in AIRFLOW if key != "createUserJob"}
+    wrapper = _wrapper_with_a_fetched_chart(tmp_path, documented)
+    completed = subprocess.run([PLATFORM, "check-chart-values", str(wrapper)], capture_output=True, text=True)
+    assert completed.returncode == 2
+    assert "createUserJob" in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_an_unfetched_chart_says_how_to_fetch_it(tmp_path):
+    wrapper = tmp_path / "wrapper"
+    shutil.copytree(CHARTS / "airflow", wrapper, ignore=shutil.ignore_patterns("charts"))
+    with pytest.raises(ChartValuesError, match="helm dependency build"):
+        check_dependency_values(wrapper)
+
+
+@pytest.mark.skipif(
+    not (CHARTS / "airflow" / "charts" / "airflow-1.22.0.tgz").exists(),
+    reason="the official chart is fetched by `helm dependency build charts/airflow` (no chart repository here)",
+)
+def test_our_values_use_only_keys_the_pinned_official_chart_documents():
+    assert check_dependency_values(CHARTS / "airflow") == "airflow 1.22.0"
+
+
+@pytest.mark.parametrize(
+    ("target", "first_missing"),
+    [("kind-up", "docker"), ("deploy", "docker"), ("status", "kubectl"), ("logs", "kubectl"), ("kind-down", "kind")],
+)
+def test_cluster_targets_say_how_to_install_a_missing_tool(tmp_path, target, first_missing):
+    make = shutil.which("make")
+    completed = subprocess.run(
+        [make, "--silent", target], cwd=CHARTS.parent, env={"PATH": str(tmp_path)}, capture_output=True, text=True
+    )
+    assert completed.returncode != 0
+    assert f"make: {first_missing} not found: install" in completed.stderr and "https://" in completed.stderr
