@@ -109,7 +109,11 @@ def test_our_values_use_only_keys_the_pinned_official_chart_documents():
 def test_cluster_targets_say_how_to_install_a_missing_tool(tmp_path, target, first_missing):
     make = shutil.which("make")
     completed = subprocess.run(
-        [make, "--silent", target], cwd=CHARTS.parent, env={"PATH": str(tmp_path)}, capture_output=True, text=True
+        [make, "--silent", "--old-file=.venv/.installed", target],
+        cwd=CHARTS.parent,
+        env={"PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
     )
     assert completed.returncode != 0
     assert f"make: {first_missing} not found: install" in completed.stderr and "https://" in completed.stderr

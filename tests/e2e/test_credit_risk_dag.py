@@ -48,7 +48,7 @@ def test_dag_run_leaves_a_production_version(embedded, loans_conf):
     assert (run.data.params["target"], run.data.params["positive_label"]) == ("outcome", "charged_off")
     assert run.data.params["protected_attribute"] == "age"
     assert "credit_risk_scorer: promoted v1" in log
-    assert "launcher local: pod credit-risk-train-model" in log
+    assert "launcher local: pod credit-risk-scorer-train-model" in log
 
 
 def test_unchanged_data_skips_training_and_force_trains(embedded, loans_conf):
@@ -58,7 +58,7 @@ def test_unchanged_data_skips_training_and_force_trains(embedded, loans_conf):
     log = skipped.log_file.read_text()
     assert skipped.succeeded, log[-5000:]
     assert "credit_risk_scorer: skipped: no drift (production v1 kept" in log
-    assert "launcher local: pod credit-risk-train-model" not in log
+    assert "launcher local: pod credit-risk-scorer-train-model" not in log
     assert len(client.search_model_versions("name='credit_risk_scorer'")) == 1
 
     forced = run_dag(state, DAG_ID, environment, loans_conf | {"force": True})
@@ -75,10 +75,10 @@ def test_gate_failure_fails_the_run_without_retries_and_keeps_production(embedde
     log = outcome.log_file.read_text()
     assert not outcome.succeeded
     assert "exited 3 (quality gate not passed)" in log
-    assert "credit_risk_scorer: failed at step evaluate_model" in log
+    assert f"credit_risk_scorer: kept v{before} because a gate failed at evaluate_model: gate evaluate:" in log
     assert "up_for_retry" not in log.lower()
     notifications = state.notification_file.read_text()
     assert "[nivesh] credit_risk_training.evaluate_model failed" in notifications
-    assert "credit_risk_scorer: failed at step evaluate_model" in notifications
+    assert f"credit_risk_scorer: kept v{before} because a gate failed at evaluate_model" in notifications
     assert len(client.search_model_versions("name='credit_risk_scorer'")) == 2
     assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == before

@@ -26,7 +26,10 @@ def _table(credit_data, tmp_path, change):
 BAD_TABLES = {
     "missing file": (lambda data, tmp: tmp / "nope.csv", "file not found"),
     "empty file": (lambda data, tmp: _write(tmp / "empty.csv", b""), "file is empty"),
-    "binary content": (lambda data, tmp: _write(tmp / "x.csv", bytes(range(256)) * 4), "not a CSV or Parquet file"),
+    "binary content": (
+        lambda data, tmp: _write(tmp / "x.csv", bytes(range(256)) * 4),
+        "not a CSV, JSON or Parquet file",
+    ),
     "corrupt parquet": (lambda data, tmp: _write(tmp / "x.parquet", b"PAR1garbage"), "unreadable Parquet"),
     "target missing": (
         lambda data, tmp: _table(data, tmp, lambda t: t.drop(columns="default")),

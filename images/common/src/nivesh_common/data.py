@@ -1,7 +1,8 @@
-"""Tables in: a local path or any URL fsspec opens; CSV or Parquet, told apart by content."""
+"""Tables in: a local path or any URL fsspec opens; CSV, Parquet, JSON or JSONL, told apart by content."""
 
 import hashlib
 import io
+import json
 
 import fsspec
 import pandas as pd
@@ -12,14 +13,14 @@ _PARQUET_MAGIC = b"PAR1"
 
 
 def read_table(path: str) -> pd.DataFrame:
-    """Read a CSV or Parquet table; every failure is a one-line BadInputError naming the file."""
+    """Read a CSV, Parquet, JSON (array of objects) or JSONL table; failures are one-line BadInputErrors."""
     try:
         with fsspec.open(path, "rb") as handle:
             raw = handle.read()
     except FileNotFoundError:
         raise BadInputError(f"{path}: file not found") from None
     except IsADirectoryError:
-        raise BadInputError(f"{path}: is a directory, expected a CSV or Parquet file") from None
+        raise BadInputError(f"{path}: is a directory, expected a data file") from None
     except (OSError, ValueError) as exc:
         raise BadInputError(f"{path}: cannot be opened: {exc}") from None
     if not raw.strip():
@@ -39,15 +40,41 @@ def _parse(path: str, raw: bytes) -> pd.DataFrame:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadInputError(f"{path}: not a CSV or Parquet file (byte {exc.start} is not UTF-8 text)") from None
+        raise BadInputError(f"{path}: not a CSV, JSON or Parquet file (byte {exc.start} is not UTF-8 text)") from None
+    if text.lstrip()[:1] in ("[", "{"):
+        return pd.DataFrame.from_records(_json_records(path, text))
     try:
         return pd.read_csv(io.StringIO(text))
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise BadInputError(f"{path}: unreadable CSV: {str(exc).strip()}") from None
 
 
+def _json_records(path: str, text: str) -> list[dict]:
+    """A JSON array of objects, or JSON Lines (one object per line); errors name the line."""
+    if text.lstrip().startswith("["):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadInputError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+        numbered = list(enumerate(records, start=1))
+        where = "item"
+    else:
+        numbered = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    numbered.append((number, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise BadInputError(f"{path}: line {number}: invalid JSON: {exc.msg}") from None
+        where = "line"
+    for number, record in numbered:
+        if not isinstance(record, dict):
+            raise BadInputError(f"{path}: {where} {number}: expected a JSON object, got {type(record).__name__}")
+    return [record for _, record in numbered]
+
+
 def write_table(table: pd.DataFrame, path: str) -> None:
-    """Write CSV or Parquet by the path's suffix; refuses to overwrite an existing file."""
+    """Write CSV, Parquet or JSONL by the path's suffix; refuses to overwrite an existing file."""
     fs, fs_path = fsspec.core.url_to_fs(path)
     if fs.exists(fs_path):
         raise BadInputError(f"{path}: already exists; refusing to overwrite data (remove it first)")
@@ -57,6 +84,8 @@ def write_table(table: pd.DataFrame, path: str) -> None:
     with fsspec.open(path, "wb") as handle:
         if path.endswith(".parquet"):
             table.to_parquet(handle, index=False)
+        elif path.endswith(".jsonl"):
+            handle.write(table.to_json(orient="records", lines=True, force_ascii=False).encode())
         else:
             handle.write(table.to_csv(index=False).encode())
 
