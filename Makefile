@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STATE_DIR ?= .nivesh
-PACKAGES := -e images/common -e images/credit_risk -e images/anomaly -e images/drift -e ".[dev]"
+PACKAGES := -e images/common -e images/credit_risk -e images/anomaly -e images/drift -e images/intent -e ".[dev]"
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help

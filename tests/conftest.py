@@ -30,3 +30,29 @@ def transactions_data(tmp_path_factory):
     run = run_step("nivesh-anomaly", "sample-data", "--out", path, "--users", 60, "--days", 40, env=env)
     assert run.exit_code == 0
     return path
+
+
+@pytest.fixture(scope="session")
+def intents_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("intent") / "intents.jsonl"
+    run = run_step("nivesh-intent", "sample-data", "--out", path, "--per-intent", 20, env=step_environment(path.parent))
+    assert run.exit_code == 0, run.stderr
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_distilbert(tmp_path_factory, intents_data):
+    """A one-layer DistilBERT and WordPiece tokenizer built from a config: what a hub id would give, offline."""
+    import pandas as pd
+    from nivesh_intent.base_model import small_distilbert
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    texts = pd.read_json(intents_data, lines=True)["text"].tolist()
+    tokenizer = small_distilbert(texts, {"num_labels": 2}).tokenizer
+    config = DistilBertConfig(
+        vocab_size=len(tokenizer), dim=64, hidden_dim=128, n_layers=1, n_heads=2, max_position_embeddings=64
+    )
+    directory = tmp_path_factory.mktemp("tiny-distilbert")
+    DistilBertForSequenceClassification(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory

@@ -38,6 +38,7 @@ class Step:
     subcommand: str
     arguments: tuple[str, ...] = ()
     image: Image | None = None  # None: the model's own image
+    gpu: bool = False  # placed on the GPU pool, asking for one GPU (see pod_spec.gpu_placement)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,28 @@ ANOMALY = ModelSpec(
     ),
 )
 
-MODELS = (CREDIT_RISK, ANOMALY)
+_INTENT_DATA = ("--data", _data("intent/intents.jsonl"))
+
+INTENT = ModelSpec(
+    dag_id="intent_classifier_training",
+    registered_name="intent_classifier",
+    image_name="intent",
+    console_script="nivesh-intent",
+    schedule="0 2 * * 0",
+    data_file="intent/intents.jsonl",
+    description="Weekly fine-tuning of the DistilBERT intent classifier, trained on the GPU pool.",
+    thresholds={"min_accuracy": 0.85, "min_macro_f1": 0.80, "tolerance": 0.01, "drift_share": 0.5},
+    options={"base_model": "distilbert-base-uncased"},
+    steps=(
+        Step("validate_data", "validate", _INTENT_DATA),
+        drift_check("intent_classifier", _INTENT_DATA[1]),
+        Step("train_model", "train", (*_INTENT_DATA, *flags("base_model")), gpu=True),
+        Step("evaluate_model", "evaluate", ("--run-id", RUN_ID, *flags("min_accuracy", "min_macro_f1"))),
+        *REGISTRY_STEPS,
+    ),
+)
+
+MODELS = (CREDIT_RISK, ANOMALY, INTENT)
 
 
 MASTER_DAG_ID = "master_training_pipeline"

@@ -33,6 +33,7 @@ class TrainingStepOperator(KubernetesPodOperator):
     ui_color = "#e4f0e8"
 
     def __init__(self, *, image: Image, step: Step, model: str, **kwargs) -> None:
+        self.needs_gpu = step.gpu
         super().__init__(
             task_id=step.task_id,
             name=pod_spec.pod_name(model, step.task_id),
@@ -47,7 +48,9 @@ class TrainingStepOperator(KubernetesPodOperator):
             container_security_context=pod_spec.container_security_context(),
             volumes=pod_spec.volumes(),
             volume_mounts=pod_spec.volume_mounts(),
-            container_resources=pod_spec.resources(),
+            container_resources=pod_spec.resources_for_training(),
+            node_selector=pod_spec.gpu_node_selector() if step.gpu else None,
+            tolerations=pod_spec.gpu_tolerations() if step.gpu else None,
             do_xcom_push=True,
             get_logs=True,
             on_finish_action="delete_succeeded_pod",
@@ -60,6 +63,8 @@ class TrainingStepOperator(KubernetesPodOperator):
         for container in pod.spec.containers:
             if container.name != BASE_CONTAINER:
                 container.security_context = pod_spec.container_security_context()
+            elif self.needs_gpu:  # the GPU limit follows the deployment's setting when the pod is built
+                container.resources = pod_spec.gpu_resources()
         return pod
 
     def execute(self, context):

@@ -1,5 +1,7 @@
 """Kubernetes objects shared by every training pod: placement, security, volumes, labels, environment."""
 
+import os
+
 from kubernetes.client import models as k8s
 
 TRAINING_NAMESPACE = "nivesh-training"
@@ -8,6 +10,10 @@ DATA_CLAIM = "nivesh-training-data"
 DATA_MOUNT = "/data"
 XCOM_DIR = "/airflow/xcom"
 RUN_AS_USER = 10001
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_NODE_LABEL = "nvidia.com/gpu.present"
+# Set to "false" where the GPU pool has no GPUs (kind): the pod keeps its placement, without the GPU limit.
+GPU_LIMIT_SETTING = "NIVESH_GPU_LIMIT"
 PART_OF = "nivesh-training"
 
 
@@ -64,5 +70,26 @@ def volume_mounts() -> list[k8s.V1VolumeMount]:
     ]
 
 
-def resources() -> k8s.V1ResourceRequirements:
+def resources_for_training() -> k8s.V1ResourceRequirements:
     return k8s.V1ResourceRequirements(requests={"cpu": "1", "memory": "2Gi"}, limits={"memory": "8Gi"})
+
+
+def gpu_node_selector() -> dict[str, str]:
+    return {GPU_NODE_LABEL: "true"}
+
+
+def gpu_tolerations() -> list[k8s.V1Toleration]:
+    """GPU nodes are tainted so that only pods that need a GPU land there."""
+    return [k8s.V1Toleration(key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")]
+
+
+def gpu_limit_enabled() -> bool:
+    """Read where the pod is built (the Airflow worker), so one deployment setting switches every DAG."""
+    return os.environ.get(GPU_LIMIT_SETTING, "true").strip().lower() not in ("false", "0", "no")
+
+
+def gpu_resources() -> k8s.V1ResourceRequirements:
+    resources = resources_for_training()
+    if gpu_limit_enabled():
+        resources.limits = {**resources.limits, GPU_RESOURCE: "1"}
+    return resources

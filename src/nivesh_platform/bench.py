@@ -1,4 +1,4 @@
-"""`make bench`: DAG parse time, launcher overhead per step, credit training time and peak memory.
+"""`make bench`: DAG parse time, launcher overhead per step, training time and peak memory (credit, intent).
 
 Prints figures; asserts nothing (targets are in the README's performance section).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from nivesh_pipelines.catalog import CREDIT_RISK
+from nivesh_pipelines.catalog import CREDIT_RISK, INTENT
 from nivesh_pipelines.pod_spec import pod_name
 from nivesh_platform.embedded import ensure_sample_data, migrate_metadata_db, run_dag
 from nivesh_platform.state import DAGS_FOLDER, EmbeddedState
@@ -94,6 +94,34 @@ def _process_seconds_by_task(log: str) -> dict[str, float]:
     return seconds
 
 
+def _measured(command: list[str], environment: dict[str, str]) -> tuple[float, float, dict]:
+    """Wall seconds, peak RSS (GiB) and result JSON of one step process."""
+    output = subprocess.run(
+        [sys.executable, "-c", PEAK_MEMORY_PROBE, *command], env=environment, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    exit_code, wall, peak_kib = output[0].split()
+    result = json.loads(output[1])
+    if exit_code != "0":
+        raise SystemExit(f"{' '.join(command)} failed: {result}")
+    return float(wall), int(peak_kib) / 1024 / 1024, result
+
+
+def intent_training(state: EmbeddedState, environment: dict[str, str]) -> list[list]:
+    """The intent step on its sample data, as `make run` trains it (no hub here: DistilBERT from its config)."""
+    data = ensure_sample_data(state, INTENT, environment)
+    wall, peak, result = _measured([str(BIN / "nivesh-intent"), "train", "--data", str(data)], environment)
+    return [
+        [
+            f"{result['rows']:,}",
+            result["base_model_source"],
+            result["epochs_run"],
+            result["train_samples_per_second"],
+            f"{wall:.1f}",
+            f"{peak:.2f}",
+        ]
+    ]
+
+
 def credit_training(state: EmbeddedState, environment: dict[str, str], sizes: list[int]) -> list[list]:
     rows = []
     for size in sizes:
@@ -105,25 +133,14 @@ def credit_training(state: EmbeddedState, environment: dict[str, str], sizes: li
                 check=True,
                 capture_output=True,
             )
-        command = [str(BIN / "nivesh-credit-risk"), "train", "--data", str(data)]
-        output = subprocess.run(
-            [sys.executable, "-c", PEAK_MEMORY_PROBE, *command],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()
-        exit_code, wall, peak_kib = output[0].split()
-        result = json.loads(output[1])
-        if exit_code != "0":
-            raise SystemExit(f"training on {size} rows failed: {result}")
+        wall, peak, result = _measured([str(BIN / "nivesh-credit-risk"), "train", "--data", str(data)], environment)
         rows.append(
             [
                 f"{size:,}",
                 f"{float(result['fit_seconds']):.1f}",
                 f"{float(result['elapsed_s']):.1f}",
-                f"{float(wall):.1f}",
-                f"{int(peak_kib) / 1024 / 1024:.2f}",
+                f"{wall:.1f}",
+                f"{peak:.2f}",
             ]
         )
     return rows
@@ -150,6 +167,13 @@ def main() -> None:
         tabulate(
             launcher_overhead(state, environment),
             headers=["task", "step process (s)", "Airflow task (s)", "overhead (s)"],
+        )
+    )
+    print(f"\nIntent training on {os.cpu_count()} CPU cores (a GPU figure needs a GPU machine)")
+    print(
+        tabulate(
+            intent_training(state, environment),
+            headers=["examples", "base model", "epochs run", "train samples/s", "step wall (s)", "peak RSS (GiB)"],
         )
     )
     print(f"\nCredit risk training on {os.cpu_count()} cores")

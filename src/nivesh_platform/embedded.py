@@ -70,7 +70,15 @@ def prepare(state: EmbeddedState) -> dict[str, str]:
     environment = state.environment(dict(os.environ))
     for spec in MODELS:
         ensure_sample_data(state, spec, environment)
+    create_tracking_store(state)
     return environment
+
+
+def create_tracking_store(state: EmbeddedState) -> None:
+    """Create the MLflow store's schema once, before parallel steps would all migrate the new SQLite file."""
+    from mlflow import MlflowClient
+
+    MlflowClient(state.tracking_uri).search_experiments(max_results=1)
 
 
 def run_master(state: EmbeddedState, conf: dict, port: int | None = None) -> MasterRun:

@@ -49,6 +49,7 @@ def test_airflow_values_set_what_the_dags_read():
     assert env["NIVESH_LAUNCHER"] == "kubernetes"
     assert env["AIRFLOW_VAR_NIVESH_MLFLOW_TRACKING_URI"] == chart_values("nivesh-training")["mlflow"]["trackingUri"]
     assert env["AIRFLOW_VAR_NIVESH_DATA_ROOT"] == "/data"
+    assert env["NIVESH_GPU_LIMIT"] == "false"  # kind's GPU pool has no GPUs
     assert AIRFLOW["executor"] == "LocalExecutor" and AIRFLOW["postgresql"]["enabled"] is True
     assert AIRFLOW["airflowVersion"].startswith("3.3.")
     launchers = chart_values("nivesh-training")["launcher"]["serviceAccounts"]

@@ -1,8 +1,9 @@
 """Every pod every DAG builds, through the real KubernetesPodOperator, against the training namespace's rules."""
 
 import pytest
+import yaml
 from airflow.dag_processing.dagbag import DagBag
-from charts import chart_values, validate
+from charts import chart_values, kind_config, validate
 from kubernetes.client import ApiClient
 from kubernetes_validate import ValidationError
 from pod_security import restricted_violations
@@ -58,3 +59,12 @@ def test_the_checks_can_fail():
     ]
     with pytest.raises(ValidationError):
         validate({**pod, "spec": {**pod["spec"], "restartPolicy": 3}})
+
+
+def test_the_intent_training_pod_lands_on_the_kind_gpu_worker():
+    (pod,) = [pod for task, pod in PODS if task == "intent_classifier_training.train_model"]
+    (gpu_worker,) = [node for node in kind_config()["nodes"] if node.get("labels", {}).get("nvidia.com/gpu.present")]
+    assert pod["spec"]["nodeSelector"].items() <= gpu_worker["labels"].items()
+    taints = yaml.safe_load(gpu_worker["kubeadmConfigPatches"][0])["nodeRegistration"]["taints"]
+    tolerated = pod["spec"]["tolerations"][0]
+    assert all(t["key"] == tolerated["key"] and t["effect"] == tolerated["effect"] for t in taints)

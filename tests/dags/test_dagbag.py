@@ -118,6 +118,7 @@ def test_catalog_params_match_the_image_defaults(spec):
         "nivesh-credit-risk": "nivesh_credit_risk.cli",
         "nivesh-anomaly": "nivesh_anomaly.cli",
         "nivesh-drift": "nivesh_drift.cli",
+        "nivesh-intent": "nivesh_intent.cli",
     }
     params = spec.thresholds | spec.options
     passed = set()

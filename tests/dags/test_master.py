@@ -21,7 +21,11 @@ def test_schedule_and_params(master):
 
 def test_freshness_then_every_model_in_parallel_then_drift_then_summary(master):
     triggers = [master.get_task(spec.trigger_task_id) for spec in MODELS]
-    assert {task.task_id for task in triggers} == {"trigger_credit_risk", "trigger_anomaly_detector"}
+    assert {task.task_id for task in triggers} == {
+        "trigger_credit_risk",
+        "trigger_anomaly_detector",
+        "trigger_intent_classifier",
+    }
     for spec, trigger in zip(MODELS, triggers, strict=True):
         assert isinstance(trigger, TriggerDagRunOperator) and trigger.trigger_dag_id == spec.dag_id
         assert trigger.wait_for_completion and trigger.deferrable and trigger.retries == 0

@@ -62,3 +62,34 @@ def test_steps_hand_each_other_run_ids_and_versions_through_xcom():
         assert "xcom_pull(task_ids='train_model')['run_id']" in arguments["evaluate_model"]
         assert "xcom_pull(task_ids='train_model')['run_id']" in arguments["register_model"]
         assert "xcom_pull(task_ids='register_model')['version']" in arguments["deploy_to_production"]
+
+
+def _intent_train_pod(dagbag):
+    return dagbag.dags["intent_classifier_training"].get_task("train_model").build_pod_request_obj(dry_run=True)
+
+
+def _base(pod):
+    return next(container for container in pod.spec.containers if container.name == "base")
+
+
+def test_intent_training_asks_for_a_gpu_on_the_gpu_pool(dagbag):
+    pod = _intent_train_pod(dagbag)
+    assert pod.spec.node_selector == {"nvidia.com/gpu.present": "true"}
+    assert [(t.key, t.operator, t.effect) for t in pod.spec.tolerations] == [("nvidia.com/gpu", "Exists", "NoSchedule")]
+    assert _base(pod).resources.limits["nvidia.com/gpu"] == "1"
+
+
+def test_the_gpu_limit_setting_drops_the_limit_and_keeps_the_placement(dagbag, monkeypatch):
+    monkeypatch.setenv("NIVESH_GPU_LIMIT", "false")
+    pod = _intent_train_pod(dagbag)
+    assert "nvidia.com/gpu" not in _base(pod).resources.limits
+    assert _base(pod).resources.limits["memory"] == "8Gi"
+    assert pod.spec.node_selector == {"nvidia.com/gpu.present": "true"} and pod.spec.tolerations
+
+
+def test_no_other_step_goes_to_the_gpu_pool(dagbag):
+    for dag_id, _, _, step in TASKS:
+        if (dag_id, step.task_id) != ("intent_classifier_training", "train_model"):
+            pod = dagbag.dags[dag_id].get_task(step.task_id).build_pod_request_obj(dry_run=True)
+            assert not pod.spec.node_selector and not pod.spec.tolerations, f"{dag_id}.{step.task_id}"
+            assert "nvidia.com/gpu" not in (_base(pod).resources.limits or {})

@@ -13,6 +13,47 @@ class DriftProfile:
     # Turns a raw table (reference snapshot or new data) into the columns compared.
     derive: Callable[[pd.DataFrame], pd.DataFrame]
 
+    def compared(self, reference: pd.DataFrame, current: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The reference and current columns Evidently compares."""
+        return self.derive(reference), self.derive(current)
+
+
+@dataclass(frozen=True)
+class TextDriftProfile:
+    """Text models: length, token count and out-of-vocabulary share of each text, and the label distribution."""
+
+    model: str
+    label: str
+    text: str = "text"
+
+    def compared(self, reference: pd.DataFrame, current: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        # The vocabulary comes from half the reference; the other half is the reference side, so that both
+        # sides are measured against words they did not contribute (else the reference's OOV share is 0).
+        vocabulary = set(_words(reference[self.text].iloc[::2]).explode().dropna())
+        held_out = reference.iloc[1::2]
+        return self._descriptors(held_out, vocabulary), self._descriptors(current, vocabulary)
+
+    def _descriptors(self, table: pd.DataFrame, vocabulary: set[str]) -> pd.DataFrame:
+        return text_descriptors(table[self.text], vocabulary).assign(
+            **{self.label: table[self.label].astype(str).to_numpy()}
+        )
+
+
+def _words(texts: pd.Series) -> pd.Series:
+    return texts.astype(str).str.lower().str.findall(r"[a-z0-9']+")
+
+
+def text_descriptors(texts: pd.Series, vocabulary: set[str]) -> pd.DataFrame:
+    """Length in characters, token count and out-of-vocabulary share of each text."""
+    words = _words(texts)
+    return pd.DataFrame(
+        {
+            "text_length": texts.astype(str).str.len().to_numpy(),
+            "token_count": words.str.len().to_numpy(),
+            "oov_share": words.map(lambda tokens: sum(t not in vocabulary for t in tokens) / max(len(tokens), 1)),
+        }
+    ).reset_index(drop=True)
+
 
 def _without_identifiers(table: pd.DataFrame) -> pd.DataFrame:
     """Every column but text columns unique in every row (identifiers say nothing about drift)."""
@@ -31,4 +72,5 @@ def _transactions(table: pd.DataFrame) -> pd.DataFrame:
 PROFILES = {
     "credit_risk_scorer": DriftProfile("credit_risk_scorer", _without_identifiers),
     "anomaly_detector": DriftProfile("anomaly_detector", _transactions),
+    "intent_classifier": TextDriftProfile("intent_classifier", label="intent"),
 }

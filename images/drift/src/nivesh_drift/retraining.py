@@ -13,7 +13,7 @@ from nivesh_common.registry import PRODUCTION, version_by_alias
 from nivesh_common.settings import TrackingSettings
 from nivesh_common.tracking import REFERENCE_SNAPSHOT, load_table, use_experiment
 from nivesh_drift.detection import measure_drift
-from nivesh_drift.profiles import DriftProfile
+from nivesh_drift.profiles import DriftProfile, TextDriftProfile
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ DRIFT_EXPERIMENT = "drift"
 def drift_decision(
     client: MlflowClient,
     settings: TrackingSettings,
-    profile: DriftProfile,
+    profile: DriftProfile | TextDriftProfile,
     table: pd.DataFrame,
     source: str,
     drift_share: float,
@@ -45,7 +45,7 @@ def drift_decision(
         ) as drift_run,
     ):
         html = Path(tmp) / f"{profile.model}_drift.html"
-        drift = measure_drift(profile.derive(reference), profile.derive(table[reference.columns]), drift_share, html)
+        drift = measure_drift(*profile.compared(reference, table[reference.columns]), drift_share, html)
         mlflow.log_artifact(str(html), artifact_path="reports")
         mlflow.log_metric("drift_share", drift["drift_share"])
         mlflow.set_tag("nivesh.production_version", production.version)

@@ -1,0 +1,56 @@
+"""Accuracy and macro F1 against the gates, a per-intent report and a confusion matrix; scoring a champion."""
+
+import mlflow
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, classification_report, f1_score
+
+from nivesh_common.gates import Threshold
+from nivesh_common.plots import log_figure
+from nivesh_common.tracking import load_table
+from nivesh_intent.schema import LABEL, TEXT
+
+TEST_SPLIT = "evaluation/test.parquet"
+LABEL_MAP = "label_map.json"
+
+
+def predicted_intents(model, examples: pd.DataFrame) -> pd.Series:
+    return model.predict(examples[[TEXT]])["intent"]
+
+
+def classification_metrics(model, examples: pd.DataFrame) -> tuple[dict[str, float], dict]:
+    """test_accuracy and test_macro_f1, and the per-intent report (precision, recall, F1, support)."""
+    truth, predicted = examples[LABEL].to_numpy(), predicted_intents(model, examples).to_numpy()
+    metrics = {
+        "test_accuracy": float(accuracy_score(truth, predicted)),
+        "test_macro_f1": float(f1_score(truth, predicted, average="macro")),
+    }
+    report = classification_report(truth, predicted, output_dict=True, zero_division=0)
+    _log_confusion_matrix(truth, predicted)
+    return metrics, report
+
+
+def _log_confusion_matrix(truth, predicted) -> None:
+    display = ConfusionMatrixDisplay.from_predictions(truth, predicted, xticks_rotation="vertical", colorbar=False)
+    display.figure_.set_size_inches(12, 12)
+    display.ax_.set_title("Intent confusion matrix (test split)")
+    log_figure(display.figure_, "plots/confusion_matrix.png")
+
+
+def thresholds(min_accuracy: float, min_macro_f1: float) -> list[Threshold]:
+    return [Threshold("test_accuracy", minimum=min_accuracy), Threshold("test_macro_f1", minimum=min_macro_f1)]
+
+
+def load_model(model_uri: str):
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+def known_intents(run_id: str) -> list[str]:
+    return list(mlflow.artifacts.load_dict(f"runs:/{run_id}/{LABEL_MAP}").values())
+
+
+def score_champion(champion: ModelVersion, candidate_run_id: str) -> float:
+    """Macro F1 of the production version on the candidate's test split."""
+    test = load_table(candidate_run_id, TEST_SPLIT)
+    model = load_model(f"models:/{champion.name}/{champion.version}")
+    return float(f1_score(test[LABEL], predicted_intents(model, test), average="macro"))

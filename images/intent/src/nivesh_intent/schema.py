@@ -1,0 +1,34 @@
+"""The intent data contract: JSON or JSONL records `{text, intent}`, at least 5 examples per intent."""
+
+import pandas as pd
+
+from nivesh_common.data import require_columns
+from nivesh_common.errors import BadInputError
+
+TEXT, LABEL = "text", "intent"
+MIN_EXAMPLES_PER_INTENT = 5
+
+
+def parse_examples(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The `text` and `intent` columns, checked; errors name the record (1-based) or the intent."""
+    require_columns(table, [TEXT, LABEL], source)
+    examples = table[[TEXT, LABEL]]
+    for column in (TEXT, LABEL):
+        bad = examples[column].map(lambda value: not isinstance(value, str) or not value.strip())
+        if bad.any():
+            record = int(bad.to_numpy().argmax()) + 1
+            raise BadInputError(f"{source}: record {record}: `{column}` is missing, empty or not text")
+    examples = examples.assign(**{TEXT: examples[TEXT].str.strip(), LABEL: examples[LABEL].str.strip()})
+    counts = examples[LABEL].value_counts()
+    too_few = counts[counts < MIN_EXAMPLES_PER_INTENT]
+    if not too_few.empty:
+        named = ", ".join(f"{intent} ({count})" for intent, count in too_few.items())
+        raise BadInputError(f"{source}: intent(s) with fewer than {MIN_EXAMPLES_PER_INTENT} examples: {named}")
+    return examples.reset_index(drop=True)
+
+
+def require_known_intents(examples: pd.DataFrame, known: list[str], source: str) -> None:
+    """Evaluation data may only hold intents the model was trained on."""
+    unknown = sorted(set(examples[LABEL]) - set(known))
+    if unknown:
+        raise BadInputError(f"{source}: intent(s) the model never saw: {', '.join(unknown)}")

@@ -1,0 +1,135 @@
+"""Every `nivesh-intent` subcommand, run for real on small data with a tiny DistilBERT, and its bad input."""
+
+import json
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from registry_state import aliases
+from steps import run_step, step_environment
+
+MODEL = "intent_classifier"
+# A one-layer model from random weights on 480 messages: relaxed gates, a from-scratch learning rate.
+TINY = ("--learning-rate", "2e-3", "--epochs", "12", "--batch-size", "16", "--patience", "3")
+RELAXED = ("--min-accuracy", "0.5", "--min-macro-f1", "0.4")
+
+
+def intent(*args, env):
+    return run_step("nivesh-intent", *args, env=env)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, intents_data, tiny_distilbert):
+    env = step_environment(tmp_path_factory.mktemp("intent-store"))
+    run = intent("train", "--data", intents_data, "--base-model", tiny_distilbert, *TINY, env=env)
+    assert run.exit_code == 0, run.stderr[-3000:]
+    return env, run
+
+
+def test_sample_data_is_varied_banking_language(intents_data):
+    examples = pd.read_json(intents_data, lines=True)
+    assert examples["intent"].nunique() >= 20
+    assert {"check_balance", "transfer_money", "bill_payment", "card_block", "loan_enquiry"} <= set(examples["intent"])
+    per_intent = examples.groupby("intent")["text"].nunique()
+    assert (per_intent >= 10).all(), "many phrasings per intent, not one template"
+    assert examples["text"].str.contains(r"₹|Rs |rupees|INR").any()
+
+
+def test_validate_summarises_the_messages(intents_data, step_env):
+    run = intent("validate", "--data", intents_data, env=step_env)
+    assert run.exit_code == 0
+    assert run.result["rows"] == 480 and run.result["intents"] == 24
+
+
+def test_train_logs_model_label_map_and_lineage(trained):
+    env, run = trained
+    result = run.result
+    assert result["base_model_source"] == "local" and result["intents"] == 24
+    assert result["train_samples_per_second"] > 0
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    logged = client.get_run(result["run_id"])
+    assert logged.data.tags["nivesh.data.sha256"] == result["data_sha256"]
+    assert logged.data.params["learning_rate"] == "0.002"
+    artifacts = {artifact.path for artifact in client.list_artifacts(result["run_id"])}
+    assert {"label_map.json", "evaluation", "reference"} <= artifacts
+    assert "epoch" in run.stderr and "loss" in run.stderr  # progress lines in the log
+
+
+def test_evaluate_register_promote_and_predict(trained):
+    env, run = trained
+    run_id = run.result["run_id"]
+    evaluated = intent("evaluate", "--run-id", run_id, *RELAXED, env=env)
+    assert evaluated.exit_code == 0, evaluated.stderr[-3000:]
+    assert 0.5 <= evaluated.result["metrics"]["test_accuracy"] <= 1
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    artifacts = {a.path for a in client.list_artifacts(run_id, "plots")} | {
+        a.path for a in client.list_artifacts(run_id, "evaluation")
+    }
+    assert {"plots/confusion_matrix.png", "evaluation/per_intent_report.json"} <= artifacts
+    assert intent("register", "--run-id", run_id, env=env).result["version"] == 1
+    promoted = intent("promote", "--version", 1, env=env)
+    assert promoted.result["promoted"] and aliases(env, MODEL) == {"candidate": 1, "production": 1}
+
+    import mlflow
+
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@production")
+    predicted = model.predict(pd.DataFrame({"text": ["block my card please", "what is my balance"]}))
+    assert list(predicted.columns) == ["intent", "confidence"] and predicted["confidence"].between(0, 1).all()
+
+
+def test_without_the_hub_a_small_distilbert_is_trained_from_its_config_and_gates_hold(intents_data, step_env):
+    env = step_env | {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(step_env["HOME"])}
+    run = intent("train", "--data", intents_data, "--epochs", "1", env=env)
+    assert run.exit_code == 0, run.stderr[-3000:]
+    assert run.result["base_model_source"] == "config"
+    assert "model hub unreachable" in run.stderr
+    logged = MlflowClient(env["MLFLOW_TRACKING_URI"]).get_run(run.result["run_id"])
+    assert logged.data.tags["nivesh.base_model_source"] == "config"
+    # one epoch from random weights: the default gates refuse it, naming the metric
+    evaluated = intent("evaluate", "--run-id", run.result["run_id"], env=env)
+    assert evaluated.exit_code == 3
+    assert evaluated.result["gate"]["failed"][0]["metric"] == "test_accuracy"
+    assert intent("register", "--run-id", run.result["run_id"], env=env).exit_code == 3
+
+
+def _records(path, records):
+    path.write_text("\n".join(json.dumps(record) for record in records) + "\n")
+    return path
+
+
+def _good(intent_name, count=5):
+    return [{"text": f"message {i} about {intent_name}", "intent": intent_name} for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("records", "named"),
+    [
+        ([*_good("a"), {"intent": "a"}], "record 6: `text` is missing"),
+        ([{"intent": "a"}] * 5, "missing column(s) text"),
+        ([*_good("a"), {"text": "  ", "intent": "a"}], "record 6: `text` is missing, empty"),
+        ([*_good("a"), *_good("b", 3)], "fewer than 5 examples: b (3)"),
+    ],
+    ids=["missing text", "no text field at all", "empty text", "too few examples"],
+)
+def test_bad_data_is_refused_with_one_line(tmp_path, step_env, records, named):
+    for command in ("validate", "train"):
+        run = intent(command, "--data", _records(tmp_path / "bad.jsonl", records), env=step_env)
+        assert run.exit_code == 2 and named in run.result["error"], run.stderr
+        assert len(run.error_lines) == 1
+
+
+def test_invalid_json_names_the_line(tmp_path, step_env):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "hi", "intent": "greeting"}\n{"text": "oops"\n')
+    run = intent("validate", "--data", path, env=step_env)
+    assert run.exit_code == 2 and "line 2: invalid JSON" in run.result["error"]
+
+
+def test_evaluation_labels_the_model_never_saw_are_refused(trained, tmp_path):
+    env, run = trained
+    unseen = _records(tmp_path / "unseen.jsonl", [*_good("check_balance"), *_good("crypto_trading")])
+    evaluated = intent("evaluate", "--run-id", run.result["run_id"], "--data", unseen, env=env)
+    assert evaluated.exit_code == 2
+    assert "never saw: crypto_trading" in evaluated.result["error"]
