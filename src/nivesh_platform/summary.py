@@ -13,6 +13,7 @@ SHOWN_METRICS = (
     "test_roc_auc",
     "disparate_impact_ratio",
     "test_precision_at_k",
+    "test_macro_f1",
 )
 
 

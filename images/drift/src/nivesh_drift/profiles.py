@@ -27,11 +27,11 @@ class TextDriftProfile:
     text: str = "text"
 
     def compared(self, reference: pd.DataFrame, current: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        # The vocabulary comes from half the reference; the other half is the reference side, so that both
-        # sides are measured against words they did not contribute (else the reference's OOV share is 0).
-        vocabulary = set(_words(reference[self.text].iloc[::2]).explode().dropna())
-        held_out = reference.iloc[1::2]
-        return self._descriptors(held_out, vocabulary), self._descriptors(current, vocabulary)
+        # The vocabulary: words in at least two reference texts. A word only one text uses is out of
+        # vocabulary on both sides alike, so the same data gives the same descriptors.
+        document_frequency = _words(reference[self.text]).map(set).explode().value_counts()
+        vocabulary = set(document_frequency[document_frequency >= 2].index)
+        return self._descriptors(reference, vocabulary), self._descriptors(current, vocabulary)
 
     def _descriptors(self, table: pd.DataFrame, vocabulary: set[str]) -> pd.DataFrame:
         return text_descriptors(table[self.text], vocabulary).assign(
