@@ -73,8 +73,14 @@ def test_evaluate_register_promote_and_predict(trained):
 
     import mlflow
 
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
-    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@production")
+    mlflow.set_registry_uri(env["MLFLOW_TRACKING_URI"])
+    try:
+        model = mlflow.pyfunc.load_model(f"models:/{MODEL}@production")
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
     predicted = model.predict(pd.DataFrame({"text": ["block my card please", "what is my balance"]}))
     assert list(predicted.columns) == ["intent", "confidence"] and predicted["confidence"].between(0, 1).all()
 
