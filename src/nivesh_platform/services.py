@@ -182,7 +182,7 @@ def local_airflow(state: EmbeddedState, dag_ids: list[str], port: int) -> Iterat
         stack.callback(airflow.stop)
         api = AirflowApi(url)
         log.info("starting Airflow on %s (log: %s)", url, airflow.log_file)
-        _wait(lambda: api.healthy(), airflow, "Airflow components healthy")
+        _wait(api.healthy, airflow, "Airflow components healthy")
         for dag_id in dag_ids:
             _wait(lambda dag_id=dag_id: api.has_dag(dag_id), airflow, f"DAG {dag_id} parsed")
             api.unpause(dag_id)
