@@ -4,7 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STATE_DIR ?= .nivesh
-PACKAGES := -e images/common -e images/credit_risk -e images/anomaly -e images/drift -e images/intent -e ".[dev]"
+PACKAGES := -e images/common -e images/credit_risk -e images/anomaly -e images/drift -e images/intent \
+	-e images/ner -e images/spending -e ".[dev]"
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help

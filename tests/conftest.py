@@ -41,6 +41,23 @@ def intents_data(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def annotated_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ner") / "annotated.jsonl"
+    run = run_step("nivesh-ner", "sample-data", "--out", path, "--rows", 300, env=step_environment(path.parent))
+    assert run.exit_code == 0, run.stderr
+    return path
+
+
+@pytest.fixture(scope="session")
+def spending_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("spending") / "transactions.csv"
+    env = step_environment(path.parent)
+    run = run_step("nivesh-spending", "sample-data", "--out", path, "--users", 40, "--days", 400, env=env)
+    assert run.exit_code == 0, run.stderr
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_distilbert(tmp_path_factory, intents_data):
     """A one-layer DistilBERT and WordPiece tokenizer built from a config: what a hub id would give, offline."""
     import pandas as pd

@@ -167,7 +167,47 @@ INTENT = ModelSpec(
     ),
 )
 
-MODELS = (CREDIT_RISK, ANOMALY, INTENT)
+_SPENDING_DATA = ("--data", _data("spending/transactions.csv"))
+
+SPENDING = ModelSpec(
+    dag_id="spending_predictor_training",
+    registered_name="spending_predictor",
+    image_name="spending",
+    console_script="nivesh-spending",
+    schedule="0 4 * * 5",
+    data_file="spending/transactions.csv",
+    description="Weekly retraining of the Prophet daily-spend forecaster (total and per category).",
+    thresholds={"max_mape": 0.25, "min_skill": 0.01, "tolerance": 0.01, "drift_share": 0.5},
+    steps=(
+        Step("validate_data", "validate", _SPENDING_DATA),
+        drift_check("spending_predictor", _SPENDING_DATA[1]),
+        Step("train_model", "train", _SPENDING_DATA),
+        Step("evaluate_model", "evaluate", ("--run-id", RUN_ID, *flags("max_mape", "min_skill"))),
+        *REGISTRY_STEPS,
+    ),
+)
+
+_NER_DATA = ("--data", _data("ner/annotated.jsonl"))
+
+NER = ModelSpec(
+    dag_id="financial_ner_training",
+    registered_name="financial_ner",
+    image_name="ner",
+    console_script="nivesh-ner",
+    schedule="0 2 * * 3",
+    data_file="ner/annotated.jsonl",
+    description="Weekly retraining of the spaCy financial entity recognizer (amounts, merchants, dates, ...).",
+    thresholds={"min_entity_f1": 0.80, "tolerance": 0.01, "drift_share": 0.5},
+    steps=(
+        Step("validate_data", "validate", _NER_DATA),
+        drift_check("financial_ner", _NER_DATA[1]),
+        Step("train_model", "train", _NER_DATA),
+        Step("evaluate_model", "evaluate", ("--run-id", RUN_ID, *flags("min_entity_f1"))),
+        *REGISTRY_STEPS,
+    ),
+)
+
+MODELS = (CREDIT_RISK, ANOMALY, INTENT, SPENDING, NER)
 
 
 MASTER_DAG_ID = "master_training_pipeline"

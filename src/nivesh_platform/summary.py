@@ -14,6 +14,9 @@ SHOWN_METRICS = (
     "disparate_impact_ratio",
     "test_precision_at_k",
     "test_macro_f1",
+    "test_entity_f1",
+    "test_mape",
+    "skill_vs_seasonal_naive",
 )
 
 

@@ -94,7 +94,7 @@ def test_sources_use_airflow_3_api_only():
 def test_dag_files_import_nothing_heavy(dag_file):
     probe = (
         "import runpy, sys; runpy.run_path(sys.argv[1]); "
-        "heavy = {'pandas', 'mlflow', 'torch', 'xgboost', 'sklearn'} & set(sys.modules); "
+        "heavy = {'pandas', 'mlflow', 'torch', 'xgboost', 'sklearn', 'spacy', 'prophet'} & set(sys.modules); "
         "sys.exit(','.join(sorted(heavy)) or None)"
     )
     completed = subprocess.run(
@@ -119,6 +119,8 @@ def test_catalog_params_match_the_image_defaults(spec):
         "nivesh-anomaly": "nivesh_anomaly.cli",
         "nivesh-drift": "nivesh_drift.cli",
         "nivesh-intent": "nivesh_intent.cli",
+        "nivesh-spending": "nivesh_spending.cli",
+        "nivesh-ner": "nivesh_ner.cli",
     }
     params = spec.thresholds | spec.options
     passed = set()

@@ -69,21 +69,15 @@ def train(
     test_share: Annotated[float, typer.Option(min=0.05, max=0.5)] = 0.2,
 ) -> dict:
     """Fit on the earlier transactions; log model, signature, data lineage and plots on the latest ones."""
-    import mlflow
-
     from nivesh_anomaly.schema import parse_transactions
     from nivesh_anomaly.training import TrainingConfig, train_detector
     from nivesh_common.data import read_table
-    from nivesh_common.settings import load_tracking_settings
-    from nivesh_common.tracking import connect, use_experiment
+    from nivesh_common.tracking import training_run
 
-    settings = load_tracking_settings()
     raw = read_table(data)
     transactions = parse_transactions(raw, data)
-    connect(settings)
-    use_experiment(MODEL_NAME, settings)
     config = TrainingConfig(seed, test_share, n_estimators, contamination)
-    with mlflow.start_run(tags={"nivesh.model": MODEL_NAME, "nivesh.step": "train"}) as run:
+    with training_run(MODEL_NAME) as run:
         trained = train_detector(raw, transactions, config, data)
     return {"run_id": run.info.run_id, **trained}
 

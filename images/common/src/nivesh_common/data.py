@@ -14,6 +14,25 @@ _PARQUET_MAGIC = b"PAR1"
 
 def read_table(path: str) -> pd.DataFrame:
     """Read a CSV, Parquet, JSON (array of objects) or JSONL table; failures are one-line BadInputErrors."""
+    table = _parse(path, _read_bytes(path))
+    if table.empty or len(table.columns) == 0:
+        raise BadInputError(f"{path}: no data rows")
+    return table
+
+
+def read_records(path: str) -> list[tuple[str, dict]]:
+    """The objects of a JSON array or JSONL file, each with where it is ("line 3", "item 3") for errors."""
+    raw = _read_bytes(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"{path}: not a JSON or JSONL file (byte {exc.start} is not UTF-8 text)") from None
+    if text.lstrip()[:1] not in ("[", "{"):
+        raise BadInputError(f"{path}: not a JSON or JSONL file (expected objects, one per line)")
+    return _json_records(path, text)
+
+
+def _read_bytes(path: str) -> bytes:
     try:
         with fsspec.open(path, "rb") as handle:
             raw = handle.read()
@@ -25,10 +44,7 @@ def read_table(path: str) -> pd.DataFrame:
         raise BadInputError(f"{path}: cannot be opened: {exc}") from None
     if not raw.strip():
         raise BadInputError(f"{path}: file is empty")
-    table = _parse(path, raw)
-    if table.empty or len(table.columns) == 0:
-        raise BadInputError(f"{path}: no data rows")
-    return table
+    return raw
 
 
 def _parse(path: str, raw: bytes) -> pd.DataFrame:
@@ -42,14 +58,14 @@ def _parse(path: str, raw: bytes) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         raise BadInputError(f"{path}: not a CSV, JSON or Parquet file (byte {exc.start} is not UTF-8 text)") from None
     if text.lstrip()[:1] in ("[", "{"):
-        return pd.DataFrame.from_records(_json_records(path, text))
+        return pd.DataFrame.from_records([record for _, record in _json_records(path, text)])
     try:
         return pd.read_csv(io.StringIO(text))
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise BadInputError(f"{path}: unreadable CSV: {str(exc).strip()}") from None
 
 
-def _json_records(path: str, text: str) -> list[dict]:
+def _json_records(path: str, text: str) -> list[tuple[str, dict]]:
     """A JSON array of objects, or JSON Lines (one object per line); errors name the line."""
     if text.lstrip().startswith("["):
         try:
@@ -70,7 +86,7 @@ def _json_records(path: str, text: str) -> list[dict]:
     for number, record in numbered:
         if not isinstance(record, dict):
             raise BadInputError(f"{path}: {where} {number}: expected a JSON object, got {type(record).__name__}")
-    return [record for _, record in numbered]
+    return [(f"{where} {number}", record) for number, record in numbered]
 
 
 def write_table(table: pd.DataFrame, path: str) -> None:

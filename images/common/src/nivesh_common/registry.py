@@ -27,11 +27,17 @@ ChampionScorer = Callable[[ModelVersion, str], float]
 
 @dataclass(frozen=True)
 class PromotionPolicy:
-    """Champion/challenger rule: `metric` (higher is better) may trail the champion by `tolerance`."""
+    """Champion/challenger rule: the candidate's `metric` may trail the champion's by `tolerance`."""
 
     metric: str
     tolerance: float
     required_gates: tuple[str, ...]
+    higher_is_better: bool = True  # False for errors such as MAPE
+
+    def is_worse(self, candidate: float, champion: float) -> bool:
+        if self.higher_is_better:
+            return candidate < champion - self.tolerance
+        return candidate > champion + self.tolerance
 
 
 def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
@@ -105,7 +111,7 @@ def promote_candidate(
     if champion is not None:
         champion_score = score_champion(champion, candidate.run_id)
         outcome |= {"champion_version": int(champion.version), "champion_score": round(champion_score, 6)}
-        if candidate_score < champion_score - policy.tolerance:
+        if policy.is_worse(candidate_score, champion_score):
             reason = (
                 f"candidate {policy.metric} {candidate_score:.4f} is worse than production "
                 f"v{champion.version} ({champion_score:.4f}) beyond tolerance {policy.tolerance}"

@@ -1,5 +1,6 @@
 """`register`, `promote` and `rollback`: the same three commands in every image."""
 
+import dataclasses
 from pkgutil import resolve_name
 
 import typer
@@ -37,7 +38,7 @@ def add_registry_commands(
     def promote(version: Version, tolerance: Tolerance = policy.tolerance) -> dict:
         """Move `production` to VERSION if its gates passed and it is not worse than production."""
         client = connect(load_tracking_settings())
-        chosen = PromotionPolicy(policy.metric, tolerance, policy.required_gates)
+        chosen = dataclasses.replace(policy, tolerance=tolerance)
         return promote_candidate(client, model_name, version, chosen, resolve_name(champion_scorer))
 
     @app.command()

@@ -2,6 +2,8 @@
 
 import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -14,7 +16,7 @@ from mlflow.exceptions import MlflowException
 
 from nivesh_common.data import table_sha256
 from nivesh_common.errors import BadInputError, TrackingUnavailableError
-from nivesh_common.settings import TrackingSettings
+from nivesh_common.settings import TrackingSettings, load_tracking_settings
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,16 @@ def use_experiment(model_name: str, settings: TrackingSettings) -> str:
         location = f"{settings.artifact_root.rstrip('/')}/{model_name}" if settings.artifact_root else None
         mlflow.create_experiment(name, artifact_location=location)
     return mlflow.set_experiment(name).experiment_id
+
+
+@contextmanager
+def training_run(model_name: str) -> Iterator[Run]:
+    """The `train` step's MLflow run, in the model's experiment (connecting first, with a clear error)."""
+    settings = load_tracking_settings()
+    connect(settings)
+    use_experiment(model_name, settings)
+    with mlflow.start_run(tags={"nivesh.model": model_name, "nivesh.step": "train"}) as run:
+        yield run
 
 
 def get_run(client: MlflowClient, run_id: str) -> Run:

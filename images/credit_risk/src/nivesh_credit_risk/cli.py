@@ -93,15 +93,11 @@ def train(
     max_depth: Annotated[int, typer.Option(min=1)] = 5,
 ) -> dict:
     """Train on a reproducible split; log model, signature, data lineage, ROC curve and confusion matrix."""
-    import mlflow
-
     from nivesh_common.data import read_table
-    from nivesh_common.settings import load_tracking_settings
-    from nivesh_common.tracking import connect, use_experiment
+    from nivesh_common.tracking import training_run
     from nivesh_credit_risk.schema import TargetSpec, check_table
     from nivesh_credit_risk.training import TrainingConfig, train_scorer
 
-    settings = load_tracking_settings()
     table = read_table(data)
     target_spec = TargetSpec(target, positive_label)
     labels = check_table(table, target_spec, protected_attribute or None, data)
@@ -113,9 +109,7 @@ def train(
         learning_rate=learning_rate,
         max_depth=max_depth,
     )
-    connect(settings)
-    use_experiment(MODEL_NAME, settings)
-    with mlflow.start_run(tags={"nivesh.model": MODEL_NAME, "nivesh.step": "train"}) as run:
+    with training_run(MODEL_NAME) as run:
         trained = train_scorer(table, labels, config, data)
     return {"run_id": run.info.run_id, **trained}
 

@@ -1,5 +1,6 @@
 """What drift means for each model: which columns are compared, after which derivation."""
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,10 @@ class DriftProfile:
         return self.derive(reference), self.derive(current)
 
 
+def _as_text(labels: pd.Series) -> pd.Series:
+    return labels.astype(str)
+
+
 @dataclass(frozen=True)
 class TextDriftProfile:
     """Text models: length, token count and out-of-vocabulary share of each text, and the label distribution."""
@@ -25,6 +30,8 @@ class TextDriftProfile:
     model: str
     label: str
     text: str = "text"
+    # Turns the label column into the categories compared (NER: the set of entity labels of a text).
+    categories: Callable[[pd.Series], pd.Series] = _as_text
 
     def compared(self, reference: pd.DataFrame, current: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         # The vocabulary: words in at least two reference texts. A word only one text uses is out of
@@ -35,7 +42,7 @@ class TextDriftProfile:
 
     def _descriptors(self, table: pd.DataFrame, vocabulary: set[str]) -> pd.DataFrame:
         return text_descriptors(table[self.text], vocabulary).assign(
-            **{self.label: table[self.label].astype(str).to_numpy()}
+            **{self.label: self.categories(table[self.label]).to_numpy()}
         )
 
 
@@ -69,8 +76,27 @@ def _transactions(table: pd.DataFrame) -> pd.DataFrame:
     return derived
 
 
+def _entity_label_sets(entities: pd.Series) -> pd.Series:
+    """"AMOUNT+DATE+MERCHANT" per text, from `[[start, end, label], ...]` (a list, or JSON in a snapshot)."""
+    spans = entities.map(lambda value: json.loads(value) if isinstance(value, str) else value)
+    return spans.map(lambda found: "+".join(sorted({span[2] for span in found})) or "none")
+
+
+def _daily_spending(table: pd.DataFrame) -> pd.DataFrame:
+    """Amount, category and day of week of each transaction; not dates or user ids."""
+    return pd.DataFrame(
+        {
+            "amount": pd.to_numeric(table["amount"], errors="coerce").to_numpy(),
+            "category": table["category"].astype(str).to_numpy(),
+            "day_of_week": pd.to_datetime(table["date"], format="mixed").dt.day_name().to_numpy(),
+        }
+    )
+
+
 PROFILES = {
     "credit_risk_scorer": DriftProfile("credit_risk_scorer", _without_identifiers),
     "anomaly_detector": DriftProfile("anomaly_detector", _transactions),
     "intent_classifier": TextDriftProfile("intent_classifier", label="intent"),
+    "financial_ner": TextDriftProfile("financial_ner", label="entities", categories=_entity_label_sets),
+    "spending_predictor": DriftProfile("spending_predictor", _daily_spending),
 }

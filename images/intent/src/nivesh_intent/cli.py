@@ -68,21 +68,15 @@ def train(
     seed: Seed = 42,
 ) -> dict:
     """Fine-tune on a stratified 80% (10% validation for early stopping, 10% test); log the model as pyfunc."""
-    import mlflow
-
     from nivesh_common.data import read_table
-    from nivesh_common.settings import load_tracking_settings
-    from nivesh_common.tracking import connect, use_experiment
+    from nivesh_common.tracking import training_run
     from nivesh_intent.schema import parse_examples
     from nivesh_intent.training import TrainingConfig, train_classifier
 
-    settings = load_tracking_settings()
     raw = read_table(data)
     examples = parse_examples(raw, data)
-    connect(settings)
-    use_experiment(MODEL_NAME, settings)
     config = TrainingConfig(base_model, epochs, batch_size, learning_rate, patience, seed)
-    with mlflow.start_run(tags={"nivesh.model": MODEL_NAME, "nivesh.step": "train"}) as run:
+    with training_run(MODEL_NAME) as run:
         trained = train_classifier(raw, examples, config, data)
     return {"run_id": run.info.run_id, **trained}
 

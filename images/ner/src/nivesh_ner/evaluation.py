@@ -1,0 +1,53 @@
+"""Entity precision, recall and F1 (overall and per label) against the gate; scoring a champion."""
+
+import mlflow
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+
+from nivesh_common.gates import Threshold
+from nivesh_common.tracking import load_table
+from nivesh_ner.schema import ENTITIES, TEXT, spans_of
+
+TEST_SPLIT = "evaluation/test.parquet"
+
+
+def to_examples(nlp, table: pd.DataFrame) -> list:
+    from spacy.training import Example
+
+    return [
+        Example.from_dict(nlp.make_doc(text), {"entities": spans_of(entities)})
+        for text, entities in zip(table[TEXT], table[ENTITIES], strict=True)
+    ]
+
+
+def entity_scores(nlp, table: pd.DataFrame) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Overall entity metrics, and precision/recall/F1 per label, of `nlp` on the annotated table."""
+    scores = nlp.evaluate(to_examples(nlp, table))
+    metrics = {
+        "test_entity_f1": float(scores["ents_f"]),
+        "test_entity_precision": float(scores["ents_p"]),
+        "test_entity_recall": float(scores["ents_r"]),
+    }
+    per_label = {label: {k: float(v) for k, v in prf.items()} for label, prf in (scores["ents_per_type"] or {}).items()}
+    return metrics, per_label
+
+
+def per_label_metrics(per_label: dict[str, dict[str, float]]) -> dict[str, float]:
+    """`test_f1_AMOUNT`, `test_precision_AMOUNT`, ... as flat MLflow metrics."""
+    names = {"p": "precision", "r": "recall", "f": "f1"}
+    return {f"test_{names[key]}_{label}": value for label, prf in per_label.items() for key, value in prf.items()}
+
+
+def thresholds(min_entity_f1: float) -> list[Threshold]:
+    return [Threshold("test_entity_f1", minimum=min_entity_f1)]
+
+
+def load_model(model_uri: str):
+    return mlflow.spacy.load_model(model_uri)
+
+
+def score_champion(champion: ModelVersion, candidate_run_id: str) -> float:
+    """Entity F1 of the production version on the candidate's test split."""
+    test = load_table(candidate_run_id, TEST_SPLIT)
+    metrics, _ = entity_scores(load_model(f"models:/{champion.name}/{champion.version}"), test)
+    return metrics["test_entity_f1"]

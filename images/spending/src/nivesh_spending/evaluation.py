@@ -1,0 +1,71 @@
+"""Holdout MAPE of the total-spend forecast and its skill over a seasonal-naive forecast; champion scoring."""
+
+import mlflow
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+
+from nivesh_common.errors import BadInputError
+from nivesh_common.gates import Threshold
+from nivesh_common.plots import log_figure
+from nivesh_common.tracking import load_table
+from nivesh_spending.forecasting import forecast, mape
+
+HOLDOUT = "evaluation/holdout.parquet"  # ds, y (actual total spend), seasonal_naive
+HOLDOUT_MODEL_TAG = "nivesh.holdout_model_uri"
+SHOWN_HISTORY_DAYS = 120
+
+
+def holdout_model_uri(tags: dict[str, str], run_id: str) -> str:
+    uri = tags.get(HOLDOUT_MODEL_TAG)
+    if not uri:
+        raise BadInputError(f"--run-id {run_id}: run has no holdout model (tag {HOLDOUT_MODEL_TAG}); was it logged by train?")
+    return uri
+
+
+def forecast_metrics(model, holdout: pd.DataFrame) -> tuple[dict[str, float], pd.DataFrame]:
+    """test_mape, seasonal_naive_mape and skill_vs_seasonal_naive (1 - MAPE / naive MAPE) on the holdout."""
+    predicted = forecast(model, holdout["ds"])
+    model_error = mape(holdout["y"], predicted["yhat"])
+    naive_error = mape(holdout["y"], holdout["seasonal_naive"])
+    metrics = {
+        "test_mape": model_error,
+        "seasonal_naive_mape": naive_error,
+        "skill_vs_seasonal_naive": 1 - model_error / naive_error if naive_error > 0 else float("nan"),
+    }
+    return metrics, predicted
+
+
+def log_forecast_plot(model, holdout: pd.DataFrame, predicted: pd.DataFrame) -> None:
+    import matplotlib.pyplot as plt
+
+    history = model.history.tail(SHOWN_HISTORY_DAYS)
+    figure, axes = plt.subplots(figsize=(12, 5))
+    axes.plot(history["ds"], history["y"], color="grey", linewidth=1, label="history")
+    axes.plot(holdout["ds"], holdout["y"], color="black", marker=".", label="actual (holdout)")
+    axes.plot(predicted["ds"], predicted["yhat"], color="tab:blue", label="Prophet forecast")
+    axes.fill_between(predicted["ds"], predicted["yhat_lower"], predicted["yhat_upper"], color="tab:blue", alpha=0.2)
+    axes.plot(holdout["ds"], holdout["seasonal_naive"], color="tab:orange", linestyle="--", label="seasonal naive")
+    axes.set_title("Total daily spend: forecast against actuals on the holdout")
+    axes.set_ylabel("₹ per day")
+    axes.legend()
+    figure.autofmt_xdate()
+    log_figure(figure, "plots/forecast.png")
+
+
+def thresholds(max_mape: float, min_skill: float) -> list[Threshold]:
+    return [Threshold("test_mape", maximum=max_mape), Threshold("skill_vs_seasonal_naive", minimum=min_skill)]
+
+
+def load_model(model_uri: str):
+    return mlflow.prophet.load_model(model_uri)
+
+
+def score_champion(champion: ModelVersion, candidate_run_id: str) -> float:
+    """MAPE of the production version's holdout model on the candidate's holdout days.
+
+    Its holdout twin, not the served model: the served one was fit on days the candidate holds out.
+    """
+    tags = mlflow.MlflowClient().get_run(champion.run_id).data.tags
+    model = load_model(holdout_model_uri(tags, champion.run_id))
+    metrics, _ = forecast_metrics(model, load_table(candidate_run_id, HOLDOUT))
+    return metrics["test_mape"]

@@ -1,0 +1,89 @@
+"""Fit the forecasters: a holdout model (judged by `evaluate`) and the served model on all history."""
+
+import importlib.metadata
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+
+from nivesh_common.tracking import MODEL_URI_TAG, log_table, log_training_data
+from nivesh_spending.evaluation import HOLDOUT, HOLDOUT_MODEL_TAG
+from nivesh_spending.forecasting import TOTAL, daily_spend, fit, forecast, mape, seasonal_naive
+from nivesh_spending.gates import HORIZON_DAYS
+
+log = logging.getLogger(__name__)
+
+
+def train_predictor(raw: pd.DataFrame, transactions: pd.DataFrame, source: str) -> dict:
+    """Train and log inside the active MLflow run.
+
+    The registered model forecasts total daily spend and is fit on all history. A twin fit without the
+    last HORIZON_DAYS is what the gates judge. Each category gets the same pair: its holdout MAPE is
+    logged, its full-history model is kept beside the registered one (`category_models/`).
+    """
+    started = time.perf_counter()
+    series = daily_spend(transactions)
+    history, holdout = series.iloc[:-HORIZON_DAYS], series.iloc[-HORIZON_DAYS:]
+    log.info(
+        "%d transactions, %d days (%s to %s), %d categories; holdout: the last %d days",
+        len(transactions), len(series), series.index[0].date(), series.index[-1].date(),
+        len(series.columns) - 1, HORIZON_DAYS,
+    )  # fmt: skip
+    holdout_model = fit(history[TOTAL])
+    model = fit(series[TOTAL])
+    category_mape = _category_models(series, history, holdout)
+    seconds = time.perf_counter() - started
+    log.info("fitted %d Prophet models in %.1f s", 2 * len(series.columns), seconds)
+
+    mlflow.log_params({"horizon_days": HORIZON_DAYS, "series": "total daily spend", "categories": len(category_mape)})
+    mlflow.log_metrics(
+        {"train_seconds": seconds, "history_days": len(series)}
+        | {f"holdout_mape_{category}": value for category, value in category_mape.items()}
+    )
+    data_sha256 = log_training_data(raw, source, None)
+    holdout_table = pd.DataFrame(
+        {"ds": holdout.index, "y": holdout[TOTAL].to_numpy(), "seasonal_naive": seasonal_naive(history[TOTAL], len(holdout))}
+    )
+    log_table(holdout_table, HOLDOUT)
+    mlflow.set_tag(HOLDOUT_MODEL_TAG, _log_prophet(holdout_model, "holdout_model", holdout.index).model_uri)
+    future = pd.date_range(series.index[-1] + pd.Timedelta(days=1), periods=HORIZON_DAYS, freq="D")
+    model_info = _log_prophet(model, "model", future)
+    mlflow.set_tag(MODEL_URI_TAG, model_info.model_uri)
+    return {
+        "model_uri": model_info.model_uri,
+        "rows": len(transactions),
+        "days": len(series),
+        "data_sha256": data_sha256,
+        "holdout_mape_by_category": {category: round(value, 4) for category, value in category_mape.items()},
+    }
+
+
+def _category_models(series: pd.DataFrame, history: pd.DataFrame, holdout: pd.DataFrame) -> dict[str, float]:
+    """Holdout MAPE per category; each category's full-history model logged as Prophet JSON."""
+    from prophet.serialize import model_to_json
+
+    scores = {}
+    with tempfile.TemporaryDirectory() as work:
+        for category in (column for column in series.columns if column != TOTAL):
+            predicted = forecast(fit(history[category]), holdout.index.to_series())
+            scores[category] = mape(holdout[category], predicted["yhat"])
+            (Path(work) / f"{category}.json").write_text(model_to_json(fit(series[category])))
+        mlflow.log_artifacts(work, "category_models")
+    return scores
+
+
+def _log_prophet(model, name: str, example_days: pd.DatetimeIndex):
+    from mlflow.models import infer_signature
+
+    example = pd.DataFrame({"ds": example_days[:5]})
+    pinned = [f"{package}=={importlib.metadata.version(package)}" for package in ("mlflow", "prophet", "pandas")]
+    return mlflow.prophet.log_model(
+        model,
+        name=name,
+        signature=infer_signature(example, forecast(model, example["ds"])),
+        input_example=example,
+        pip_requirements=pinned,  # inferring them would load the model once more in a subprocess
+    )
