@@ -61,8 +61,9 @@ def spending_data(tmp_path_factory):
 def tiny_distilbert(tmp_path_factory, intents_data):
     """A one-layer DistilBERT and WordPiece tokenizer built from a config: what a hub id would give, offline."""
     import pandas as pd
-    from nivesh_intent.base_model import small_distilbert
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    from nivesh_intent.base_model import small_distilbert
 
     texts = pd.read_json(intents_data, lines=True)["text"].tolist()
     tokenizer = small_distilbert(texts, {"num_labels": 2}).tokenizer

@@ -25,6 +25,8 @@ def test_freshness_then_every_model_in_parallel_then_drift_then_summary(master):
         "trigger_credit_risk",
         "trigger_anomaly_detector",
         "trigger_intent_classifier",
+        "trigger_spending_predictor",
+        "trigger_financial_ner",
     }
     for spec, trigger in zip(MODELS, triggers, strict=True):
         assert isinstance(trigger, TriggerDagRunOperator) and trigger.trigger_dag_id == spec.dag_id

@@ -46,7 +46,7 @@ def state_with_data(root: Path, **data: Path) -> EmbeddedState:
 
 @pytest.mark.timeout(1500)
 def test_master_pipeline_with_one_model_failing_still_promotes_the_others(
-    tmp_path, transactions_data, credit_data, intents_data
+    tmp_path, transactions_data, credit_data, intents_data, annotated_data, spending_data
 ):
     without_target = tmp_path / "applications.csv"
     pd.read_csv(credit_data).drop(columns=["default"]).to_csv(without_target, index=False)
@@ -55,6 +55,8 @@ def test_master_pipeline_with_one_model_failing_still_promotes_the_others(
         anomaly_detector=transactions_data,
         credit_risk_scorer=without_target,
         intent_classifier=intents_data,
+        financial_ner=annotated_data,
+        spending_predictor=spending_data,
     )
 
     completed = run_platform("run", "--state-dir", str(state.root), timeout_s=1200)
@@ -67,8 +69,12 @@ def test_master_pipeline_with_one_model_failing_still_promotes_the_others(
     anomaly_line = next(line for line in summary if line.startswith("- anomaly_detector"))
     assert "promoted v1" in anomaly_line and "drift share 0.00" in anomaly_line
 
+    for model in ("financial_ner", "spending_predictor"):
+        assert "promoted v1" in next(line for line in summary if line.startswith(f"- {model}"))
+
     client = MlflowClient(state.tracking_uri)
-    assert int(client.get_model_version_by_alias("anomaly_detector", "production").version) == 1
+    for model in ("anomaly_detector", "financial_ner", "spending_predictor"):
+        assert int(client.get_model_version_by_alias(model, "production").version) == 1, model
     assert not client.search_registered_models("name = 'credit_risk_scorer'")
     notifications = state.notification_file.read_text()
     assert "credit_risk_training.validate_data failed" in notifications
@@ -84,12 +90,16 @@ def wait_for_line(process: subprocess.Popen, log: Path, text: str, timeout_s: fl
 
 
 @pytest.mark.timeout(1200)
-def test_make_ui_runs_a_dag_triggered_through_the_rest_api(tmp_path, transactions_data, credit_data, intents_data):
+def test_make_ui_runs_a_dag_triggered_through_the_rest_api(
+    tmp_path, transactions_data, credit_data, intents_data, annotated_data, spending_data
+):
     state = state_with_data(
         tmp_path / "state",
         anomaly_detector=transactions_data,
         credit_risk_scorer=credit_data,
         intent_classifier=intents_data,
+        financial_ner=annotated_data,
+        spending_predictor=spending_data,
     )
     airflow_port, mlflow_port = free_port(), free_port()
     output = tmp_path / "ui.out"

@@ -129,3 +129,16 @@ def test_unknown_version_is_bad_input(client):
     register_candidate(client, NAME, trained_run(0.9), ("evaluate",))
     with pytest.raises(BadInputError, match="--version 9: toy_model has no such version"):
         promote_candidate(client, NAME, 9, POLICY, champion_scoring(0.0))
+
+
+def test_an_error_metric_promotes_the_lower_one(client):
+    """MAPE-like metrics: a candidate may exceed the champion's error by the tolerance, not more."""
+    errors = PromotionPolicy(metric="test_score", tolerance=0.01, required_gates=("evaluate",), higher_is_better=False)
+    register_candidate(client, NAME, trained_run(0.20), ("evaluate",))
+    assert promote_candidate(client, NAME, 1, errors, champion_scoring(0.0))["promoted"]
+    register_candidate(client, NAME, trained_run(0.215), ("evaluate",))
+    worse = promote_candidate(client, NAME, 2, errors, champion_scoring(0.20))
+    assert not worse["promoted"] and "worse than production v1" in worse["reason"]
+    register_candidate(client, NAME, trained_run(0.205), ("evaluate",))
+    assert promote_candidate(client, NAME, 3, errors, champion_scoring(0.20))["promoted"]
+    assert production(client) == 3

@@ -110,8 +110,20 @@ def table_sha256(table: pd.DataFrame) -> str:
     """Content hash of a table, independent of file format: same rows and columns, same hash."""
     digest = hashlib.sha256()
     digest.update(",".join(map(str, table.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    digest.update(pd.util.hash_pandas_object(flattened(table), index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def flattened(table: pd.DataFrame) -> pd.DataFrame:
+    """Nested values (a JSON record's arrays and objects) as JSON text: hashable, and storable as Parquet."""
+
+    def as_text(value):
+        return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
+
+    def is_nested(column: pd.Series) -> bool:
+        return column.dtype == object and column.map(lambda value: isinstance(value, list | dict)).any()
+
+    return table.assign(**{name: table[name].map(as_text) for name in table.columns if is_nested(table[name])})
 
 
 def require_columns(table: pd.DataFrame, columns: list[str], source: str) -> None:

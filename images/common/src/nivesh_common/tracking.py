@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
-from nivesh_common.data import table_sha256
+from nivesh_common.data import flattened, table_sha256
 from nivesh_common.errors import BadInputError, TrackingUnavailableError
 from nivesh_common.settings import TrackingSettings, load_tracking_settings
 
@@ -87,7 +87,7 @@ def log_training_data(table: pd.DataFrame, source: str, targets: str | None) -> 
     dataset = mlflow.data.from_pandas(table, source=source, targets=targets, name=Path(source).name)
     mlflow.log_input(dataset, context="training")
     mlflow.set_tags({"nivesh.data.sha256": sha256, "nivesh.data.rows": len(table), "nivesh.data.source": source})
-    snapshot = table.sample(min(len(table), REFERENCE_MAX_ROWS), random_state=0)
+    snapshot = flattened(table.sample(min(len(table), REFERENCE_MAX_ROWS), random_state=0))
     log_table(snapshot, REFERENCE_SNAPSHOT)
     return sha256
 

@@ -77,7 +77,7 @@ def _transactions(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _entity_label_sets(entities: pd.Series) -> pd.Series:
-    """"AMOUNT+DATE+MERCHANT" per text, from `[[start, end, label], ...]` (a list, or JSON in a snapshot)."""
+    """ "AMOUNT+DATE+MERCHANT" per text, from `[[start, end, label], ...]` (a list, or JSON in a snapshot)."""
     spans = entities.map(lambda value: json.loads(value) if isinstance(value, str) else value)
     return spans.map(lambda found: "+".join(sorted({span[2] for span in found})) or "none")
 

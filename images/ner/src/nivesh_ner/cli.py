@@ -43,25 +43,29 @@ def sample_data(
 
 
 def _examples(data: str, nlp):
+    """The file as read (for lineage and drift, like every model's) and its checked examples."""
+    import pandas as pd
+
     from nivesh_common.data import read_records
     from nivesh_ner.schema import parse_examples
 
-    return parse_examples(read_records(data), data, nlp)
+    records = read_records(data)
+    return pd.DataFrame.from_records([record for _, record in records]), parse_examples(records, data, nlp)
 
 
 @app.command()
 @step
 def validate(data: JsonlPath, base_pipeline: BasePipeline = None) -> dict:
-    """Check every record: non-empty `text`; spans inside the text, on token boundaries, not overlapping, known labels."""
+    """Check each record: non-empty `text`; spans in the text, on token boundaries, not overlapping, known labels."""
     from nivesh_ner.schema import spans_of
     from nivesh_ner.training import base_pipeline as load_pipeline
 
-    examples = _examples(data, load_pipeline(base_pipeline).nlp)
+    _, examples = _examples(data, load_pipeline(base_pipeline).nlp)
     labels = examples["entities"].map(spans_of).explode().dropna().map(lambda span: span[2])
     return {
         "path": data,
         "rows": len(examples),
-        "entities": int(len(labels)),
+        "entities": len(labels),
         "per_label": {str(k): int(v) for k, v in labels.value_counts().items()},
     }
 
@@ -82,10 +86,10 @@ def train(
     from nivesh_ner.training import base_pipeline as load_pipeline
 
     base = load_pipeline(base_pipeline)
-    examples = _examples(data, base.nlp)
+    raw, examples = _examples(data, base.nlp)
     config = TrainingConfig(base_pipeline, epochs, dropout, patience, seed)
     with training_run(MODEL_NAME) as run:
-        trained = train_recognizer(base, examples, config, data)
+        trained = train_recognizer(base, raw, examples, config, data)
     return {"run_id": run.info.run_id, **trained}
 
 

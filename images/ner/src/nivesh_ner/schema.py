@@ -4,6 +4,7 @@ Spans are character offsets (end exclusive) that start and end on token boundari
 and carry one of LABELS. Errors name the line.
 """
 
+import itertools
 import json
 
 import pandas as pd
@@ -58,7 +59,7 @@ def _spans(record: dict, text: str, where: str) -> list[list]:
             raise BadInputError(f"{where}: entity {span!r} is outside the text (length {len(text)})")
         checked.append([start, end, label])
     checked.sort()
-    for before, after in zip(checked, checked[1:], strict=False):
+    for before, after in itertools.pairwise(checked):
         if after[0] < before[1]:
             raise BadInputError(f"{where}: entities {before!r} and {after!r} overlap")
     return checked

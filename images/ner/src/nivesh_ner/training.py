@@ -60,8 +60,13 @@ def split(examples: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame
     return shuffled[:first], shuffled[first:second], shuffled[second:]
 
 
-def train_recognizer(base: BasePipeline, examples: pd.DataFrame, config: TrainingConfig, source: str) -> dict:
-    """Train and log inside the active MLflow run; keeps the epoch with the best validation entity F1."""
+def train_recognizer(
+    base: BasePipeline, raw: pd.DataFrame, examples: pd.DataFrame, config: TrainingConfig, source: str
+) -> dict:
+    """Train and log inside the active MLflow run; keeps the epoch with the best validation entity F1.
+
+    `raw` is the file as read, for lineage and drift.
+    """
     from spacy.util import compounding, fix_random_seed, minibatch
 
     nlp, base_source = base.nlp, base.source
@@ -107,7 +112,7 @@ def train_recognizer(base: BasePipeline, examples: pd.DataFrame, config: Trainin
             "train_examples_per_second": len(train_examples) * epoch / train_seconds,
         }
     )
-    data_sha256 = log_training_data(examples, source, None)
+    data_sha256 = log_training_data(raw, source, None)
     log_table(test, TEST_SPLIT)
     model_info = _log_pipeline(nlp)
     mlflow.set_tag(MODEL_URI_TAG, model_info.model_uri)

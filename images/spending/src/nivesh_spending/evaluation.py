@@ -18,7 +18,9 @@ SHOWN_HISTORY_DAYS = 120
 def holdout_model_uri(tags: dict[str, str], run_id: str) -> str:
     uri = tags.get(HOLDOUT_MODEL_TAG)
     if not uri:
-        raise BadInputError(f"--run-id {run_id}: run has no holdout model (tag {HOLDOUT_MODEL_TAG}); was it logged by train?")
+        raise BadInputError(
+            f"--run-id {run_id}: run has no holdout model (tag {HOLDOUT_MODEL_TAG}); was it logged by train?"
+        )
     return uri
 
 

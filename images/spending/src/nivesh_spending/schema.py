@@ -25,13 +25,13 @@ def parse_transactions(table: pd.DataFrame, source: str) -> pd.DataFrame:
     parsed[DATE] = pd.to_datetime(table[DATE], errors="coerce", format="mixed").dt.normalize()
     if parsed[DATE].isna().any():
         row = _first_bad_row(parsed[DATE].isna())
-        raise BadInputError(f"{source}: column {DATE}: row {row} is {table[DATE].iloc[row - 1]!r}, not a date")
+        raise BadInputError(f"{source}: column {DATE}: row {row} is {str(table[DATE].iloc[row - 1])!r}, not a date")
     parsed[AMOUNT] = pd.to_numeric(table[AMOUNT], errors="coerce")
     bad_amount = parsed[AMOUNT].isna() | (parsed[AMOUNT] < 0)
     if bad_amount.any():
         row = _first_bad_row(bad_amount)
         raise BadInputError(
-            f"{source}: column {AMOUNT}: row {row} is {table[AMOUNT].iloc[row - 1]!r}, expected a number ≥ 0"
+            f"{source}: column {AMOUNT}: row {row} is {str(table[AMOUNT].iloc[row - 1])!r}, expected a number ≥ 0"
         )
     bad_category = table[CATEGORY].isna() | (table[CATEGORY].astype(str).str.strip() == "")
     if bad_category.any():

@@ -44,9 +44,8 @@ def train_predictor(raw: pd.DataFrame, transactions: pd.DataFrame, source: str) 
         | {f"holdout_mape_{category}": value for category, value in category_mape.items()}
     )
     data_sha256 = log_training_data(raw, source, None)
-    holdout_table = pd.DataFrame(
-        {"ds": holdout.index, "y": holdout[TOTAL].to_numpy(), "seasonal_naive": seasonal_naive(history[TOTAL], len(holdout))}
-    )
+    naive = seasonal_naive(history[TOTAL], len(holdout))
+    holdout_table = pd.DataFrame({"ds": holdout.index, "y": holdout[TOTAL].to_numpy(), "seasonal_naive": naive})
     log_table(holdout_table, HOLDOUT)
     mlflow.set_tag(HOLDOUT_MODEL_TAG, _log_prophet(holdout_model, "holdout_model", holdout.index).model_uri)
     future = pd.date_range(series.index[-1] + pd.Timedelta(days=1), periods=HORIZON_DAYS, freq="D")

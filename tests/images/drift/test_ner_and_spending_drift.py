@@ -1,0 +1,59 @@
+"""`nivesh-drift check` for the NER (text and entity labels) and the spending predictor (amounts, categories)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from steps import run_step, step_environment
+
+
+def in_production(env, script: str, data, *train_flags: str, evaluate_flags: tuple[str, ...] = ()) -> None:
+    trained = run_step(script, "train", "--data", data, *train_flags, env=env)
+    assert trained.exit_code == 0, trained.stderr[-2000:]
+    run_id = trained.result["run_id"]
+    assert run_step(script, "evaluate", "--run-id", run_id, *evaluate_flags, env=env).exit_code == 0
+    assert run_step(script, "register", "--run-id", run_id, env=env).exit_code == 0
+    assert run_step(script, "promote", "--version", 1, env=env).exit_code == 0
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, annotated_data, spending_data):
+    env = step_environment(tmp_path_factory.mktemp("drift-models"))
+    in_production(env, "nivesh-ner", annotated_data, "--epochs", "2", evaluate_flags=("--min-entity-f1", "0.1"))
+    in_production(env, "nivesh-spending", spending_data)
+    return env
+
+
+def check(model: str, current, env):
+    run = run_step("nivesh-drift", "check", "--model", model, "--current", current, env=env)
+    assert run.exit_code == 0, run.stderr[-2000:]
+    return run.result
+
+
+@pytest.mark.parametrize(("model", "data"), [("financial_ner", "annotated_data"), ("spending_predictor", "spending_data")])
+def test_the_training_file_itself_is_unchanged_and_not_drifted(store, request, model, data):
+    result = check(model, request.getfixturevalue(data), store)
+    assert result["data_changed"] is False and result["dataset_drift"] is False and result["retrain"] is False
+
+
+def test_ner_messages_without_amounts_and_much_longer_drift(store, annotated_data, tmp_path):
+    messages = pd.read_json(annotated_data, lines=True)
+    filler = " please check this for me as soon as you can, it is quite urgent and I am worried about it"
+    no_amounts = messages[messages["entities"].map(lambda spans: all(label != "AMOUNT" for _, _, label in spans))]
+    shifted = no_amounts.assign(text=no_amounts["text"] + filler)
+    path = tmp_path / "shifted.jsonl"
+    path.write_text("".join(json.dumps(record) + "\n" for record in shifted.to_dict("records")))
+    result = check("financial_ner", path, store)
+    assert result["dataset_drift"] is True
+    assert {"text_length", "token_count", "entities"} <= {column["column"] for column in result["drifted_columns"]}
+
+
+def test_spending_on_travel_only_at_triple_amounts_drifts(store, spending_data, tmp_path):
+    transactions = pd.read_csv(spending_data)
+    shifted = transactions[transactions["category"] == "travel"].assign(amount=lambda table: table["amount"] * 3)
+    path = tmp_path / "shifted.csv"
+    shifted.to_csv(path, index=False)
+    result = check("spending_predictor", path, store)
+    assert result["dataset_drift"] is True
+    assert {"amount", "category"} <= {column["column"] for column in result["drifted_columns"]}
