@@ -1,4 +1,4 @@
-"""`make bench`: DAG parse time, launcher overhead per step, training time and peak memory (credit, intent).
+"""`make bench`: DAG parse time, launcher overhead per step, training time and peak memory (all five models).
 
 Prints figures; asserts nothing (targets are in the README's performance section).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from nivesh_pipelines.catalog import CREDIT_RISK, INTENT
+from nivesh_pipelines.catalog import CREDIT_RISK, INTENT, NER, SPENDING
 from nivesh_pipelines.pod_spec import pod_name
 from nivesh_platform.embedded import ensure_sample_data, migrate_metadata_db, run_dag
 from nivesh_platform.state import DAGS_FOLDER, EmbeddedState
@@ -122,6 +122,16 @@ def intent_training(state: EmbeddedState, environment: dict[str, str]) -> list[l
     ]
 
 
+def sample_data_training(state: EmbeddedState, environment: dict[str, str]) -> list[list]:
+    """The NER and spending train steps on their sample data, as `make run` trains them."""
+    rows = []
+    for spec in (NER, SPENDING):
+        data = ensure_sample_data(state, spec, environment)
+        wall, peak, result = _measured([str(BIN / spec.console_script), "train", "--data", str(data)], environment)
+        rows.append([spec.registered_name, f"{result['rows']:,}", f"{wall:.1f}", f"{peak:.2f}"])
+    return rows
+
+
 def credit_training(state: EmbeddedState, environment: dict[str, str], sizes: list[int]) -> list[list]:
     rows = []
     for size in sizes:
@@ -174,6 +184,13 @@ def main() -> None:
         tabulate(
             intent_training(state, environment),
             headers=["examples", "base model", "epochs run", "train samples/s", "step wall (s)", "peak RSS (GiB)"],
+        )
+    )
+    print(f"\nNER and spending training on their sample data, {os.cpu_count()} CPU cores")
+    print(
+        tabulate(
+            sample_data_training(state, environment),
+            headers=["model", "rows", "step wall (s)", "peak RSS (GiB)"],
         )
     )
     print(f"\nCredit risk training on {os.cpu_count()} cores")
