@@ -11,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 .DEFAULT_GOAL := help
 
 help: ## Show this help
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 $(INSTALLED): pyproject.toml constraints.txt images/*/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,49 @@ test-fast: $(INSTALLED) ## The quick loop: every test not marked slow
 bench: $(INSTALLED) ## Benchmarks: DAG parse time, launcher overhead, credit training time and memory at 10k/100k/1M rows
 	$(BIN)/python -m nivesh_platform.bench --state-dir $(STATE_DIR)/bench
 
+# ---- Container images: `make images` -----------------------------------------------------------------
+IMAGE_VERSION := 0.1.0
+BASE_IMAGE ?= python:3.11-slim-bookworm
+AIRFLOW_BASE_IMAGE ?= apache/airflow:3.3.2-python3.11
+DOCKER_BUILD_FLAGS ?=
+CA_BUNDLE ?=
+TORCH_VARIANT ?= cpu
+TORCH_WHEELS ?=
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+# A client with BuildKit built in (Debian's docker.io 20.10: /usr/bin/docker), or one with the buildx plugin.
+DOCKER ?= docker
+LOCAL_BASE_IMAGE := nivesh/python:3.11-bookworm
+# image directory:name
+STEP_IMAGES := credit_risk:credit-risk anomaly:anomaly drift:drift intent:intent ner:ner spending:spending
+docker_build = DOCKER_BUILDKIT=1 $(DOCKER) build $(if $(CA_BUNDLE),--secret id=ca-bundle$(comma)src=$(abspath $(CA_BUNDLE))) $(DOCKER_BUILD_FLAGS)
+
+images: step-images airflow-image ## Build every image, nivesh/<name>:0.1.0 (BASE_IMAGE, DOCKER_BUILD_FLAGS, CA_BUNDLE=pem, TORCH_VARIANT=cpu|cuda, TORCH_WHEELS=dir)
+
+step-images: ## Build the six step images from BASE_IMAGE (default python:3.11-slim-bookworm)
+	$(call require,docker)
+	$(if $(TORCH_WHEELS),cp $(TORCH_WHEELS)/torch-2.13.0*.whl images/intent/wheels/)
+	@for pair in $(STEP_IMAGES); do \
+	  directory=$${pair%%:*}; image=nivesh/$${pair##*:}:$(IMAGE_VERSION); \
+	  echo "building $$image"; \
+	  $(docker_build) --build-arg BASE_IMAGE=$(BASE_IMAGE) $(if $(filter cuda,$(TORCH_VARIANT)),--build-arg TORCH_VARIANT=cuda) \
+	    --file images/$$directory/Dockerfile --tag $$image . || exit 1; \
+	done
+
+airflow-image: ## Build nivesh/airflow (the official Airflow image, AIRFLOW_BASE_IMAGE, plus providers and DAGs)
+	$(call require,docker)
+	@$(DOCKER) image inspect $(AIRFLOW_BASE_IMAGE) >/dev/null 2>&1 || $(DOCKER) pull $(AIRFLOW_BASE_IMAGE) || { \
+	  echo "make: skipped nivesh/airflow: $(AIRFLOW_BASE_IMAGE) is not here and cannot be pulled (the cluster needs it)" >&2; exit 0; }; \
+	$(docker_build) --build-arg BASE_IMAGE=$(AIRFLOW_BASE_IMAGE) --file images/airflow/Dockerfile --tag nivesh/airflow:$(IMAGE_VERSION) .
+
+base-image: ## Build nivesh/python:3.11-bookworm from Debian packages (debootstrap) where no registry is reachable; then make images BASE_IMAGE=nivesh/python:3.11-bookworm
+	$(call require,docker debootstrap)
+	rm -rf $(STATE_DIR)/base-rootfs
+	debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm $(STATE_DIR)/base-rootfs $(DEBIAN_MIRROR)
+	cd $(STATE_DIR)/base-rootfs && rm -rf var/lib/apt/lists/* var/cache/apt/* usr/share/doc usr/share/man usr/share/info usr/share/locale
+	tar -C $(STATE_DIR)/base-rootfs -c . | $(DOCKER) import --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' - $(LOCAL_BASE_IMAGE)
+	rm -rf $(STATE_DIR)/base-rootfs
+	$(DOCKER) run --rm $(LOCAL_BASE_IMAGE) python3 --version
+
 # ---- The kind cluster: `make kind-up && make deploy` -------------------------------------------------
 KIND_CLUSTER := nivesh
 KUBE_CONTEXT := kind-$(KIND_CLUSTER)
@@ -54,6 +97,7 @@ hint_docker := install Docker Engine, https://docs.docker.com/engine/install/ (D
 hint_kind := install kind 0.30 or later, https://kind.sigs.k8s.io/docs/user/quick-start/\#installation
 hint_kubectl := install kubectl 1.34, https://kubernetes.io/docs/tasks/tools/
 hint_helm := install Helm 3.19 or later, https://helm.sh/docs/intro/install/
+hint_debootstrap := apt-get install debootstrap (and run as root)
 # $(call require,tools): stop with how to install the first missing one
 require = @$(foreach tool,$(1),command -v $(tool) >/dev/null 2>&1 || { echo "make: $(tool) not found: $(hint_$(tool))" >&2; exit 1; };)
 
@@ -109,4 +153,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install run ui summary kind-up kind-load deploy status logs trigger kind-down lint test test-fast bench clean-state clean
+.PHONY: help install run ui summary images step-images airflow-image base-image kind-up kind-load deploy status logs trigger kind-down lint test test-fast bench clean-state clean

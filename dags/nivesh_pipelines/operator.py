@@ -1,7 +1,8 @@
 """The training-step operator: a KubernetesPodOperator whose pod is the single source of truth.
 
 Launcher `kubernetes` (default) launches the pod; launcher `local` runs that same pod's container
-command as a local process (see launchers.py). NIVESH_LAUNCHER is read when the task runs.
+command as a local process (launchers.py); launcher `docker` runs its container on the local Docker
+engine (docker_launcher.py). NIVESH_LAUNCHER is read when the task runs.
 """
 
 import os
@@ -12,10 +13,12 @@ from kubernetes.client import models as k8s
 
 from nivesh_pipelines import pod_spec
 from nivesh_pipelines.catalog import Image, Step
+from nivesh_pipelines.docker_launcher import run_pod_in_docker
 from nivesh_pipelines.exit_codes import NOT_RETRIED, raise_for_exit_code, terminated_exit_code
 from nivesh_pipelines.launchers import BASE_CONTAINER, run_pod_locally
 
-LAUNCHERS = ("kubernetes", "local")
+LAUNCHERS = ("kubernetes", "local", "docker")
+OUTSIDE_THE_CLUSTER = {"local": run_pod_locally, "docker": run_pod_in_docker}
 # XCom key under which a failed step keeps its result JSON (which gate, which column) for the notification.
 FAILED_STEP_RESULT = "failed_step_result"
 
@@ -68,9 +71,10 @@ class TrainingStepOperator(KubernetesPodOperator):
         return pod
 
     def execute(self, context):
-        if selected_launcher() == "local":
+        launcher = selected_launcher()
+        if launcher in OUTSIDE_THE_CLUSTER:
             pod = self.build_pod_request_obj(context, dry_run=True)
-            exit_code, result = run_pod_locally(pod, self.log)
+            exit_code, result = OUTSIDE_THE_CLUSTER[launcher](pod, self.log)
             self._raise_for_exit_code(exit_code, pod.metadata.name, result, context)
             return result
         return super().execute(context)

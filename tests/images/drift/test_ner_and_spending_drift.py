@@ -31,7 +31,9 @@ def check(model: str, current, env):
     return run.result
 
 
-@pytest.mark.parametrize(("model", "data"), [("financial_ner", "annotated_data"), ("spending_predictor", "spending_data")])
+@pytest.mark.parametrize(
+    ("model", "data"), [("financial_ner", "annotated_data"), ("spending_predictor", "spending_data")]
+)
 def test_the_training_file_itself_is_unchanged_and_not_drifted(store, request, model, data):
     result = check(model, request.getfixturevalue(data), store)
     assert result["data_changed"] is False and result["dataset_drift"] is False and result["retrain"] is False

@@ -1,0 +1,95 @@
+"""Launcher `docker`: run the pod's base container on the local Docker engine, as the kubelet would.
+
+Same image, command, arguments and environment as the pod spec; the pod's user, read-only root
+filesystem, dropped capabilities and labels; the XCom dir mounted at /airflow/xcom; each emptyDir
+volume a tmpfs; the data claim replaced by a host directory (NIVESH_DOCKER_DATA_DIR). Host networking,
+so a tracking URI on 127.0.0.1 (an MLflow server beside Airflow) is reached as it is from the host.
+"""
+
+import json
+import logging
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from kubernetes.client import models as k8s
+
+from nivesh_pipelines.launchers import base_container, pod_environment
+from nivesh_pipelines.pod_spec import GPU_RESOURCE, XCOM_DIR
+
+DOCKER_SETTING = "NIVESH_DOCKER"  # the docker client to run (default: `docker` on PATH)
+DATA_DIR_SETTING = "NIVESH_DOCKER_DATA_DIR"  # host directory that stands in for the data claim
+
+
+def docker_run_command(pod: k8s.V1Pod, xcom_dir: str, data_dir: str | None, docker: str = "docker") -> list[str]:
+    """`docker run ...` for the pod's base container."""
+    container = base_container(pod)
+    security = container.security_context or k8s.V1SecurityContext()
+    pod_security = pod.spec.security_context or k8s.V1PodSecurityContext()
+    user = security.run_as_user or pod_security.run_as_user
+    group = security.run_as_group or pod_security.run_as_group
+    command = [docker, "run", "--rm", "--name", f"{pod.metadata.name}-{uuid.uuid4().hex[:6]}", "--network", "host"]
+    if user is not None:
+        command += ["--user", f"{user}:{group}" if group is not None else str(user)]
+    if security.read_only_root_filesystem:
+        command.append("--read-only")
+    if security.allow_privilege_escalation is False:
+        command += ["--security-opt", "no-new-privileges"]
+    for capability in (security.capabilities.drop if security.capabilities else None) or []:
+        command += ["--cap-drop", capability]
+    for name, value in sorted((pod.metadata.labels or {}).items()):
+        command += ["--label", f"{name}={value}"]
+    command += _mounts(pod, container, xcom_dir, data_dir)
+    if GPU_RESOURCE in ((container.resources.limits if container.resources else None) or {}):
+        command += ["--gpus", str(container.resources.limits[GPU_RESOURCE])]
+    for name, value in pod_environment(container).items():
+        command += ["--env", f"{name}={value}"]
+    command += ["--env", f"NIVESH_XCOM_DIR={XCOM_DIR}"]
+    if container.command:
+        command += ["--entrypoint", container.command[0]]
+    return [*command, container.image, *(container.command or [])[1:], *(container.args or [])]
+
+
+def _mounts(pod: k8s.V1Pod, container: k8s.V1Container, xcom_dir: str, data_dir: str | None) -> list[str]:
+    volumes = {volume.name: volume for volume in pod.spec.volumes or []}
+    mounts = ["--volume", f"{xcom_dir}:{XCOM_DIR}"]
+    for mount in container.volume_mounts or []:
+        volume = volumes[mount.name]
+        if mount.mount_path == XCOM_DIR:  # the operator's XCom emptyDir: the host dir above stands in
+            continue
+        if volume.empty_dir is not None:
+            mounts += ["--tmpfs", f"{mount.mount_path}:exec,mode=1777"]
+        elif volume.persistent_volume_claim is not None:
+            if not data_dir:
+                claim = volume.persistent_volume_claim.claim_name
+                raise ValueError(
+                    f"launcher docker: pod {pod.metadata.name} mounts claim {claim} at {mount.mount_path}: "
+                    f"set {DATA_DIR_SETTING} to the host directory that holds its data"
+                )
+            mode = ":ro" if mount.read_only else ""
+            mounts += ["--volume", f"{Path(data_dir).resolve()}:{mount.mount_path}{mode}"]
+    return mounts
+
+
+def run_pod_in_docker(pod: k8s.V1Pod, log: logging.Logger) -> tuple[int, dict | None]:
+    """Run the pod's base container on the local engine: its exit code and XCom result (return.json)."""
+    with tempfile.TemporaryDirectory(prefix=f"{pod.metadata.name}-xcom-") as xcom_dir:
+        os.chmod(xcom_dir, 0o777)  # written by the container's own (non-root) user
+        command = docker_run_command(
+            pod, xcom_dir, os.environ.get(DATA_DIR_SETTING), os.environ.get(DOCKER_SETTING, "docker")
+        )
+        log.info("launcher docker: pod %s: %s", pod.metadata.name, shlex.join(command))
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        for line in process.stdout:
+            log.info("%s", line.rstrip())
+        exit_code = process.wait()
+        elapsed = time.perf_counter() - started
+        log.info("launcher docker: %s exited %d after %.2fs", pod.metadata.name, exit_code, elapsed)
+        result_file = Path(xcom_dir) / "return.json"
+        result = json.loads(result_file.read_text()) if result_file.exists() else None
+    return exit_code, result

@@ -1,0 +1,87 @@
+"""The credit risk DAG end to end with launcher `docker`: the real step images, an MLflow server on 127.0.0.1.
+
+Needs a Docker engine and the images (`make images`); skipped, saying which is missing, where either is not here.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from nivesh_pipelines.catalog import CREDIT_RISK, DRIFT_IMAGE
+from nivesh_platform.embedded import migrate_metadata_db, run_dag
+from nivesh_platform.services import Process, free_port
+from nivesh_platform.state import EmbeddedState
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+
+DOCKER = os.environ.get("NIVESH_DOCKER", "docker")
+IMAGES = (CREDIT_RISK.image.ref, DRIFT_IMAGE.ref)
+
+
+def _missing() -> str | None:
+    if shutil.which(DOCKER) is None:
+        return f"no docker client ({DOCKER})"
+    if subprocess.run([DOCKER, "info"], capture_output=True).returncode != 0:
+        return "no Docker engine running"
+    for image in IMAGES:
+        if subprocess.run([DOCKER, "image", "inspect", image], capture_output=True).returncode != 0:
+            return f"image {image} not built (make images)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    missing = _missing()
+    if missing:
+        pytest.skip(missing)
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "art")]
+    server = Process.start("mlflow server", command, dict(os.environ), root / "server.log")
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=2)
+            break
+        except OSError:
+            server.check_alive()
+            assert time.monotonic() < deadline, (root / "server.log").read_text()[-3000:]
+            time.sleep(1)
+    yield url
+    server.stop()
+
+
+def test_credit_risk_dag_through_the_real_images(tmp_path, mlflow_server, credit_data):
+    data = tmp_path / "data"
+    (data / "credit_risk").mkdir(parents=True)
+    shutil.copy(credit_data, data / "credit_risk" / "applications.csv")
+    state = EmbeddedState(tmp_path / "state")
+    state.prepare()
+    environment = state.environment(dict(os.environ)) | {
+        "NIVESH_LAUNCHER": "docker",
+        "NIVESH_DOCKER": DOCKER,
+        "NIVESH_DOCKER_DATA_DIR": str(data),
+        "AIRFLOW_VAR_NIVESH_MLFLOW_TRACKING_URI": mlflow_server,
+        "AIRFLOW_VAR_NIVESH_MLFLOW_ARTIFACT_ROOT": "",  # the server's own artifact store
+        "AIRFLOW_VAR_NIVESH_DATA_ROOT": "/data",  # where the container sees NIVESH_DOCKER_DATA_DIR
+    }
+    migrate_metadata_db(state, environment)
+
+    outcome = run_dag(state, CREDIT_RISK.dag_id, environment, {"min_disparate_impact": 0.5})
+
+    log = outcome.log_file.read_text()
+    assert outcome.succeeded, log[-5000:]
+    assert "launcher docker: pod credit-risk-scorer-train-model" in log and "--network host" in log
+    client = MlflowClient(mlflow_server, mlflow_server)
+    production = client.get_model_version_by_alias(CREDIT_RISK.registered_name, "production")
+    assert int(production.version) == 1
+    assert client.get_run(production.run_id).data.tags["nivesh.data.source"] == "/data/credit_risk/applications.csv"
