@@ -62,6 +62,9 @@ def test_evaluate_register_promote_and_recognise(trained):
     assert ner("register", "--run-id", run_id, env=env).result["version"] == 1
     assert ner("promote", "--version", 1, env=env).result["promoted"]
     assert aliases(env, MODEL) == {"candidate": 1, "production": 1}
+    nothing_to_roll_back = ner("rollback", env=env)
+    assert nothing_to_roll_back.exit_code == 2 and "no 'previous' version" in nothing_to_roll_back.result["error"]
+    assert aliases(env, MODEL) == {"candidate": 1, "production": 1}
 
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])

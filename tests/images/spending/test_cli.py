@@ -92,6 +92,11 @@ def test_an_equal_candidate_is_promoted_and_a_failed_gate_moves_nothing(trained)
     assert refused.exit_code == 3  # its gate now says failed: production does not move again
     assert aliases(env, MODEL)["production"] == version
 
+    rolled = spending("rollback", env=env)
+    assert rolled.exit_code == 0
+    assert (rolled.result["production_version"], rolled.result["rolled_back_version"]) == (1, 2)
+    assert aliases(env, MODEL)["production"] == 1
+
 
 def _data_of(env, run):
     return client_for(env).get_run(run.result["run_id"]).data.tags["nivesh.data.source"]
