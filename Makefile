@@ -40,7 +40,7 @@ test: $(INSTALLED) lint ## What CI runs: lint, then every test
 test-fast: $(INSTALLED) ## The quick loop: every test not marked slow
 	$(BIN)/pytest -m "not slow"
 
-bench: $(INSTALLED) ## Benchmarks: DAG parse time, launcher overhead, credit training time and memory at 10k/100k/1M rows
+bench: $(INSTALLED) ## Benchmarks: DAG parse time, launcher overhead, each model's training time and memory (credit at 10k/100k/1M rows)
 	$(BIN)/python -m nivesh_platform.bench --state-dir $(STATE_DIR)/bench
 
 # ---- Container images: `make images` -----------------------------------------------------------------
