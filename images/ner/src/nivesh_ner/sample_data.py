@@ -1,6 +1,5 @@
 """Synthetic annotated messages: bank SMS alerts, users' questions and statements, with varied values."""
 
-import json
 import re
 
 import numpy as np
@@ -172,7 +171,3 @@ def annotated_messages(rows: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     records = [_fill(TEMPLATES[i % len(TEMPLATES)], rng) for i in rng.permutation(rows)]
     return pd.DataFrame.from_records(records)
-
-
-def to_jsonl(messages: pd.DataFrame) -> str:
-    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in messages.to_dict("records"))

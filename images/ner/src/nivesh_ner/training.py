@@ -70,8 +70,7 @@ def train_recognizer(
     from spacy.util import compounding, fix_random_seed, minibatch
 
     nlp, base_source = base.nlp, base.source
-    fix_random_seed(config.seed)
-    random.seed(config.seed)
+    fix_random_seed(config.seed)  # python's random (the shuffle below), numpy and thinc
     train, validation, test = split(examples, config.seed)
     train_examples = to_examples(nlp, train)
     log.info(
