@@ -40,8 +40,12 @@ test: $(INSTALLED) lint ## What CI runs: lint, then every test
 test-fast: $(INSTALLED) ## The quick loop: every test not marked slow
 	$(BIN)/pytest -m "not slow"
 
-bench: $(INSTALLED) ## Benchmarks: DAG parse time, launcher overhead, each model's training time and memory (credit at 10k/100k/1M rows)
+bench: $(INSTALLED) bench-images ## Benchmarks: DAG parse time, launcher overhead, each model's training time and memory (credit at 10k/100k/1M rows), then bench-images
 	$(BIN)/python -m nivesh_platform.bench --state-dir $(STATE_DIR)/bench
+
+bench-images: $(INSTALLED) intent-wheels ## Each step image's size and cold build time against a naive single-stage build (IMAGE=name: one image; skipped with no Docker engine)
+	$(BIN)/python -m nivesh_platform.image_bench --docker $(DOCKER) --base-image $(BASE_IMAGE) --version $(IMAGE_VERSION) \
+	  --build-flags "$(build_flags)" $(if $(IMAGE),--image $(IMAGE))
 
 # ---- Container images: `make images` -----------------------------------------------------------------
 IMAGE_VERSION := 0.1.0
@@ -57,19 +61,22 @@ DOCKER ?= docker
 LOCAL_BASE_IMAGE := nivesh/python:3.11-bookworm
 # image directory:name
 STEP_IMAGES := credit_risk:credit-risk anomaly:anomaly drift:drift intent:intent ner:ner spending:spending
-docker_build = DOCKER_BUILDKIT=1 $(DOCKER) build $(if $(CA_BUNDLE),--secret id=ca-bundle$(comma)src=$(abspath $(CA_BUNDLE))) $(DOCKER_BUILD_FLAGS)
+build_flags = $(if $(CA_BUNDLE),--secret id=ca-bundle$(comma)src=$(abspath $(CA_BUNDLE))) $(DOCKER_BUILD_FLAGS)
+docker_build = DOCKER_BUILDKIT=1 $(DOCKER) build $(build_flags)
 
 images: step-images airflow-image ## Build every image, nivesh/<name>:0.1.0 (BASE_IMAGE, DOCKER_BUILD_FLAGS, CA_BUNDLE=pem, TORCH_VARIANT=cpu|cuda, TORCH_WHEELS=dir)
 
-step-images: ## Build the six step images from BASE_IMAGE (default python:3.11-slim-bookworm)
+step-images: intent-wheels ## Build the six step images from BASE_IMAGE (default python:3.11-slim-bookworm)
 	$(call require,docker)
-	$(if $(TORCH_WHEELS),cp $(TORCH_WHEELS)/torch-2.13.0*.whl images/intent/wheels/)
 	@for pair in $(STEP_IMAGES); do \
 	  directory=$${pair%%:*}; image=nivesh/$${pair##*:}:$(IMAGE_VERSION); \
 	  echo "building $$image"; \
 	  $(docker_build) --build-arg BASE_IMAGE=$(BASE_IMAGE) $(if $(filter cuda,$(TORCH_VARIANT)),--build-arg TORCH_VARIANT=cuda) \
 	    --file images/$$directory/Dockerfile --tag $$image . || exit 1; \
 	done
+
+intent-wheels:
+	$(if $(TORCH_WHEELS),cp $(TORCH_WHEELS)/torch-2.13.0*.whl images/intent/wheels/)
 
 airflow-image: ## Build nivesh/airflow (the official Airflow image, AIRFLOW_BASE_IMAGE, plus providers and DAGs)
 	$(call require,docker)
@@ -153,4 +160,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install run ui summary images step-images airflow-image base-image kind-up kind-load deploy status logs trigger kind-down lint test test-fast bench clean-state clean
+.PHONY: help install run ui summary images step-images airflow-image base-image kind-up kind-load deploy status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean

@@ -5,7 +5,6 @@ Needs a Docker engine and the images (`make images`); skipped, saying which is m
 
 import os
 import shutil
-import subprocess
 import sys
 import time
 import urllib.request
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from docker_engine import DOCKER, require_images
 from nivesh_pipelines.catalog import CREDIT_RISK, DRIFT_IMAGE
 from nivesh_platform.embedded import migrate_metadata_db, run_dag
 from nivesh_platform.services import Process, free_port
@@ -21,26 +21,10 @@ from nivesh_platform.state import EmbeddedState
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
-DOCKER = os.environ.get("NIVESH_DOCKER", "docker")
-IMAGES = (CREDIT_RISK.image.ref, DRIFT_IMAGE.ref)
-
-
-def _missing() -> str | None:
-    if shutil.which(DOCKER) is None:
-        return f"no docker client ({DOCKER})"
-    if subprocess.run([DOCKER, "info"], capture_output=True).returncode != 0:
-        return "no Docker engine running"
-    for image in IMAGES:
-        if subprocess.run([DOCKER, "image", "inspect", image], capture_output=True).returncode != 0:
-            return f"image {image} not built (make images)"
-    return None
-
 
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory):
-    missing = _missing()
-    if missing:
-        pytest.skip(missing)
+    require_images([CREDIT_RISK.image.ref, DRIFT_IMAGE.ref])
     root = tmp_path_factory.mktemp("mlflow-server")
     port = free_port()
     command = [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port)]

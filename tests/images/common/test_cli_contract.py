@@ -53,3 +53,15 @@ def test_unwritable_xcom_dir_still_prints_the_result(tmp_path, monkeypatch):
     monkeypatch.setenv("NIVESH_XCOM_DIR", str(blocker / "xcom"))
     result = CliRunner().invoke(app, ["finish", "fine"])
     assert result.exit_code == 0 and json.loads(result.stdout.strip().splitlines()[-1])["outcome"] == "fine"
+
+
+def test_a_missing_xcom_dir_is_quiet_but_an_unwritable_result_warns(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("NIVESH_XCOM_DIR", str(blocker / "xcom"))  # as `docker run` by hand: no XCom volume
+    assert "WARNING" not in CliRunner().invoke(app, ["finish", "fine"]).stderr
+
+    (tmp_path / "xcom" / "return.json").mkdir(parents=True)
+    monkeypatch.setenv("NIVESH_XCOM_DIR", str(tmp_path / "xcom"))
+    warned = CliRunner().invoke(app, ["finish", "fine"]).stderr
+    assert f"WARNING nivesh_common.result: could not write {tmp_path / 'xcom'}/return.json: [Errno 21]" in warned

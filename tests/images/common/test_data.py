@@ -38,8 +38,18 @@ def test_unreadable_content_is_one_line_bad_input(tmp_path, content, message):
 def test_directory_and_missing_file(tmp_path):
     with pytest.raises(BadInputError, match="is a directory"):
         read_table(str(tmp_path))
-    with pytest.raises(BadInputError, match="file not found"):
+    with pytest.raises(BadInputError, match=r"file not found$"):
         read_table(str(tmp_path / "missing.csv"))
+
+
+def test_a_missing_directory_is_named_with_how_to_mount_it(tmp_path):
+    unmounted = tmp_path / "data"
+    with pytest.raises(BadInputError) as raised:
+        read_table(str(unmounted / "credit.csv"))
+    assert str(raised.value) == (
+        f"{unmounted}/credit.csv: file not found; directory {unmounted} does not exist here "
+        f"(in a container: -v HOST_DIR:{unmounted})"
+    )
 
 
 def test_write_table_never_overwrites(tmp_path):

@@ -41,6 +41,8 @@ def test_step_image_is_multi_stage_slim_non_root_with_its_console_script(image_n
     assert stages == ["${BASE_IMAGE} AS builder", "${BASE_IMAGE}"], "dependencies in a builder, a slim runtime"
     assert ("COPY", "--from=builder /opt/venv /opt/venv") in steps
     assert any(i == "RUN" and "--constraint /src/constraints.txt" in a for i, a in steps), "pinned dependencies"
+    package = f"nivesh_{image_name.replace('-', '_')}"
+    assert any(i == "RUN" and f"slim_venv.py {package}" in a for i, a in steps), "slimmed, and its imports checked"
     user = [arguments for instruction, arguments in steps if instruction == "USER"]
     assert user == ["10001:10001"]
     entrypoint = [arguments for instruction, arguments in steps if instruction == "ENTRYPOINT"]

@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+from pathlib import Path, PurePosixPath
 
 import fsspec
 import pandas as pd
@@ -37,7 +38,7 @@ def _read_bytes(path: str) -> bytes:
         with fsspec.open(path, "rb") as handle:
             raw = handle.read()
     except FileNotFoundError:
-        raise BadInputError(f"{path}: file not found") from None
+        raise BadInputError(_file_not_found(path)) from None
     except IsADirectoryError:
         raise BadInputError(f"{path}: is a directory, expected a data file") from None
     except (OSError, ValueError) as exc:
@@ -45,6 +46,15 @@ def _read_bytes(path: str) -> bytes:
     if not raw.strip():
         raise BadInputError(f"{path}: file is empty")
     return raw
+
+
+def _file_not_found(path: str) -> str:
+    """Names the missing directory when there is one: in a container, that is usually an unmounted volume."""
+    directory = PurePosixPath(path).parent
+    if "://" in path or Path(directory).is_dir():
+        return f"{path}: file not found"
+    mount = f"in a container: -v HOST_DIR:{directory}"
+    return f"{path}: file not found; directory {directory} does not exist here ({mount})"
 
 
 def _parse(path: str, raw: bytes) -> pd.DataFrame:

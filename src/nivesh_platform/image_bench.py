@@ -1,0 +1,106 @@
+"""`make bench`'s image figures: each step image's size and cold build time beside a naive single-stage build.
+
+The naive build (`images/naive/Dockerfile`) installs the same packages on the same base image in one stage,
+keeping pip's cache, the installers and everything the wheels ship. Both are built with `--no-cache`.
+Prints figures; asserts nothing (the targets are printed beside them).
+"""
+
+import argparse
+import os
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tabulate import tabulate
+
+from nivesh_pipelines.catalog import DRIFT_IMAGE, MODELS
+
+ROOT = Path(__file__).resolve().parents[2]
+NAIVE_DOCKERFILE = ROOT / "images/naive/Dockerfile"
+# Size targets in MB (10^6 bytes, as `docker images` counts); the intent image in its CPU variant.
+TARGET_MB = {"credit-risk": 600, "anomaly": 600, "drift": 900, "ner": 900, "spending": 900, "intent": 2000}
+MAX_SHARE_OF_NAIVE = 0.6
+
+
+@dataclass(frozen=True)
+class Builder:
+    docker: str
+    base_image: str
+    flags: tuple[str, ...]
+
+    def build(self, dockerfile: Path, tag: str, build_args: dict[str, str]) -> float:
+        """Cold build seconds."""
+        build_args = {"BASE_IMAGE": self.base_image} | build_args
+        arguments = [f"--build-arg={key}={value}" for key, value in build_args.items()]
+        command = [self.docker, "build", "--no-cache", *self.flags, *arguments, "--file", str(dockerfile), "--tag", tag]
+        started = time.perf_counter()
+        built = subprocess.run([*command, str(ROOT)], env=os.environ | {"DOCKER_BUILDKIT": "1"}, capture_output=True)
+        if built.returncode != 0:
+            raise SystemExit(f"building {tag} failed:\n{built.stderr.decode(errors='replace')[-3000:]}")
+        return time.perf_counter() - started
+
+    def size_mb(self, tag: str) -> float:
+        inspected = subprocess.run(
+            [self.docker, "image", "inspect", "--format", "{{.Size}}", tag], capture_output=True, text=True, check=True
+        )
+        return int(inspected.stdout) / 1e6
+
+    def remove(self, tag: str) -> None:
+        subprocess.run([self.docker, "image", "rm", tag], capture_output=True, check=True)
+
+
+def step_images() -> list[str]:
+    return [spec.image_name for spec in MODELS] + [DRIFT_IMAGE.name]
+
+
+def image_rows(builder: Builder, version: str, names: list[str]) -> list[list]:
+    rows = []
+    for name in names:
+        directory = name.replace("-", "_")
+        tag, naive_tag = f"nivesh/{name}:{version}", f"nivesh-naive/{name}:{version}"
+        seconds = builder.build(ROOT / "images" / directory / "Dockerfile", tag, {})
+        naive_seconds = builder.build(NAIVE_DOCKERFILE, naive_tag, {"IMAGE_DIR": directory})
+        size, naive_size = builder.size_mb(tag), builder.size_mb(naive_tag)
+        builder.remove(naive_tag)
+        share = size / naive_size
+        meets = size <= TARGET_MB[name] and share <= MAX_SHARE_OF_NAIVE
+        rows.append(
+            [
+                tag,
+                f"{size:.0f}",
+                TARGET_MB[name],
+                f"{naive_size:.0f}",
+                f"{share:.2f}",
+                f"{seconds:.0f}",
+                f"{naive_seconds:.0f}",
+                "yes" if meets else "NO",
+            ]
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--docker", default="docker")
+    parser.add_argument("--base-image", default="python:3.11-slim-bookworm")
+    parser.add_argument("--version", required=True)
+    parser.add_argument("--build-flags", default="", help="extra docker build flags, one string")
+    parser.add_argument("--image", action="append", choices=step_images(), help="only these images (repeatable)")
+    args = parser.parse_args()
+    if subprocess.run([args.docker, "info"], capture_output=True).returncode != 0:
+        print(f"\nStep images: skipped, no Docker engine answers `{args.docker} info`")
+        return
+    builder = Builder(args.docker, args.base_image, tuple(shlex.split(args.build_flags)))
+    print(f"\nStep images on {args.base_image}: size (MB) and cold build time (s) against a naive single-stage build")
+    print(
+        tabulate(
+            image_rows(builder, args.version, args.image or step_images()),
+            headers=["image", "MB", "target MB", "naive MB", "of naive (≤ 0.6)", "build s", "naive build s", "meets"],
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
