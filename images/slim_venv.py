@@ -23,8 +23,9 @@ from pathlib import Path
 # Libraries' own test suites; evidently imports `evidently.legacy.tests` at run time.
 KEEP_TESTS_OF = ("evidently",)
 
-# Type stubs, headers and C/C++/Cython sources: read only when compiling against a package.
-COMPILER_INPUTS = ("*.pyi", "*.pxd", "*.pyx", "*.h", "*.hpp", "*.c", "*.cpp")
+# Type stubs, headers, C/C++/Cython sources, object files and static archives: read only when compiling or
+# linking against a package (prophet ships CmdStan's TBB objects).
+COMPILER_INPUTS = ("*.pyi", "*.pxd", "*.pyx", "*.h", "*.hpp", "*.c", "*.cpp", "*.o", "*.a")
 
 # Arrow Flight (RPC), Arrow's C++ headers and sources, its C++ tests: the steps only read and write files.
 PYARROW_UNUSED = (
@@ -71,29 +72,30 @@ def is_elf(path: Path) -> bool:
         return file.read(4) == b"\x7fELF"
 
 
-def shared_libraries(site_packages: Path) -> list[Path]:
-    candidates = [path for path in site_packages.rglob("*.so*") if path.is_file() and not path.is_symlink()]
-    return [path for path in candidates if is_elf(path)]
+def binaries(site_packages: Path) -> list[Path]:
+    """Shared libraries and executables."""
+    return [path for path in site_packages.rglob("*") if path.is_file() and not path.is_symlink() and is_elf(path)]
 
 
-def strip_shared_libraries(libraries: list[Path]) -> None:
+def strip_shared_libraries(binaries: list[Path]) -> None:
     # Not the libraries auditwheel vendored into `<dist>.libs`: patchelf rewrote them, and strip breaks them.
-    strippable = [path for path in libraries if not path.parent.name.endswith(".libs")]
-    subprocess.run(["strip", "--strip-unneeded", *map(str, strippable)], check=True)
+    libraries = [path for path in binaries if ".so" in path.suffixes and not path.parent.name.endswith(".libs")]
+    subprocess.run(["strip", "--strip-unneeded", *map(str, libraries)], check=True)
 
 
-def link_duplicate_libraries(libraries: list[Path]) -> None:
-    """auditwheel vendors one library into several `<dist>.libs`; pyarrow ships one under three names."""
+def link_duplicate_binaries(binaries: list[Path]) -> None:
+    """auditwheel vendors one library into several `<dist>.libs`, pyarrow ships one under three names and
+    prophet its model twice."""
     by_size: dict[int, list[Path]] = {}
-    for library in libraries:
-        by_size.setdefault(library.stat().st_size, []).append(library)
+    for binary in binaries:
+        by_size.setdefault(binary.stat().st_size, []).append(binary)
     first_of_content: dict[bytes, Path] = {}
     for same_size in (paths for paths in by_size.values() if len(paths) > 1):
-        for library in sorted(same_size):
-            first = first_of_content.setdefault(hashlib.sha256(library.read_bytes()).digest(), library)
-            if first != library:
-                library.unlink()
-                library.symlink_to(os.path.relpath(first, library.parent))
+        for binary in sorted(same_size):
+            first = first_of_content.setdefault(hashlib.sha256(binary.read_bytes()).digest(), binary)
+            if first != binary:
+                binary.unlink()
+                binary.symlink_to(os.path.relpath(first, binary.parent))
 
 
 def import_every_module(package_names: list[str]) -> int:
@@ -112,9 +114,9 @@ def main(package_names: list[str]) -> None:
     drop_test_suites(site_packages)
     drop_compiler_inputs(site_packages)
     drop_pyarrow_extras(site_packages)
-    libraries = shared_libraries(site_packages)
-    strip_shared_libraries(libraries)
-    link_duplicate_libraries(libraries)
+    found = binaries(site_packages)
+    strip_shared_libraries(found)
+    link_duplicate_binaries(found)
     print(f"slim_venv: {import_every_module(package_names)} modules of the step import after slimming")
 
 

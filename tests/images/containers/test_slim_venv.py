@@ -27,6 +27,7 @@ def test_test_suites_go_except_evidently_s_and_compiler_inputs_and_arrow_flight_
             "numpy/_core/include/numpy/ndarraytypes.h": b"",
             "pandas/_libs/hashtable.pyi": b"",
             "pandas/_libs/hashtable.pyx": b"",
+            "prophet/stan_model/cmdstan/stan/lib/tbb/arena.o": ELF,
             "pandas/core/frame.py": b"",
             "pyarrow/libarrow_flight.so.2500": ELF,
             "pyarrow/flight.py": b"",
@@ -47,7 +48,7 @@ def test_test_suites_go_except_evidently_s_and_compiler_inputs_and_arrow_flight_
     }
 
 
-def test_identical_libraries_become_links_to_one_copy(tmp_path):
+def test_identical_binaries_become_links_to_one_copy(tmp_path):
     files(
         tmp_path,
         {
@@ -58,14 +59,17 @@ def test_identical_libraries_become_links_to_one_copy(tmp_path):
             "pyarrow/libarrow_python.so.2500": ELF + b"python",
             "pyarrow/libarrow.so.2500": ELF + b"arrow!",
             "pyarrow/README.so.txt": b"not a library",
+            "prophet/stan_model/prophet_model.bin": ELF + b"model",
+            "prophet/stan_model/prophet": ELF + b"model",
         },
     )
-    libraries = slim_venv.shared_libraries(tmp_path)
-    assert tmp_path / "pyarrow/README.so.txt" not in libraries
-    slim_venv.link_duplicate_libraries(libraries)
+    binaries = slim_venv.binaries(tmp_path)
+    assert tmp_path / "pyarrow/README.so.txt" not in binaries
+    slim_venv.link_duplicate_binaries(binaries)
     links = {str(path.relative_to(tmp_path)): str(path.readlink()) for path in tmp_path.rglob("*") if path.is_symlink()}
     assert links == {
         "scipy.libs/libgfortran-0400.so.5": "../numpy.libs/libgfortran-0400.so.5",
         "pyarrow/libarrow_python.so.2500": "libarrow_python.so",
+        "prophet/stan_model/prophet_model.bin": "prophet",
     }
     assert (tmp_path / "scipy.libs/libgfortran-0400.so.5").read_bytes() == ELF + b"gfortran"

@@ -1,5 +1,6 @@
 """MLflow helpers: connecting with a clear error, experiments, data lineage, artifacts."""
 
+import importlib.metadata
 import logging
 import tempfile
 from collections.abc import Iterator
@@ -23,6 +24,15 @@ log = logging.getLogger(__name__)
 REFERENCE_SNAPSHOT = "reference/data.parquet"
 REFERENCE_MAX_ROWS = 10_000
 MODEL_URI_TAG = "nivesh.model_uri"
+
+
+def pinned_requirements(*distributions: str) -> list[str]:
+    """A logged model's pip requirements, pinned to what the step runs, mlflow first.
+
+    Passed to `log_model` because inferring them would load the model once more in a subprocess. mlflow's
+    version comes from the module: the step images install it as the `mlflow-skinny` distribution.
+    """
+    return [f"mlflow=={mlflow.__version__}", *(f"{name}=={importlib.metadata.version(name)}" for name in distributions)]
 
 
 def connect(settings: TrackingSettings) -> MlflowClient:

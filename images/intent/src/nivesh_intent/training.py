@@ -167,17 +167,16 @@ def train_classifier(raw: pd.DataFrame, examples: pd.DataFrame, config: Training
 
 
 def _log_pyfunc(model_dir: Path, example: pd.DataFrame):
-    import importlib.metadata
-
     from mlflow.models import infer_signature
 
+    from nivesh_common.tracking import pinned_requirements
+
     output = pd.DataFrame({"intent": ["check_balance"], "confidence": [0.9]})
-    pinned = [f"{name}=={importlib.metadata.version(name)}" for name in ("mlflow", "torch", "transformers", "pandas")]
     return mlflow.pyfunc.log_model(
         name="model",
         python_model=IntentModel(),
         artifacts={"model_dir": str(model_dir)},
         input_example=example,
         signature=infer_signature(example, output),
-        pip_requirements=pinned,  # inferring them would load the model once more in a subprocess
+        pip_requirements=pinned_requirements("torch", "transformers", "pandas"),
     )

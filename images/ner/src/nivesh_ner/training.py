@@ -1,6 +1,5 @@
 """Train spaCy's entity recognizer from a blank English pipeline or a given base pipeline."""
 
-import importlib.metadata
 import logging
 import random
 import time
@@ -10,7 +9,7 @@ import mlflow
 import pandas as pd
 
 from nivesh_common.errors import BadInputError
-from nivesh_common.tracking import MODEL_URI_TAG, log_table, log_training_data
+from nivesh_common.tracking import MODEL_URI_TAG, log_table, log_training_data, pinned_requirements
 from nivesh_ner.evaluation import TEST_SPLIT, entity_scores, to_examples
 from nivesh_ner.schema import LABELS
 
@@ -129,10 +128,9 @@ def _log_pipeline(nlp):
     from mlflow.models import infer_signature
 
     example = pd.DataFrame({"text": ["Rs 499 debited from A/c XX4521 at Swiggy yesterday"]})
-    pinned = [f"{name}=={importlib.metadata.version(name)}" for name in ("mlflow", "spacy", "pandas")]
     return mlflow.spacy.log_model(
         nlp,
         name="model",
         signature=infer_signature(example),
-        pip_requirements=pinned,  # inferring them would load the pipeline once more in a subprocess
+        pip_requirements=pinned_requirements("spacy", "pandas"),
     )

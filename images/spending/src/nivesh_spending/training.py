@@ -1,6 +1,5 @@
 """Fit the forecasters: a holdout model (judged by `evaluate`) and the served model on all history."""
 
-import importlib.metadata
 import logging
 import tempfile
 import time
@@ -9,7 +8,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from nivesh_common.tracking import MODEL_URI_TAG, log_table, log_training_data
+from nivesh_common.tracking import MODEL_URI_TAG, log_table, log_training_data, pinned_requirements
 from nivesh_spending.evaluation import HOLDOUT, HOLDOUT_MODEL_TAG
 from nivesh_spending.forecasting import TOTAL, daily_spend, fit, forecast, mape, seasonal_naive
 from nivesh_spending.gates import HORIZON_DAYS
@@ -78,11 +77,10 @@ def _log_prophet(model, name: str, example_days: pd.DatetimeIndex):
     from mlflow.models import infer_signature
 
     example = pd.DataFrame({"ds": example_days[:5]})
-    pinned = [f"{package}=={importlib.metadata.version(package)}" for package in ("mlflow", "prophet", "pandas")]
     return mlflow.prophet.log_model(
         model,
         name=name,
         signature=infer_signature(example, forecast(model, example["ds"])),
         input_example=example,
-        pip_requirements=pinned,  # inferring them would load the model once more in a subprocess
+        pip_requirements=pinned_requirements("prophet", "pandas"),
     )
