@@ -5,10 +5,6 @@ Needs a Docker engine and the images (`make images`); skipped, saying which is m
 
 import os
 import shutil
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
@@ -16,35 +12,13 @@ from mlflow import MlflowClient
 from docker_engine import DOCKER, require_images
 from nivesh_pipelines.catalog import CREDIT_RISK, DRIFT_IMAGE
 from nivesh_platform.embedded import migrate_metadata_db, run_dag
-from nivesh_platform.services import Process, free_port
 from nivesh_platform.state import EmbeddedState
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    require_images([CREDIT_RISK.image.ref, DRIFT_IMAGE.ref])
-    root = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    command = [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "art")]
-    server = Process.start("mlflow server", command, dict(os.environ), root / "server.log")
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
-        except OSError:
-            server.check_alive()
-            assert time.monotonic() < deadline, (root / "server.log").read_text()[-3000:]
-            time.sleep(1)
-    yield url
-    server.stop()
-
-
 def test_credit_risk_dag_through_the_real_images(tmp_path, mlflow_server, credit_data):
+    require_images([CREDIT_RISK.image.ref, DRIFT_IMAGE.ref])
     data = tmp_path / "data"
     (data / "credit_risk").mkdir(parents=True)
     shutil.copy(credit_data, data / "credit_risk" / "applications.csv")

@@ -1,5 +1,6 @@
-"""Every step image run by hand, as the README shows: `--help`, a numeric non-root user, and bad input that
-exits 2 with one line saying what to pass. Each runs as a pod does: read-only root, only /tmp writable.
+"""Every step image run by hand, as the README shows: `--help`, a numeric non-root user, bad input that
+exits 2 with one line saying what to pass, and each model trained on its sample data against an MLflow
+server. Each runs as a pod does: read-only root, only /tmp writable.
 
 Needs a Docker engine and the step images (`make images`): see tests/docker_engine.py.
 """
@@ -8,6 +9,7 @@ import json
 import subprocess
 
 import pytest
+from mlflow import MlflowClient
 
 from docker_engine import DOCKER, require_images
 from nivesh_pipelines.catalog import CREDIT_RISK, DRIFT_IMAGE, MODELS
@@ -31,8 +33,10 @@ def built_image(request):
     require_images([request.node.callspec.params["image"]])
 
 
-def run_as_a_pod(image: str, *arguments: str, options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    command = [DOCKER, "run", "--rm", "--read-only", "--tmpfs", "/tmp", "--network", "none", *options, image]
+def run_as_a_pod(
+    image: str, *arguments: str, options: tuple[str, ...] = ("--network", "none")
+) -> subprocess.CompletedProcess:
+    command = [DOCKER, "run", "--rm", "--read-only", "--tmpfs", "/tmp", *options, image]
     return subprocess.run([*command, *arguments], capture_output=True, text=True, timeout=300)
 
 
@@ -85,3 +89,21 @@ def test_unmounted_data_exits_2_saying_to_mount_it(image):
     (line,) = error_lines(run)
     missing = f"{READS_DATA[image][-1]}: file not found; directory /data does not exist here"
     assert line.endswith(f"{missing} (in a container: -v HOST_DIR:/data)")
+
+
+@pytest.mark.parametrize("image", sorted(spec.image.ref for spec in MODELS))
+def test_each_model_trains_on_its_sample_data_and_logs_to_mlflow(image, tmp_path, mlflow_server):
+    spec = next(spec for spec in MODELS if spec.image.ref == image)
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o777)  # the image's user, 10001, writes the sample data
+    path = f"/data/{spec.data_file}"
+    made = run_as_a_pod(image, "sample-data", "--out", path, options=("-v", f"{data}:/data"))
+    assert made.returncode == 0, made.stderr[-3000:]
+
+    tracking = ("--network", "host", "-e", f"MLFLOW_TRACKING_URI={mlflow_server}", "-v", f"{data}:/data:ro")
+    trained = run_as_a_pod(image, "train", "--data", path, options=tracking)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    result = json.loads(trained.stdout.splitlines()[-1])
+    run = MlflowClient(mlflow_server).get_run(result["run_id"])
+    assert run.info.status == "FINISHED" and run.data.tags["nivesh.data.source"] == path
