@@ -59,6 +59,7 @@ DEBIAN_MIRROR ?= http://deb.debian.org/debian
 # A client with BuildKit built in (Debian's docker.io 20.10: /usr/bin/docker), or one with the buildx plugin.
 DOCKER ?= docker
 LOCAL_BASE_IMAGE := nivesh/python:3.11-bookworm
+BASE_ROOTFS = $(abspath $(STATE_DIR))/base-rootfs
 # image directory:name
 STEP_IMAGES := credit_risk:credit-risk anomaly:anomaly drift:drift intent:intent ner:ner spending:spending
 build_flags = $(if $(CA_BUNDLE),--secret id=ca-bundle$(comma)src=$(abspath $(CA_BUNDLE))) $(DOCKER_BUILD_FLAGS)
@@ -86,11 +87,11 @@ airflow-image: ## Build nivesh/airflow (the official Airflow image, AIRFLOW_BASE
 
 base-image: ## Build nivesh/python:3.11-bookworm from Debian packages (debootstrap) where no registry is reachable; then make images BASE_IMAGE=nivesh/python:3.11-bookworm
 	$(call require,docker debootstrap)
-	rm -rf $(STATE_DIR)/base-rootfs
-	debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm $(STATE_DIR)/base-rootfs $(DEBIAN_MIRROR)
-	cd $(STATE_DIR)/base-rootfs && rm -rf var/lib/apt/lists/* var/cache/apt/* usr/share/doc usr/share/man usr/share/info usr/share/locale
-	tar -C $(STATE_DIR)/base-rootfs -c . | $(DOCKER) import --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' - $(LOCAL_BASE_IMAGE)
-	rm -rf $(STATE_DIR)/base-rootfs
+	rm -rf $(BASE_ROOTFS) && mkdir -p $(dir $(BASE_ROOTFS))
+	debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm $(BASE_ROOTFS) $(DEBIAN_MIRROR)
+	cd $(BASE_ROOTFS) && rm -rf var/lib/apt/lists/* var/cache/apt/* usr/share/doc usr/share/man usr/share/info usr/share/locale
+	tar -C $(BASE_ROOTFS) -c . | $(DOCKER) import --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' - $(LOCAL_BASE_IMAGE)
+	rm -rf $(BASE_ROOTFS)
 	$(DOCKER) run --rm $(LOCAL_BASE_IMAGE) python3 --version
 
 # ---- The kind cluster: `make kind-up && make deploy` -------------------------------------------------
