@@ -208,6 +208,8 @@ NER = ModelSpec(
 )
 
 MODELS = (CREDIT_RISK, ANOMALY, INTENT, SPENDING, NER)
+# Every image a pipeline step runs: each model's own, and drift's.
+STEP_IMAGES = (*(spec.image for spec in MODELS), DRIFT_IMAGE)
 
 
 MASTER_DAG_ID = "master_training_pipeline"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from nivesh_pipelines.catalog import DRIFT_IMAGE, MODELS
+from nivesh_pipelines.catalog import STEP_IMAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 NAIVE_DOCKERFILE = ROOT / "images/naive/Dockerfile"
@@ -51,10 +51,6 @@ class Builder:
         subprocess.run([self.docker, "image", "rm", tag], capture_output=True, check=True)
 
 
-def step_images() -> list[str]:
-    return [spec.image_name for spec in MODELS] + [DRIFT_IMAGE.name]
-
-
 def image_rows(builder: Builder, version: str, names: list[str]) -> list[list]:
     rows = []
     for name in names:
@@ -87,7 +83,8 @@ def main() -> None:
     parser.add_argument("--base-image", default="python:3.11-slim-bookworm")
     parser.add_argument("--version", required=True)
     parser.add_argument("--build-flags", default="", help="extra docker build flags, one string")
-    parser.add_argument("--image", action="append", choices=step_images(), help="only these images (repeatable)")
+    names = [image.name for image in STEP_IMAGES]
+    parser.add_argument("--image", action="append", choices=names, help="only these images (repeatable)")
     args = parser.parse_args()
     if subprocess.run([args.docker, "info"], capture_output=True).returncode != 0:
         print(f"\nStep images: skipped, no Docker engine answers `{args.docker} info`")
@@ -96,7 +93,7 @@ def main() -> None:
     print(f"\nStep images on {args.base_image}: size (MB) and cold build time (s) against a naive single-stage build")
     print(
         tabulate(
-            image_rows(builder, args.version, args.image or step_images()),
+            image_rows(builder, args.version, args.image or names),
             headers=["image", "MB", "target MB", "naive MB", "of naive (≤ 0.6)", "build s", "naive build s", "meets"],
         )
     )

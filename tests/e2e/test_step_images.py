@@ -12,12 +12,11 @@ import pytest
 from mlflow import MlflowClient
 
 from docker_engine import DOCKER, require_images
-from nivesh_pipelines.catalog import CREDIT_RISK, DRIFT_IMAGE, MODELS
+from nivesh_pipelines.catalog import CREDIT_RISK, DRIFT_IMAGE, MODELS, STEP_IMAGES
 
 pytestmark = pytest.mark.slow
 
-CONSOLE_SCRIPTS = {spec.image.ref: spec.console_script for spec in MODELS}
-CONSOLE_SCRIPTS[DRIFT_IMAGE.ref] = DRIFT_IMAGE.console_script
+CONSOLE_SCRIPTS = {image.ref: image.console_script for image in STEP_IMAGES}
 IMAGES = sorted(CONSOLE_SCRIPTS)
 # A step that needs MLflow and no data, and one that reads /data; the drift image has no registry steps.
 NEEDS_TRACKING = {image: ["rollback"] for image in IMAGES} | {

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from nivesh_pipelines.catalog import DRIFT_IMAGE, MODELS
+from nivesh_pipelines.catalog import STEP_IMAGES
 
 ROOT = Path(__file__).resolve().parents[3]
 HADOLINT = Path(sys.executable).parent / "hadolint"
-STEP_IMAGES = {spec.image_name: spec.console_script for spec in MODELS} | {DRIFT_IMAGE.name: DRIFT_IMAGE.console_script}
+CONSOLE_SCRIPTS = {image.name: image.console_script for image in STEP_IMAGES}
 
 
 def dockerfile(image_name: str) -> Path:
@@ -33,7 +33,7 @@ def test_hadolint_finds_nothing(path):
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
-@pytest.mark.parametrize(("image_name", "console_script"), sorted(STEP_IMAGES.items()))
+@pytest.mark.parametrize(("image_name", "console_script"), sorted(CONSOLE_SCRIPTS.items()))
 def test_step_image_is_multi_stage_slim_non_root_with_its_console_script(image_name, console_script):
     steps = instructions(dockerfile(image_name))
     assert steps[0] == ("ARG", "BASE_IMAGE=python:3.11-slim-bookworm")
@@ -55,7 +55,7 @@ def test_only_the_intent_image_has_a_cuda_variant():
     def has_variants(name: str) -> bool:
         return any("TORCH_VARIANT" in arguments for kind, arguments in instructions(dockerfile(name)) if kind == "ARG")
 
-    variants = [name for name in STEP_IMAGES if has_variants(name)]
+    variants = [name for name in CONSOLE_SCRIPTS if has_variants(name)]
     assert variants == ["intent"]
 
 
