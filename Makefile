@@ -4,9 +4,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STATE_DIR ?= .nivesh
-PACKAGES := -e images/common -e images/credit_risk -e images/anomaly -e images/drift -e images/intent \
-	-e images/ner -e images/spending -e ".[dev]"
 INSTALLED := $(VENV)/.installed
+# Lists derived from the model declarations (images/contract: no dependencies, so no venv needed to ask).
+contract = $(shell PYTHONPATH=images/contract/src $(PYTHON) -m nivesh_contract $(1))
+PACKAGES = -e images/contract -e images/common $(foreach directory,$(call contract,directories),-e images/$(directory)) \
+	-e ".[dev]"
 
 .DEFAULT_GOAL := help
 
@@ -40,15 +42,20 @@ test: $(INSTALLED) lint ## What CI runs: lint, then every test
 test-fast: $(INSTALLED) ## The quick loop: every test not marked slow
 	$(BIN)/pytest -m "not slow"
 
+new-model: $(INSTALLED) ## Scaffold a working model: NAME=snake_case_name (package, Dockerfile, declaration, DAG, tests)
+	@test -n "$(NAME)" || { echo "make: new-model needs NAME=<snake_case_name>, e.g. NAME=churn_predictor" >&2; exit 2; }
+	$(BIN)/nivesh-platform new-model $(NAME)
+	$(MAKE) --no-print-directory install
+
 bench: $(INSTALLED) bench-images ## Benchmarks: DAG parse time, launcher overhead, each model's training time and memory (credit at 10k/100k/1M rows), then bench-images
 	$(BIN)/python -m nivesh_platform.bench --state-dir $(STATE_DIR)/bench
 
 bench-images: $(INSTALLED) intent-wheels ## Each step image's size and cold build time against a naive single-stage build (IMAGE=name: one image; skipped with no Docker engine)
-	$(BIN)/python -m nivesh_platform.image_bench --docker $(DOCKER) --base-image $(BASE_IMAGE) --version $(IMAGE_VERSION) \
+	$(BIN)/python -m nivesh_platform.image_bench --docker $(DOCKER) --base-image $(BASE_IMAGE) \
 	  --build-flags "$(build_flags)" $(if $(IMAGE),--image $(IMAGE))
 
 # ---- Container images: `make images` -----------------------------------------------------------------
-IMAGE_VERSION := 0.1.0
+IMAGE_VERSION = $(call contract,image-version)
 BASE_IMAGE ?= python:3.11-slim-bookworm
 AIRFLOW_BASE_IMAGE ?= apache/airflow:3.3.2-python3.11
 DOCKER_BUILD_FLAGS ?=
@@ -60,14 +67,14 @@ DEBIAN_MIRROR ?= http://deb.debian.org/debian
 DOCKER ?= docker
 LOCAL_BASE_IMAGE := nivesh/python:3.11-bookworm
 BASE_ROOTFS = $(abspath $(STATE_DIR))/base-rootfs
-# image directory:name
-STEP_IMAGES := credit_risk:credit-risk anomaly:anomaly drift:drift intent:intent ner:ner spending:spending
+# image directory:name of every step image
+STEP_IMAGES = $(call contract,step-images)
 build_flags = $(if $(CA_BUNDLE),--secret id=ca-bundle$(comma)src=$(abspath $(CA_BUNDLE))) $(DOCKER_BUILD_FLAGS)
 docker_build = DOCKER_BUILDKIT=1 $(DOCKER) build $(build_flags)
 
 images: step-images airflow-image ## Build every image, nivesh/<name>:0.1.0 (BASE_IMAGE, DOCKER_BUILD_FLAGS, CA_BUNDLE=pem, TORCH_VARIANT=cpu|cuda, TORCH_WHEELS=dir)
 
-step-images: intent-wheels ## Build the six step images from BASE_IMAGE (default python:3.11-slim-bookworm)
+step-images: intent-wheels ## Build every step image (each model's and drift's) from BASE_IMAGE (default python:3.11-slim-bookworm)
 	$(call require,docker)
 	@for pair in $(STEP_IMAGES); do \
 	  directory=$${pair%%:*}; image=nivesh/$${pair##*:}:$(IMAGE_VERSION); \
@@ -161,4 +168,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install run ui summary images step-images airflow-image base-image kind-up kind-load deploy status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean
+.PHONY: help install new-model run ui summary images step-images airflow-image base-image kind-up kind-load deploy status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean

@@ -1,6 +1,6 @@
-"""Airflow DAG: weekly retraining of the credit risk scorer (Saturdays 03:00). Steps live in the catalog."""
+"""Airflow DAG: weekly retraining of the credit risk scorer (Saturdays 03:00). Built from its declaration."""
 
-from nivesh_pipelines.catalog import CREDIT_RISK
+from nivesh_contract.catalog import model_named
 from nivesh_pipelines.pipeline import build_training_dag
 
-dag = build_training_dag(CREDIT_RISK)
+dag = build_training_dag(model_named("credit_risk_scorer"))

@@ -1,6 +1,6 @@
-"""Airflow DAG: weekly fine-tuning of the intent classifier (Sundays 02:00), trained on the GPU pool."""
+"""Airflow DAG: weekly fine-tuning of the intent classifier (Sundays 02:00) on the GPU pool, from its declaration."""
 
-from nivesh_pipelines.catalog import INTENT
+from nivesh_contract.catalog import model_named
 from nivesh_pipelines.pipeline import build_training_dag
 
-dag = build_training_dag(INTENT)
+dag = build_training_dag(model_named("intent_classifier"))

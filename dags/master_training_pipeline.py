@@ -1,6 +1,6 @@
-"""Airflow DAG: the weekly master pipeline (Mondays 01:00) over every model in the catalog."""
+"""Airflow DAG: the weekly master pipeline (Mondays 01:00) over every declared model."""
 
-from nivesh_pipelines.catalog import MODELS
+from nivesh_contract.catalog import MODELS
 from nivesh_pipelines.master import build_master_dag
 
 dag = build_master_dag(MODELS)

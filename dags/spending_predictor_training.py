@@ -1,6 +1,6 @@
-"""Airflow DAG: weekly retraining of the spending predictor (Fridays 04:00). Steps live in the catalog."""
+"""Airflow DAG: weekly retraining of the spending predictor (Fridays 04:00). Built from its declaration."""
 
-from nivesh_pipelines.catalog import SPENDING
+from nivesh_contract.catalog import model_named
 from nivesh_pipelines.pipeline import build_training_dag
 
-dag = build_training_dag(SPENDING)
+dag = build_training_dag(model_named("spending_predictor"))

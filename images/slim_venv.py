@@ -3,7 +3,7 @@
 Run by the venv's own Python, without bytecode, after `pip install --no-compile`:
 `python -B slim_venv.py nivesh_credit_risk`. It removes what no step uses at run time (installers,
 test suites, compiler inputs, Arrow Flight), strips the shared libraries' symbols and links identical
-copies, then imports every module of `nivesh_common` and the named step packages: a library that
+copies, then imports every module of `nivesh_contract`, `nivesh_common` and the named step packages: a library that
 stripping broke fails the build.
 
 The image ships no bytecode: the root filesystem is read-only, so a step compiles what it imports in
@@ -100,7 +100,7 @@ def link_duplicate_binaries(binaries: list[Path]) -> None:
 
 def import_every_module(package_names: list[str]) -> int:
     count = 0
-    for name in ["nivesh_common", *package_names]:
+    for name in ["nivesh_contract", "nivesh_common", *package_names]:
         package = importlib.import_module(name)
         for module in pkgutil.walk_packages(package.__path__, f"{name}."):
             importlib.import_module(module.name)

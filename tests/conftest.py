@@ -1,7 +1,10 @@
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from nivesh_contract.catalog import model_named
 from steps import run_step, step_environment
 
 # Airflow reads its settings at import: point it at a throwaway home before any test imports it.
@@ -16,45 +19,33 @@ def step_env(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def credit_data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("credit") / "applications.csv"
-    env = step_environment(path.parent)
-    assert run_step("nivesh-credit-risk", "sample-data", "--out", path, "--rows", 1500, env=env).exit_code == 0
-    return path
+def sample_data(tmp_path_factory) -> Callable[[str], Path]:
+    """`sample_data(model name)`: that model's sample data at its declared quick size, made once per session."""
+    made: dict[str, Path] = {}
+
+    def of(name: str) -> Path:
+        if name not in made:
+            model = model_named(name)
+            path = tmp_path_factory.mktemp(model.image.directory) / Path(model.data_file).name
+            env = step_environment(path.parent)
+            run = run_step(model.image.console_script, "sample-data", "--out", path, *model.quick_sample, env=env)
+            assert run.exit_code == 0, run.stderr
+            made[name] = path
+        return made[name]
+
+    return of
 
 
-@pytest.fixture(scope="session")
-def transactions_data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("anomaly") / "transactions.csv"
-    env = step_environment(path.parent)
-    run = run_step("nivesh-anomaly", "sample-data", "--out", path, "--users", 60, "--days", 40, env=env)
-    assert run.exit_code == 0
-    return path
+def _sample_data_of(model: str, fixture: str):
+    """A session fixture named `fixture`: `model`'s sample data (see sample_data)."""
+    return pytest.fixture(lambda sample_data: sample_data(model), scope="session", name=fixture)
 
 
-@pytest.fixture(scope="session")
-def intents_data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("intent") / "intents.jsonl"
-    run = run_step("nivesh-intent", "sample-data", "--out", path, "--per-intent", 20, env=step_environment(path.parent))
-    assert run.exit_code == 0, run.stderr
-    return path
-
-
-@pytest.fixture(scope="session")
-def annotated_data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ner") / "annotated.jsonl"
-    run = run_step("nivesh-ner", "sample-data", "--out", path, "--rows", 300, env=step_environment(path.parent))
-    assert run.exit_code == 0, run.stderr
-    return path
-
-
-@pytest.fixture(scope="session")
-def spending_data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("spending") / "transactions.csv"
-    env = step_environment(path.parent)
-    run = run_step("nivesh-spending", "sample-data", "--out", path, "--users", 40, "--days", 400, env=env)
-    assert run.exit_code == 0, run.stderr
-    return path
+credit_data = _sample_data_of("credit_risk_scorer", "credit_data")
+transactions_data = _sample_data_of("anomaly_detector", "transactions_data")
+intents_data = _sample_data_of("intent_classifier", "intents_data")
+annotated_data = _sample_data_of("financial_ner", "annotated_data")
+spending_data = _sample_data_of("spending_predictor", "spending_data")
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from kubernetes.client import models as k8s
 
+from nivesh_contract.deployment import RESULT_FILE, XCOM_DIR, XCOM_DIR_VARIABLE
 from nivesh_pipelines.launchers import base_container, pod_environment
-from nivesh_pipelines.pod_spec import GPU_RESOURCE, XCOM_DIR
+from nivesh_pipelines.pod_spec import GPU_RESOURCE
 
 DOCKER_SETTING = "NIVESH_DOCKER"  # the docker client to run (default: `docker` on PATH)
 DATA_DIR_SETTING = "NIVESH_DOCKER_DATA_DIR"  # host directory that stands in for the data claim
@@ -48,7 +49,7 @@ def docker_run_command(pod: k8s.V1Pod, xcom_dir: str, data_dir: str | None, dock
         command += ["--gpus", str(container.resources.limits[GPU_RESOURCE])]
     for name, value in pod_environment(container).items():
         command += ["--env", f"{name}={value}"]
-    command += ["--env", f"NIVESH_XCOM_DIR={XCOM_DIR}"]
+    command += ["--env", f"{XCOM_DIR_VARIABLE}={XCOM_DIR}"]
     if container.command:
         command += ["--entrypoint", container.command[0]]
     return [*command, container.image, *(container.command or [])[1:], *(container.args or [])]
@@ -90,6 +91,6 @@ def run_pod_in_docker(pod: k8s.V1Pod, log: logging.Logger) -> tuple[int, dict | 
         exit_code = process.wait()
         elapsed = time.perf_counter() - started
         log.info("launcher docker: %s exited %d after %.2fs", pod.metadata.name, exit_code, elapsed)
-        result_file = Path(xcom_dir) / "return.json"
+        result_file = Path(xcom_dir) / RESULT_FILE
         result = json.loads(result_file.read_text()) if result_file.exists() else None
     return exit_code, result

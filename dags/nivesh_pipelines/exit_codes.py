@@ -7,11 +7,11 @@ Anything else non-zero is retried.
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from kubernetes.client import models as k8s
 
-NOT_RETRIED = {2: "bad input", 3: "quality gate not passed"}
+from nivesh_contract.exit_codes import NOT_RETRIED, ExitCode
 
 
 def raise_for_exit_code(exit_code: int, pod_name: str, result: dict | None) -> None:
-    if exit_code == 0:
+    if exit_code == ExitCode.DONE:
         return
     detail = (result or {}).get("error", "see the log above")
     if exit_code in NOT_RETRIED:

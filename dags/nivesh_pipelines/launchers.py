@@ -16,6 +16,8 @@ from pathlib import Path
 
 from kubernetes.client import models as k8s
 
+from nivesh_contract.deployment import RESULT_FILE, XCOM_DIR_VARIABLE
+
 HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 BASE_CONTAINER = "base"
 
@@ -37,7 +39,7 @@ def run_pod_locally(pod: k8s.V1Pod, log: logging.Logger) -> tuple[int, dict | No
     command = [*(container.command or []), *(container.args or [])]
     with tempfile.TemporaryDirectory(prefix=f"{pod.metadata.name}-xcom-") as xcom_dir:
         environment = {name: os.environ[name] for name in HOST_VARIABLES if name in os.environ}
-        environment |= pod_environment(container) | {"NIVESH_XCOM_DIR": xcom_dir}
+        environment |= pod_environment(container) | {XCOM_DIR_VARIABLE: xcom_dir}
         log.info("launcher local: pod %s: %s", pod.metadata.name, shlex.join(command))
         process = subprocess.Popen(
             command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -47,6 +49,6 @@ def run_pod_locally(pod: k8s.V1Pod, log: logging.Logger) -> tuple[int, dict | No
             log.info("%s", line.rstrip())
         exit_code = process.wait()
         log.info("launcher local: %s exited %d after %.2fs", command[0], exit_code, time.perf_counter() - started)
-        result_file = Path(xcom_dir) / "return.json"
+        result_file = Path(xcom_dir) / RESULT_FILE
         result = json.loads(result_file.read_text()) if result_file.exists() else None
     return exit_code, result

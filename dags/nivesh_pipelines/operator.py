@@ -11,11 +11,12 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.sdk.exceptions import AirflowException
 from kubernetes.client import models as k8s
 
+from nivesh_contract.exit_codes import NOT_RETRIED
 from nivesh_pipelines import pod_spec
-from nivesh_pipelines.catalog import Image, Step
 from nivesh_pipelines.docker_launcher import run_pod_in_docker
-from nivesh_pipelines.exit_codes import NOT_RETRIED, raise_for_exit_code, terminated_exit_code
+from nivesh_pipelines.exit_codes import raise_for_exit_code, terminated_exit_code
 from nivesh_pipelines.launchers import BASE_CONTAINER, run_pod_locally
+from nivesh_pipelines.steps import Step
 
 LAUNCHERS = ("kubernetes", "local", "docker")
 OUTSIDE_THE_CLUSTER = {"local": run_pod_locally, "docker": run_pod_in_docker}
@@ -35,15 +36,15 @@ class TrainingStepOperator(KubernetesPodOperator):
 
     ui_color = "#e4f0e8"
 
-    def __init__(self, *, image: Image, step: Step, model: str, **kwargs) -> None:
+    def __init__(self, *, step: Step, model: str, **kwargs) -> None:
         self.needs_gpu = step.gpu
         super().__init__(
             task_id=step.task_id,
             name=pod_spec.pod_name(model, step.task_id),
             namespace=pod_spec.TRAINING_NAMESPACE,
             service_account_name=pod_spec.SERVICE_ACCOUNT,
-            image=image.ref,
-            cmds=[image.console_script],
+            image=step.image.ref,
+            cmds=[step.image.console_script],
             arguments=[step.subcommand, *step.arguments],
             labels=pod_spec.labels(model, step.task_id),
             env_vars=pod_spec.environment(),

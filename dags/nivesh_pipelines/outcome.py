@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from nivesh_pipelines.catalog import DRIFT_CHECK, MASTER_DAG_ID
+from nivesh_contract.catalog import MASTER
+from nivesh_contract.results import DriftDecision, DriftReport, Notification, Status, StepResult
+from nivesh_pipelines.steps import DRIFT_CHECK
 
 
 @dataclass(frozen=True)
@@ -11,14 +13,14 @@ class ModelReport:
 
     model: str
     triggered_run: str | None
-    notification: dict | None
+    notification: Notification | None
 
 
 def describe_outcome(
     model: str,
     step_ids: list[str],
     results: dict[str, dict | None],
-    failures: dict[str, dict | None] | None = None,
+    failures: dict[str, StepResult | None] | None = None,
     forced: bool = False,
 ) -> str:
     """`results`: task id -> XCom result (None where the step did not finish); `failures`: a failed step's result."""
@@ -42,8 +44,8 @@ def describe_outcome(
     )
 
 
-def _failed(model: str, task_id: str, failure: dict | None, drift: dict | None) -> str:
-    if failure and failure.get("status") == "gate_failed":
+def _failed(model: str, task_id: str, failure: StepResult | None, drift: DriftDecision | None) -> str:
+    if failure and failure.get("status") == Status.GATE_FAILED:
         production = (drift or {}).get("production_version")
         kept = f"kept v{production}" if production else "no production version yet"
         return f"{model}: {kept} because a gate failed at {task_id}: {failure['error']}"
@@ -52,11 +54,11 @@ def _failed(model: str, task_id: str, failure: dict | None, drift: dict | None) 
 
 
 def describe_master_run(
-    run_id: str, reports: list[ModelReport], freshness_failure: dict | None, drift: dict | None
+    run_id: str, reports: list[ModelReport], freshness_failure: StepResult | None, drift: DriftReport | None
 ) -> str:
     """The master pipeline's summary: one line per model with its outcome and drift share."""
     drift_rows = {row["model"]: row for row in (drift or {}).get("models", [])}
-    lines = [f"Nivesh training summary ({MASTER_DAG_ID}, run {run_id})"]
+    lines = [f"Nivesh training summary ({MASTER.dag_id}, run {run_id})"]
     if freshness_failure:
         lines.append(f"data freshness: {freshness_failure['error']}")
     for report in reports:
@@ -66,7 +68,7 @@ def describe_master_run(
     return "\n".join(lines)
 
 
-def _model_outcome(report: ModelReport, freshness_failure: dict | None) -> str:
+def _model_outcome(report: ModelReport, freshness_failure: StepResult | None) -> str:
     if report.notification:
         return report.notification["outcome"]
     if report.triggered_run:
@@ -74,7 +76,7 @@ def _model_outcome(report: ModelReport, freshness_failure: dict | None) -> str:
     return f"{report.model}: not run" + (" (stale data)" if freshness_failure else "")
 
 
-def _drift_share(row: dict | None) -> str:
+def _drift_share(row: DriftDecision | None) -> str:
     if row is None:
         return "drift share n/a"
     if "drift_share" not in row:

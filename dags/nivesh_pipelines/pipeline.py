@@ -1,4 +1,4 @@
-"""Builds a model's training DAG from its catalog entry: the seed's steps, each a training-step pod."""
+"""Builds a model's training DAG from its declaration: the seed's steps, each a training-step pod."""
 
 from datetime import timedelta
 
@@ -6,10 +6,12 @@ import pendulum
 from airflow.sdk import DAG, Param, TriggerRule, chain, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from nivesh_pipelines.catalog import DRIFT_CHECK, TRAINING_DECISION, ModelSpec
+from nivesh_contract.declaration import ModelDeclaration, Setting
+from nivesh_contract.results import Notification
 from nivesh_pipelines.notify import FinalFailureNotifier, deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
 from nivesh_pipelines.outcome import describe_outcome
+from nivesh_pipelines.steps import DRIFT_CHECK, TRAINING_DECISION, pipeline_steps
 
 DEFAULT_ARGS = {
     "owner": "ml-team",
@@ -21,17 +23,21 @@ DEFAULT_ARGS = {
 }
 
 
-def _params(spec: ModelSpec) -> dict[str, Param]:
+def number_param(setting: Setting) -> Param:
+    """A declared setting as a DAG param, within its declared range."""
+    bounds = {"minimum": setting.minimum, "maximum": setting.maximum}
+    defined = {name: bound for name, bound in bounds.items() if bound is not None}
+    return Param(setting.default, type="number", description=setting.help, **defined)
+
+
+def _params(model: ModelDeclaration) -> dict[str, Param]:
     params = {
         "data_path": Param(
-            "", type="string", description="Training data (path or URL); empty: the catalog's file under the data root."
+            "", type="string", description="Training data (path or URL); empty: the declared file under the data root."
         )
     }
-    for name, default in spec.thresholds.items():
-        bounds = {"minimum": 0} if name == "tolerance" else {"minimum": 0, "maximum": 1}
-        params[name] = Param(default, type="number", description=f"Gate threshold {name}.", **bounds)
-    for name, default in spec.options.items():
-        params[name] = Param(default, type="string", description=f"Data contract: {name.replace('_', ' ')}.")
+    params |= {setting.name: number_param(setting) for setting in model.settings}
+    params |= {option.name: Param(option.default, type="string", description=option.help) for option in model.options}
     params["force"] = Param(False, type="boolean", description="Train even without drift or new data.")
     return params
 
@@ -42,39 +48,40 @@ def train_or_skip(params=None, ti=None) -> bool:
     return bool(params["force"]) or bool(ti.xcom_pull(task_ids=DRIFT_CHECK)["retrain"])
 
 
-def build_training_dag(spec: ModelSpec) -> DAG:
+def build_training_dag(model: ModelDeclaration) -> DAG:
+    pipeline = pipeline_steps(model)
     with DAG(
-        dag_id=spec.dag_id,
-        description=spec.description,
-        schedule=spec.schedule,
+        dag_id=model.dag_id,
+        description=model.description,
+        schedule=model.schedule,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
-        params=_params(spec),
-        tags=["nivesh", "training", spec.registered_name],
-        doc_md=f"### {spec.registered_name}\n{spec.description}\n\nImage `{spec.image.ref}`, steps: "
-        + " → ".join(step.task_id for step in spec.steps),
+        params=_params(model),
+        tags=["nivesh", "training", model.name],
+        doc_md=f"### {model.name}\n{model.description}\n\nImage `{model.image.ref}`, steps: "
+        + " → ".join(step.task_id for step in pipeline),
     ) as dag:
         steps = []
-        for step in spec.steps:
-            steps.append(TrainingStepOperator(image=spec.image_of(step), step=step, model=spec.registered_name))
+        for step in pipeline:
+            steps.append(TrainingStepOperator(step=step, model=model.name))
             if step.task_id == DRIFT_CHECK:
                 steps.append(train_or_skip())
         chain(*steps)
-        step_ids = [step.task_id for step in spec.steps]
+        step_ids = [step.task_id for step in pipeline]
 
         @task(trigger_rule=TriggerRule.ALL_DONE)
-        def send_notification(params=None, ti=None) -> dict:
+        def send_notification(params=None, ti=None) -> Notification:
             """Returns the outcome line too: the master pipeline's summary reads it."""
             results = {task_id: ti.xcom_pull(task_ids=task_id) for task_id in step_ids}
             failures = {task_id: ti.xcom_pull(task_ids=task_id, key=FAILED_STEP_RESULT) for task_id in step_ids}
-            outcome = describe_outcome(spec.registered_name, step_ids, results, failures, forced=params["force"])
-            channels = deliver(f"[nivesh] {spec.dag_id}", outcome, get_current_context())
+            outcome = describe_outcome(model.name, step_ids, results, failures, forced=params["force"])
+            channels = deliver(f"[nivesh] {model.dag_id}", outcome, get_current_context())
             return {"outcome": outcome, "channels": channels}
 
         steps[-1] >> send_notification()
-        steps >> fail_run_if_a_step_failed(spec.dag_id, "send_notification")
+        steps >> fail_run_if_a_step_failed(model.dag_id, "send_notification")
     return dag
 
 

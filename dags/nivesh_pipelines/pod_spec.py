@@ -4,11 +4,12 @@ import os
 
 from kubernetes.client import models as k8s
 
+from nivesh_contract.deployment import ARTIFACT_ROOT_VARIABLE, TRACKING_URI_VARIABLE, XCOM_DIR, XCOM_DIR_VARIABLE
+
 TRAINING_NAMESPACE = "nivesh-training"
 SERVICE_ACCOUNT = "nivesh-training"
 DATA_CLAIM = "nivesh-training-data"
 DATA_MOUNT = "/data"
-XCOM_DIR = "/airflow/xcom"
 RUN_AS_USER = 10001
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_NODE_LABEL = "nvidia.com/gpu.present"
@@ -30,9 +31,9 @@ def labels(model: str, step: str) -> dict[str, str]:
 def environment() -> dict[str, str]:
     """Deployment settings from Airflow Variables (or AIRFLOW_VAR_* env vars), rendered per task."""
     return {
-        "MLFLOW_TRACKING_URI": "{{ var.value.get('nivesh_mlflow_tracking_uri', 'http://mlflow.nivesh-mlflow:5000') }}",
-        "NIVESH_MLFLOW_ARTIFACT_ROOT": "{{ var.value.get('nivesh_mlflow_artifact_root', '') }}",
-        "NIVESH_XCOM_DIR": XCOM_DIR,
+        TRACKING_URI_VARIABLE: "{{ var.value.get('nivesh_mlflow_tracking_uri', 'http://mlflow.nivesh-mlflow:5000') }}",
+        ARTIFACT_ROOT_VARIABLE: "{{ var.value.get('nivesh_mlflow_artifact_root', '') }}",
+        XCOM_DIR_VARIABLE: XCOM_DIR,
     }
 
 

@@ -14,11 +14,15 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from nivesh_pipelines.catalog import CREDIT_RISK, INTENT, NER, SPENDING
+from nivesh_contract.catalog import model_named
 from nivesh_pipelines.pod_spec import pod_name
+from nivesh_pipelines.steps import pipeline_steps
 from nivesh_platform.embedded import ensure_sample_data, migrate_metadata_db, run_dag
 from nivesh_platform.state import DAGS_FOLDER, EmbeddedState
 
+CREDIT_RISK, INTENT, NER, SPENDING = map(
+    model_named, ("credit_risk_scorer", "intent_classifier", "financial_ner", "spending_predictor")
+)
 BIN = Path(sys.executable).parent
 AIRFLOW_IMPORTS = (
     "import airflow.sdk, airflow.providers.cncf.kubernetes.operators.pod, airflow.providers.smtp.notifications.smtp"
@@ -83,8 +87,8 @@ def launcher_overhead(state: EmbeddedState, environment: dict[str, str]) -> list
 
 def _process_seconds_by_task(log: str) -> dict[str, float]:
     """Step process time per task, from the launcher's `pod <name>: ...` and `exited ... after Ns` lines."""
-    model = CREDIT_RISK.registered_name
-    pod_prefixes = {f"{pod_name(model, step.task_id)}-": step.task_id for step in CREDIT_RISK.steps}
+    model = CREDIT_RISK.name
+    pod_prefixes = {f"{pod_name(model, step.task_id)}-": step.task_id for step in pipeline_steps(CREDIT_RISK)}
     seconds, current = {}, None
     for line in log.splitlines():
         if match := POD_LINE.search(line):
@@ -125,10 +129,11 @@ def intent_training(state: EmbeddedState, environment: dict[str, str]) -> list[l
 def sample_data_training(state: EmbeddedState, environment: dict[str, str]) -> list[list]:
     """The NER and spending train steps on their sample data, as `make run` trains them."""
     rows = []
-    for spec in (NER, SPENDING):
-        data = ensure_sample_data(state, spec, environment)
-        wall, peak, result = _measured([str(BIN / spec.console_script), "train", "--data", str(data)], environment)
-        rows.append([spec.registered_name, f"{result['rows']:,}", f"{wall:.1f}", f"{peak:.2f}"])
+    for model in (NER, SPENDING):
+        data = ensure_sample_data(state, model, environment)
+        script = str(BIN / model.image.console_script)
+        wall, peak, result = _measured([script, "train", "--data", str(data)], environment)
+        rows.append([model.name, f"{result['rows']:,}", f"{wall:.1f}", f"{peak:.2f}"])
     return rows
 
 

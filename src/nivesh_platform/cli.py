@@ -48,11 +48,11 @@ def summary(state_dir: StateDir = Path(".nivesh")) -> None:
     """Print each model's newest version, key metrics, gates and production version."""
     from mlflow import MlflowClient
 
-    from nivesh_pipelines.catalog import MODELS
+    from nivesh_contract.catalog import MODELS
     from nivesh_platform.summary import format_rows, registry_rows
 
     client = MlflowClient(_state(state_dir).tracking_uri)
-    typer.echo(format_rows(registry_rows(client, [spec.registered_name for spec in MODELS])))
+    typer.echo(format_rows(registry_rows(client, MODELS)))
 
 
 @app.command()
@@ -95,10 +95,28 @@ def sample_data(state_dir: StateDir = Path(".nivesh")) -> None:
 @app.command()
 def images() -> None:
     """Every image the DAGs and the cluster run (what `make kind-load` loads), one per line."""
-    from nivesh_pipelines.catalog import AIRFLOW_IMAGE, DRIFT_IMAGE, MODELS
+    from nivesh_contract.catalog import AIRFLOW_IMAGE_REF, STEP_IMAGES
 
-    refs = {spec.image_of(step).ref for spec in MODELS for step in spec.steps} | {DRIFT_IMAGE.ref, AIRFLOW_IMAGE.ref}
-    typer.echo("\n".join(sorted(refs)))
+    typer.echo("\n".join(sorted({image.ref for image in STEP_IMAGES} | {AIRFLOW_IMAGE_REF})))
+
+
+@app.command()
+def new_model(
+    name: Annotated[str, typer.Argument(help="snake_case: the registered model, images/NAME, the DAG NAME_training.")],
+    root: Annotated[Path, typer.Option(help="The repository to write into.")] = Path("."),
+) -> None:
+    """Scaffold a working model (package, Dockerfile, declaration, DAG, tests) and list its declaration."""
+    from nivesh_platform.new_model import ScaffoldError, scaffold
+
+    root = root.resolve()
+    try:
+        written = scaffold(root, name)
+    except ScaffoldError as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo("\n".join(f"  {path.relative_to(root)}" for path in written))
+    declaration = f"images/contract/src/nivesh_contract/models/{name}.toml"
+    typer.echo(f"\n{name}: set its schedule, thresholds and drift profile in {declaration}; then make test-fast")
 
 
 @app.command()

@@ -8,7 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from nivesh_pipelines.catalog import MASTER_DAG_ID, MODELS, ModelSpec
+from nivesh_contract.catalog import MASTER, MODELS
+from nivesh_contract.declaration import ModelDeclaration
 from nivesh_platform.services import ServiceError, free_port, local_airflow
 from nivesh_platform.state import EmbeddedState
 
@@ -23,13 +24,13 @@ class DagRunOutcome:
     log_file: Path
 
 
-def ensure_sample_data(state: EmbeddedState, spec: ModelSpec, environment: dict[str, str]) -> Path:
+def ensure_sample_data(state: EmbeddedState, model: ModelDeclaration, environment: dict[str, str]) -> Path:
     """Generate the model's sample data once; existing data is never overwritten."""
-    path = state.data_dir / spec.data_file
+    path = state.data_dir / model.data_file
     if not path.exists():
-        log.info("generating sample data for %s at %s", spec.registered_name, path)
+        log.info("generating sample data for %s at %s", model.name, path)
         subprocess.run(
-            [spec.console_script, "sample-data", "--out", str(path)],
+            [model.image.console_script, "sample-data", "--out", str(path)],
             env=environment,
             check=True,
             stdout=subprocess.DEVNULL,
@@ -53,7 +54,7 @@ def run_dag(state: EmbeddedState, dag_id: str, environment: dict[str, str], conf
 
 
 MASTER_RUN_TIMEOUT_S = 3600
-PIPELINE_DAG_IDS = [MASTER_DAG_ID, *(spec.dag_id for spec in MODELS)]
+PIPELINE_DAG_IDS = [MASTER.dag_id, *(model.dag_id for model in MODELS)]
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ def prepare(state: EmbeddedState) -> dict[str, str]:
     """State dir and sample data in place; returns the embedded environment."""
     state.prepare()
     environment = state.environment(dict(os.environ))
-    for spec in MODELS:
-        ensure_sample_data(state, spec, environment)
+    for model in MODELS:
+        ensure_sample_data(state, model, environment)
     create_tracking_store(state)
     return environment
 
@@ -85,12 +86,12 @@ def run_master(state: EmbeddedState, conf: dict, port: int | None = None) -> Mas
     """Start Airflow on the state dir, trigger the master pipeline, wait for it, stop Airflow."""
     prepare(state)
     with local_airflow(state, PIPELINE_DAG_IDS, port or free_port()) as api:
-        run_id = api.trigger(MASTER_DAG_ID, conf)
-        log.info("triggered %s run %s", MASTER_DAG_ID, run_id)
-        final_state = api.wait_for_run(MASTER_DAG_ID, run_id, MASTER_RUN_TIMEOUT_S)
-        failed = [task for task, task_state in api.task_states(MASTER_DAG_ID, run_id).items() if task_state == "failed"]
+        run_id = api.trigger(MASTER.dag_id, conf)
+        log.info("triggered %s run %s", MASTER.dag_id, run_id)
+        final_state = api.wait_for_run(MASTER.dag_id, run_id, MASTER_RUN_TIMEOUT_S)
+        failed = [task for task, task_state in api.task_states(MASTER.dag_id, run_id).items() if task_state == "failed"]
         try:
-            summary = api.xcom(MASTER_DAG_ID, run_id, "send_summary")["summary"]
+            summary = api.xcom(MASTER.dag_id, run_id, "send_summary")["summary"]
         except ServiceError:
             summary = None
     return MasterRun(run_id, final_state, failed, summary)

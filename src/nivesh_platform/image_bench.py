@@ -15,12 +15,11 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from nivesh_pipelines.catalog import STEP_IMAGES
+from nivesh_contract.catalog import STEP_IMAGES
+from nivesh_contract.declaration import IMAGE_VERSION, StepImage
 
 ROOT = Path(__file__).resolve().parents[2]
 NAIVE_DOCKERFILE = ROOT / "images/naive/Dockerfile"
-# Size targets in MB (10^6 bytes, as `docker images` counts); the intent image in its CPU variant.
-TARGET_MB = {"credit-risk": 600, "anomaly": 600, "drift": 900, "ner": 900, "spending": 900, "intent": 2000}
 MAX_SHARE_OF_NAIVE = 0.6
 
 
@@ -51,22 +50,22 @@ class Builder:
         subprocess.run([self.docker, "image", "rm", tag], capture_output=True, check=True)
 
 
-def image_rows(builder: Builder, version: str, names: list[str]) -> list[list]:
+def image_rows(builder: Builder, images: list[StepImage]) -> list[list]:
+    """Size targets are each image's declared one (MB, 10^6 bytes); the intent image in its CPU variant."""
     rows = []
-    for name in names:
-        directory = name.replace("-", "_")
-        tag, naive_tag = f"nivesh/{name}:{version}", f"nivesh-naive/{name}:{version}"
-        seconds = builder.build(ROOT / "images" / directory / "Dockerfile", tag, {})
-        naive_seconds = builder.build(NAIVE_DOCKERFILE, naive_tag, {"IMAGE_DIR": directory})
+    for image in images:
+        tag, naive_tag = image.ref, f"nivesh-naive/{image.name}:{IMAGE_VERSION}"
+        seconds = builder.build(ROOT / "images" / image.directory / "Dockerfile", tag, {})
+        naive_seconds = builder.build(NAIVE_DOCKERFILE, naive_tag, {"IMAGE_DIR": image.directory})
         size, naive_size = builder.size_mb(tag), builder.size_mb(naive_tag)
         builder.remove(naive_tag)
         share = size / naive_size
-        meets = size <= TARGET_MB[name] and share <= MAX_SHARE_OF_NAIVE
+        meets = size <= image.size_target_mb and share <= MAX_SHARE_OF_NAIVE
         rows.append(
             [
                 tag,
                 f"{size:.0f}",
-                TARGET_MB[name],
+                image.size_target_mb,
                 f"{naive_size:.0f}",
                 f"{share:.2f}",
                 f"{seconds:.0f}",
@@ -81,10 +80,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--docker", default="docker")
     parser.add_argument("--base-image", default="python:3.11-slim-bookworm")
-    parser.add_argument("--version", required=True)
     parser.add_argument("--build-flags", default="", help="extra docker build flags, one string")
-    names = [image.name for image in STEP_IMAGES]
-    parser.add_argument("--image", action="append", choices=names, help="only these images (repeatable)")
+    by_name = {image.name: image for image in STEP_IMAGES}
+    parser.add_argument("--image", action="append", choices=list(by_name), help="only these images (repeatable)")
     args = parser.parse_args()
     if subprocess.run([args.docker, "info"], capture_output=True).returncode != 0:
         print(f"\nStep images: skipped, no Docker engine answers `{args.docker} info`")
@@ -93,7 +91,7 @@ def main() -> None:
     print(f"\nStep images on {args.base_image}: size (MB) and cold build time (s) against a naive single-stage build")
     print(
         tabulate(
-            image_rows(builder, args.version, args.image or names),
+            image_rows(builder, [by_name[name] for name in args.image or by_name]),
             headers=["image", "MB", "target MB", "naive MB", "of naive (≤ 0.6)", "build s", "naive build s", "meets"],
         )
     )

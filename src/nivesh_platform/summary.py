@@ -3,26 +3,16 @@
 from mlflow import MlflowClient
 from tabulate import tabulate
 
-from nivesh_common.gates import GATE_TAG_PREFIX
-from nivesh_common.registry import PRODUCTION, version_by_alias
-
-SHOWN_METRICS = (
-    "test_accuracy",
-    "test_precision",
-    "test_recall",
-    "test_roc_auc",
-    "disparate_impact_ratio",
-    "test_precision_at_k",
-    "test_macro_f1",
-    "test_entity_f1",
-    "test_mape",
-    "skill_vs_seasonal_naive",
-)
+from nivesh_common.registry import version_by_alias
+from nivesh_contract.declaration import ModelDeclaration
+from nivesh_contract.names import GATE_TAG_PREFIX, PRODUCTION
 
 
-def registry_rows(client: MlflowClient, model_names: list[str]) -> list[dict]:
+def registry_rows(client: MlflowClient, models: tuple[ModelDeclaration, ...]) -> list[dict]:
+    """Per model, its newest version with the metrics its declaration shows, its gates and production."""
     rows = []
-    for name in model_names:
+    for model in models:
+        name = model.name
         versions = client.search_model_versions(f"name='{name}'")
         production = version_by_alias(client, name, PRODUCTION) if versions else None
         if not versions:
@@ -34,7 +24,7 @@ def registry_rows(client: MlflowClient, model_names: list[str]) -> list[dict]:
             {
                 "model": name,
                 "version": int(newest.version),
-                "metrics": {key: value for key, value in run.data.metrics.items() if key in SHOWN_METRICS},
+                "metrics": {key: value for key, value in run.data.metrics.items() if key in model.summary_metrics},
                 "gates": {
                     key.removeprefix(GATE_TAG_PREFIX): value
                     for key, value in run.data.tags.items()

@@ -1,6 +1,7 @@
 """The DAG files: import cleanly, Airflow 3 API only, the seed's default args and steps, light to parse."""
 
 import importlib
+import importlib.metadata
 import itertools
 import re
 import subprocess
@@ -11,8 +12,9 @@ import pytest
 import typer
 from airflow.dag_processing.dagbag import DagBag
 
-from nivesh_pipelines.catalog import DRIFT_REPORT, FRESHNESS_CHECK, MASTER_DAG_ID, MASTER_THRESHOLDS, MODELS
+from nivesh_contract.catalog import MASTER, MODELS
 from nivesh_pipelines.operator import TrainingStepOperator
+from nivesh_pipelines.steps import DRIFT_REPORT, FRESHNESS_CHECK, pipeline_steps
 from nivesh_platform.state import DAGS_FOLDER
 
 AIRFLOW_2_ONLY = re.compile(
@@ -28,14 +30,14 @@ def dagbag():
 
 def test_no_import_errors_and_every_model_has_its_dag(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {spec.dag_id for spec in MODELS} | {MASTER_DAG_ID}
+    assert set(dagbag.dag_ids) == {model.dag_id for model in MODELS} | {MASTER.dag_id}
 
 
-@pytest.mark.parametrize("spec", MODELS, ids=lambda spec: spec.dag_id)
-def test_schedule_tags_and_default_args(dagbag, spec):
-    dag = dagbag.dags[spec.dag_id]
-    assert dag.schedule == spec.schedule
-    assert {"nivesh", "training", spec.registered_name} <= set(dag.tags)
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.dag_id)
+def test_schedule_tags_and_default_args(dagbag, model):
+    dag = dagbag.dags[model.dag_id]
+    assert dag.schedule == model.schedule
+    assert {"nivesh", "training", model.name} <= set(dag.tags)
     assert not dag.catchup
     for task in dag.tasks:
         assert task.owner == "ml-team"
@@ -78,9 +80,9 @@ def test_anomaly_steps(dagbag):
 
 
 def test_every_pipeline_step_is_a_training_step_pod(dagbag):
-    for spec in MODELS:
-        dag = dagbag.dags[spec.dag_id]
-        for step in spec.steps:
+    for model in MODELS:
+        dag = dagbag.dags[model.dag_id]
+        for step in pipeline_steps(model):
             assert isinstance(dag.get_task(step.task_id), TrainingStepOperator)
         assert dag.get_task("check_drift").image == "nivesh/drift:0.1.0"
 
@@ -106,39 +108,53 @@ def test_dag_files_import_nothing_heavy(dag_file):
     assert completed.returncode == 0, completed.stderr[-2000:]
 
 
-def _cli_defaults(app: typer.Typer, subcommand: str) -> dict[str, object]:
-    command = typer.main.get_command(app).commands[subcommand]
-    return {param.name: param.default for param in command.params}
+def _command(console_script: str, subcommand: str):
+    """The Click command behind `console_script subcommand`, from the installed entry point."""
+    (entry_point,) = importlib.metadata.entry_points(group="console_scripts", name=console_script)
+    app = importlib.import_module(entry_point.module).app
+    return typer.main.get_command(app).commands[subcommand]
 
 
-@pytest.mark.parametrize("spec", MODELS, ids=lambda spec: spec.dag_id)
-def test_catalog_params_match_the_image_defaults(spec):
-    """One catalog: the DAG params' defaults are the values the images apply when run by hand."""
-    apps = {
-        "nivesh-credit-risk": "nivesh_credit_risk.cli",
-        "nivesh-anomaly": "nivesh_anomaly.cli",
-        "nivesh-drift": "nivesh_drift.cli",
-        "nivesh-intent": "nivesh_intent.cli",
-        "nivesh-spending": "nivesh_spending.cli",
-        "nivesh-ner": "nivesh_ner.cli",
-    }
-    params = spec.thresholds | spec.options
+def _passed_settings(step) -> dict[str, str]:
+    """`--min-accuracy {{ params.min_accuracy }}` pairs of a step: flag -> the param it passes."""
+    pairs = zip(step.arguments, step.arguments[1:], strict=False)
+    return {flag: match[1] for flag, value in pairs if (match := re.fullmatch(r"\{\{ params\.(\w+) \}\}", value))}
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.dag_id)
+def test_each_step_passes_flags_its_command_has_with_the_params_defaults(dagbag, model):
+    """Every flag the pod passes is an option of the image's command, defaulting to the DAG param's default:
+    a step run by hand applies what a scheduled run applies."""
+    params = dagbag.dags[model.dag_id].params
     passed = set()
-    for step in spec.steps:
-        app = importlib.import_module(apps[spec.image_of(step).console_script]).app
-        defaults = _cli_defaults(app, step.subcommand)
-        for name, default in params.items():
-            if f"{{{{ params.{name} }}}}" in step.arguments:
-                assert defaults[name] == default, f"{step.subcommand} --{name.replace('_', '-')}"
-                passed.add(name)
-    assert passed == set(params), "every param reaches a step"
+    for step in pipeline_steps(model):
+        options = {
+            option: param
+            for param in _command(step.image.console_script, step.subcommand).params
+            for option in param.opts
+        }
+        for flag, param_name in _passed_settings(step).items():
+            assert flag in options, f"{step.image.console_script} {step.subcommand} has no {flag}"
+            default = options[flag].default
+            if default is None:  # resolved when the step runs: `nivesh-drift check` takes the model's declared share
+                default = next(setting.default for setting in model.settings if setting.name == param_name)
+            assert default == params[param_name], f"{step.subcommand} {flag}"
+            passed.add(param_name)
+    declared = {setting.name for setting in model.settings} | {option.name for option in model.options}
+    assert passed == declared, "every declared setting and option reaches a step"
 
 
-def test_master_params_match_the_drift_image_defaults():
-    from nivesh_drift.cli import app
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.dag_id)
+def test_params_have_the_declared_ranges(dagbag, model):
+    params = dagbag.dags[model.dag_id].params
+    for setting in model.settings:
+        schema = params.get_param(setting.name).schema
+        assert (schema.get("minimum"), schema.get("maximum")) == (setting.minimum, setting.maximum), setting.name
 
+
+def test_master_steps_pass_flags_their_commands_have_with_the_params_defaults(dagbag):
+    params = dagbag.dags[MASTER.dag_id].params
     for step in (FRESHNESS_CHECK, DRIFT_REPORT):
-        defaults = _cli_defaults(app, step.subcommand)
-        for name, default in MASTER_THRESHOLDS.items():
-            if f"{{{{ params.{name} }}}}" in step.arguments:
-                assert defaults[name] == default, f"{step.subcommand} --{name.replace('_', '-')}"
+        options = {option: param for param in _command("nivesh-drift", step.subcommand).params for option in param.opts}
+        for flag, param_name in _passed_settings(step).items():
+            assert options[flag].default == params[param_name], f"{step.subcommand} {flag}"

@@ -8,17 +8,19 @@ import textwrap
 import pytest
 from airflow.sdk import DAG
 
-from nivesh_pipelines.catalog import CREDIT_RISK, INTENT
+from nivesh_contract.catalog import model_named
 from nivesh_pipelines.docker_launcher import docker_run_command, run_pod_in_docker
 from nivesh_pipelines.operator import TrainingStepOperator, selected_launcher
+from nivesh_pipelines.steps import pipeline_steps
 
+CREDIT_RISK, INTENT = model_named("credit_risk_scorer"), model_named("intent_classifier")
 log = logging.getLogger("test")
 
 
-def built_pod(spec, task_id: str):
-    step = next(step for step in spec.steps if step.task_id == task_id)
-    with DAG(spec.dag_id, schedule=None):
-        operator = TrainingStepOperator(image=spec.image_of(step), step=step, model=spec.registered_name)
+def built_pod(model, task_id: str):
+    step = next(step for step in pipeline_steps(model) if step.task_id == task_id)
+    with DAG(model.dag_id, schedule=None):
+        operator = TrainingStepOperator(step=step, model=model.name)
     return operator.build_pod_request_obj(dry_run=True), step
 
 

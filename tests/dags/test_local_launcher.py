@@ -3,17 +3,18 @@
 import logging
 import sys
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 from airflow.sdk import DAG
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from kubernetes.client import models as k8s
 
-from nivesh_pipelines.catalog import Image, Step
 from nivesh_pipelines.exit_codes import terminated_exit_code
 from nivesh_pipelines.launchers import run_pod_locally
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator, selected_launcher
 from nivesh_pipelines.pod_spec import environment
+from nivesh_pipelines.steps import Step
 
 log = logging.getLogger("test")
 
@@ -39,9 +40,12 @@ def pod(exit_code: int, env: list[k8s.V1EnvVar] | None = None) -> k8s.V1Pod:
     return k8s.V1Pod(metadata=k8s.V1ObjectMeta(name="x-train-model"), spec=k8s.V1PodSpec(containers=[container]))
 
 
-def toy_operator(console_script: str, step: Step) -> TrainingStepOperator:
+def toy_operator(console_script: str, subcommand: str, *arguments: str) -> TrainingStepOperator:
+    # Any program as the image's entrypoint: the Python running the tests, or a fake console script.
+    image = SimpleNamespace(ref="nivesh/toy:0.1.0", console_script=console_script)
+    step = Step("train_model", subcommand, image, arguments)
     with DAG("toy", schedule=None):
-        return TrainingStepOperator(image=Image("toy", console_script), step=step, model="toy")
+        return TrainingStepOperator(step=step, model="toy")
 
 
 def toy_context(operator: TrainingStepOperator, ti: "RecordingTaskInstance") -> dict:
@@ -91,7 +95,7 @@ def test_exit_code_and_result_come_back_as_the_pod_gives_them():
 @pytest.mark.parametrize("exit_code", [2, 3])
 def test_bad_input_and_gate_failures_are_not_retried_and_keep_their_result(monkeypatch, exit_code):
     monkeypatch.setenv("NIVESH_LAUNCHER", "local")
-    operator = toy_operator(sys.executable, Step("train_model", "-c", (WRITE_RESULT, str(exit_code))))
+    operator = toy_operator(sys.executable, "-c", WRITE_RESULT, str(exit_code))
     ti = RecordingTaskInstance()
     with pytest.raises(AirflowFailException, match="bad column x"):
         operator.execute(context=toy_context(operator, ti))
@@ -100,7 +104,7 @@ def test_bad_input_and_gate_failures_are_not_retried_and_keep_their_result(monke
 
 def test_other_failures_are_retried(monkeypatch):
     monkeypatch.setenv("NIVESH_LAUNCHER", "local")
-    operator = toy_operator(sys.executable, Step("train_model", "-c", (WRITE_RESULT, "1")))
+    operator = toy_operator(sys.executable, "-c", WRITE_RESULT, "1")
     with pytest.raises(AirflowException) as raised:
         operator.execute(context=toy_context(operator, RecordingTaskInstance()))
     assert not isinstance(raised.value, AirflowFailException)
@@ -116,7 +120,7 @@ def test_env_from_secrets_cannot_be_faked_locally():
 
 def test_operator_runs_the_pod_it_builds(monkeypatch):
     monkeypatch.setenv("NIVESH_LAUNCHER", "local")
-    operator = toy_operator(sys.executable, Step("train_model", "-c", (WRITE_RESULT, "0")))
+    operator = toy_operator(sys.executable, "-c", WRITE_RESULT, "0")
     result = operator.execute(context=None)
     assert result["argv"] == ["0"]
     assert result["env"]["MLFLOW_TRACKING_URI"] == environment()["MLFLOW_TRACKING_URI"]
@@ -142,7 +146,7 @@ def test_kubernetes_launcher_maps_exit_codes_the_same_way(monkeypatch, exit_code
         raise AirflowException(f"Pod {pod.metadata.name} returned a failure.")
 
     monkeypatch.setattr(KubernetesPodOperator, "cleanup", failed_pod_cleanup)
-    operator = toy_operator("nivesh-toy", Step("train_model", "train"))
+    operator = toy_operator("nivesh-toy", "train")
     with pytest.raises(AirflowException) as raised:
         operator.cleanup(pod(exit_code), terminated_pod(exit_code), xcom_result={"error": "bad column x"}, context=None)
     assert isinstance(raised.value, AirflowFailException) is not retried

@@ -3,13 +3,14 @@
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from nivesh_pipelines.catalog import ALL_MODELS, DRIFT_IMAGE, DRIFT_REPORT, FRESHNESS_CHECK, MASTER_DAG_ID, MODELS
+from nivesh_contract.catalog import MASTER, MODELS
 from nivesh_pipelines.operator import TrainingStepOperator
+from nivesh_pipelines.steps import ALL_MODELS, DRIFT_REPORT, FRESHNESS_CHECK, pipeline_steps
 from nivesh_platform.state import DAGS_FOLDER
 
-# (DAG, the pod's model label, image, step) for every training-step pod of every DAG.
-TASKS = [(spec.dag_id, spec.registered_name, spec.image_of(step), step) for spec in MODELS for step in spec.steps] + [
-    (MASTER_DAG_ID, ALL_MODELS, DRIFT_IMAGE, step) for step in (FRESHNESS_CHECK, DRIFT_REPORT)
+# (DAG, the pod's model label, step) for every training-step pod of every DAG.
+TASKS = [(model.dag_id, model.name, step) for model in MODELS for step in pipeline_steps(model)] + [
+    (MASTER.dag_id, ALL_MODELS, step) for step in (FRESHNESS_CHECK, DRIFT_REPORT)
 ]
 
 
@@ -18,8 +19,8 @@ def dagbag():
     return DagBag(str(DAGS_FOLDER))
 
 
-@pytest.mark.parametrize(("dag_id", "model", "image", "step"), TASKS, ids=[f"{t[0]}.{t[3].task_id}" for t in TASKS])
-def test_pod_spec(dagbag, dag_id, model, image, step):
+@pytest.mark.parametrize(("dag_id", "model", "step"), TASKS, ids=[f"{t[0]}.{t[2].task_id}" for t in TASKS])
+def test_pod_spec(dagbag, dag_id, model, step):
     task = dagbag.dags[dag_id].get_task(step.task_id)
     assert isinstance(task, TrainingStepOperator)
     pod = task.build_pod_request_obj(dry_run=True)
@@ -38,8 +39,8 @@ def test_pod_spec(dagbag, dag_id, model, image, step):
     )
 
     base = next(container for container in pod.spec.containers if container.name == "base")
-    assert base.image == f"nivesh/{image.name}:0.1.0"
-    assert base.command == [image.console_script]
+    assert base.image == f"nivesh/{step.image.name}:0.1.0"
+    assert base.command == [step.image.console_script]
     assert base.args == [step.subcommand, *step.arguments]
     env = {var.name: var.value for var in base.env}
     assert set(env) == {"MLFLOW_TRACKING_URI", "NIVESH_MLFLOW_ARTIFACT_ROOT", "NIVESH_XCOM_DIR"}
@@ -57,8 +58,8 @@ def test_pod_spec(dagbag, dag_id, model, image, step):
 
 
 def test_steps_hand_each_other_run_ids_and_versions_through_xcom():
-    for spec in MODELS:
-        arguments = {step.task_id: " ".join(step.arguments) for step in spec.steps}
+    for model in MODELS:
+        arguments = {step.task_id: " ".join(step.arguments) for step in pipeline_steps(model)}
         assert "xcom_pull(task_ids='train_model')['run_id']" in arguments["evaluate_model"]
         assert "xcom_pull(task_ids='train_model')['run_id']" in arguments["register_model"]
         assert "xcom_pull(task_ids='register_model')['version']" in arguments["deploy_to_production"]
@@ -88,7 +89,7 @@ def test_the_gpu_limit_setting_drops_the_limit_and_keeps_the_placement(dagbag, m
 
 
 def test_no_other_step_goes_to_the_gpu_pool(dagbag):
-    for dag_id, _, _, step in TASKS:
+    for dag_id, _, step in TASKS:
         if (dag_id, step.task_id) != ("intent_classifier_training", "train_model"):
             pod = dagbag.dags[dag_id].get_task(step.task_id).build_pod_request_obj(dry_run=True)
             assert not pod.spec.node_selector and not pod.spec.tolerations, f"{dag_id}.{step.task_id}"

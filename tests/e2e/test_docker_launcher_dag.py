@@ -10,10 +10,11 @@ import pytest
 from mlflow import MlflowClient
 
 from docker_engine import DOCKER, require_images
-from nivesh_pipelines.catalog import CREDIT_RISK, DRIFT_IMAGE
+from nivesh_contract.catalog import DRIFT_IMAGE, model_named
 from nivesh_platform.embedded import migrate_metadata_db, run_dag
 from nivesh_platform.state import EmbeddedState
 
+CREDIT_RISK = model_named("credit_risk_scorer")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
@@ -40,6 +41,6 @@ def test_credit_risk_dag_through_the_real_images(tmp_path, mlflow_server, credit
     assert outcome.succeeded, log[-5000:]
     assert "launcher docker: pod credit-risk-scorer-train-model" in log and "--network host" in log
     client = MlflowClient(mlflow_server, mlflow_server)
-    production = client.get_model_version_by_alias(CREDIT_RISK.registered_name, "production")
+    production = client.get_model_version_by_alias(CREDIT_RISK.name, "production")
     assert int(production.version) == 1
     assert client.get_run(production.run_id).data.tags["nivesh.data.source"] == "/data/credit_risk/applications.csv"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from nivesh_pipelines.catalog import MODELS
+from nivesh_contract.catalog import MODELS
 from nivesh_platform.services import AirflowApi, free_port
 from nivesh_platform.state import EmbeddedState
 
@@ -33,31 +33,22 @@ def run_platform(*args: str, timeout_s: float) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def state_with_data(root: Path, **data: Path) -> EmbeddedState:
-    """A state dir holding the tests' small data, so that no full-size sample data is generated."""
+def state_with_data(root: Path, sample_data, **replaced: Path) -> EmbeddedState:
+    """A state dir holding every model's small test data (or its replacement), so no full-size data is generated."""
     state = EmbeddedState(root)
     state.prepare()
-    for spec in MODELS:
-        target = state.data_dir / spec.data_file
+    for model in MODELS:
+        target = state.data_dir / model.data_file
         target.parent.mkdir(parents=True)
-        shutil.copy(data[spec.registered_name], target)
+        shutil.copy(replaced.get(model.name) or sample_data(model.name), target)
     return state
 
 
 @pytest.mark.timeout(1500)
-def test_master_pipeline_with_one_model_failing_still_promotes_the_others(
-    tmp_path, transactions_data, credit_data, intents_data, annotated_data, spending_data
-):
+def test_master_pipeline_with_one_model_failing_still_promotes_the_others(tmp_path, sample_data, credit_data):
     without_target = tmp_path / "applications.csv"
     pd.read_csv(credit_data).drop(columns=["default"]).to_csv(without_target, index=False)
-    state = state_with_data(
-        tmp_path / "state",
-        anomaly_detector=transactions_data,
-        credit_risk_scorer=without_target,
-        intent_classifier=intents_data,
-        financial_ner=annotated_data,
-        spending_predictor=spending_data,
-    )
+    state = state_with_data(tmp_path / "state", sample_data, credit_risk_scorer=without_target)
 
     completed = run_platform("run", "--state-dir", str(state.root), timeout_s=1200)
 
@@ -90,17 +81,8 @@ def wait_for_line(process: subprocess.Popen, log: Path, text: str, timeout_s: fl
 
 
 @pytest.mark.timeout(1200)
-def test_make_ui_runs_a_dag_triggered_through_the_rest_api(
-    tmp_path, transactions_data, credit_data, intents_data, annotated_data, spending_data
-):
-    state = state_with_data(
-        tmp_path / "state",
-        anomaly_detector=transactions_data,
-        credit_risk_scorer=credit_data,
-        intent_classifier=intents_data,
-        financial_ner=annotated_data,
-        spending_predictor=spending_data,
-    )
+def test_make_ui_runs_a_dag_triggered_through_the_rest_api(tmp_path, sample_data):
+    state = state_with_data(tmp_path / "state", sample_data)
     airflow_port, mlflow_port = free_port(), free_port()
     output = tmp_path / "ui.out"
     command = [PLATFORM, "ui", "--state-dir", str(state.root), "--airflow-port", str(airflow_port)]

@@ -12,15 +12,16 @@ import pytest
 from mlflow import MlflowClient
 
 from docker_engine import DOCKER, require_images
-from nivesh_pipelines.catalog import CREDIT_RISK, DRIFT_IMAGE, MODELS, STEP_IMAGES
+from nivesh_contract.catalog import DRIFT_IMAGE, MODELS, STEP_IMAGES, model_named
 
+CREDIT_RISK = model_named("credit_risk_scorer")
 pytestmark = pytest.mark.slow
 
 CONSOLE_SCRIPTS = {image.ref: image.console_script for image in STEP_IMAGES}
 IMAGES = sorted(CONSOLE_SCRIPTS)
 # A step that needs MLflow and no data, and one that reads /data; the drift image has no registry steps.
 NEEDS_TRACKING = {image: ["rollback"] for image in IMAGES} | {
-    DRIFT_IMAGE.ref: ["check", "--model", CREDIT_RISK.registered_name, "--current", "/data/new.csv"]
+    DRIFT_IMAGE.ref: ["check", "--model", CREDIT_RISK.name, "--current", "/data/new.csv"]
 }
 READS_DATA = {image: ["validate", "--data", "/data/train.csv"] for image in IMAGES} | {
     DRIFT_IMAGE.ref: NEEDS_TRACKING[DRIFT_IMAGE.ref]
@@ -90,13 +91,13 @@ def test_unmounted_data_exits_2_saying_to_mount_it(image):
     assert line.endswith(f"{missing} (in a container: -v HOST_DIR:/data)")
 
 
-@pytest.mark.parametrize("image", sorted(spec.image.ref for spec in MODELS))
+@pytest.mark.parametrize("image", sorted(model.image.ref for model in MODELS))
 def test_each_model_trains_on_its_sample_data_and_logs_to_mlflow(image, tmp_path, mlflow_server):
-    spec = next(spec for spec in MODELS if spec.image.ref == image)
+    model = next(model for model in MODELS if model.image.ref == image)
     data = tmp_path / "data"
     data.mkdir()
     data.chmod(0o777)  # the image's user, 10001, writes the sample data
-    path = f"/data/{spec.data_file}"
+    path = f"/data/{model.data_file}"
     made = run_as_a_pod(image, "sample-data", "--out", path, options=("-v", f"{data}:/data"))
     assert made.returncode == 0, made.stderr[-3000:]
 

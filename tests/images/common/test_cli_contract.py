@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from nivesh_common.cli import step, step_app
 from nivesh_common.errors import BadInputError, GateFailedError
+from nivesh_contract.results import Registered
 
 app = step_app("test app")
 
@@ -24,8 +25,11 @@ def finish(outcome: str) -> dict:
 
 
 @app.command()
-def other() -> None:
-    """A second command, so Typer keeps subcommand names."""
+@step
+def register(version: int) -> Registered:
+    """Annotated with its result shape: a result that lacks a field of it is a bug, not a success."""
+    result = {"model": "toy", "version": version, "run_id": "r1", "alias": "candidate", "newly_registered": True}
+    return result if version else {key: value for key, value in result.items() if key != "alias"}
 
 
 @pytest.mark.parametrize(
@@ -65,3 +69,12 @@ def test_a_missing_xcom_dir_is_quiet_but_an_unwritable_result_warns(tmp_path, mo
     monkeypatch.setenv("NIVESH_XCOM_DIR", str(tmp_path / "xcom"))
     warned = CliRunner().invoke(app, ["finish", "fine"]).stderr
     assert f"WARNING nivesh_common.result: could not write {tmp_path / 'xcom'}/return.json: [Errno 21]" in warned
+
+
+def test_a_result_that_lacks_a_field_of_its_shape_exits_1_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("NIVESH_XCOM_DIR", str(tmp_path))
+    assert CliRunner().invoke(app, ["register", "1"]).exit_code == 0
+    lacking = CliRunner().invoke(app, ["register", "0"])
+    assert lacking.exit_code == 1
+    written = json.loads((tmp_path / "return.json").read_text())
+    assert written["error"] == "TypeError: register's result lacks alias of Registered"

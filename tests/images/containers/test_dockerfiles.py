@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from nivesh_pipelines.catalog import STEP_IMAGES
+from nivesh_contract.catalog import STEP_IMAGES
 
 ROOT = Path(__file__).resolve().parents[3]
 HADOLINT = Path(sys.executable).parent / "hadolint"
 CONSOLE_SCRIPTS = {image.name: image.console_script for image in STEP_IMAGES}
+DIRECTORIES = {image.name: image.directory for image in STEP_IMAGES}
 
 
 def dockerfile(image_name: str) -> Path:
-    return ROOT / "images" / image_name.replace("-", "_") / "Dockerfile"
+    return ROOT / "images" / DIRECTORIES[image_name] / "Dockerfile"
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:
@@ -40,8 +41,9 @@ def test_step_image_is_multi_stage_slim_non_root_with_its_console_script(image_n
     stages = [arguments for instruction, arguments in steps if instruction == "FROM"]
     assert stages == ["${BASE_IMAGE} AS builder", "${BASE_IMAGE}"], "dependencies in a builder, a slim runtime"
     assert ("COPY", "--from=builder /opt/venv /opt/venv") in steps
+    assert ("COPY", "images/contract /src/images/contract") in steps, "the contract and declarations, installed"
     assert any(i == "RUN" and "--constraint /src/constraints.txt" in a for i, a in steps), "pinned dependencies"
-    package = f"nivesh_{image_name.replace('-', '_')}"
+    package = f"nivesh_{DIRECTORIES[image_name]}"
     assert any(i == "RUN" and f"slim_venv.py {package}" in a for i, a in steps), "slimmed, and its imports checked"
     user = [arguments for instruction, arguments in steps if instruction == "USER"]
     assert user == ["10001:10001"]

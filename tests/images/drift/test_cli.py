@@ -85,7 +85,7 @@ def test_no_production_version_means_retrain(step_env, credit_data):
 
 def test_unknown_model_is_bad_input(step_env, credit_data):
     run = drift("check", "--model", "gemini_advisor", "--current", credit_data, env=step_env)
-    assert run.exit_code == 2 and "not in the catalog" in run.result["error"]
+    assert run.exit_code == 2 and "not a declared model" in run.result["error"]
 
 
 def test_report_over_several_models(production, credit_data, tmp_path):

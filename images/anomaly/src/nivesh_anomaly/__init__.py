@@ -1,3 +1,4 @@
-"""Anomaly detector: Isolation Forest on per-user transaction features, gated on precision@k and recall."""
+"""Anomaly detector: Isolation Forest on per-user transaction features, gated on precision@k and recall.
 
-MODEL_NAME = "anomaly_detector"
+Declared in `nivesh_contract/models/anomaly.toml`.
+"""

@@ -3,17 +3,17 @@
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import PrecisionRecallDisplay
 
 from nivesh_anomaly.features import FEATURES
 from nivesh_anomaly.schema import LABEL
-from nivesh_common.gates import Threshold
+from nivesh_common.gate_command import Measurement
 from nivesh_common.plots import log_figure
-from nivesh_common.tracking import load_table
-
-TEST_SPLIT = "evaluation/test.parquet"
+from nivesh_common.tracking import load_table, model_uri_of
+from nivesh_contract.names import TEST_SPLIT
 
 
 def anomaly_scores(model: IsolationForest, features: pd.DataFrame) -> np.ndarray:
@@ -41,8 +41,10 @@ def detection_metrics(model: IsolationForest, test: pd.DataFrame, k: int | None 
     }
 
 
-def thresholds(min_precision_at_k: float, min_recall: float) -> list[Threshold]:
-    return [Threshold("test_precision_at_k", minimum=min_precision_at_k), Threshold("test_recall", minimum=min_recall)]
+def measure_detection(run: Run, k: int | None) -> Measurement:
+    """precision@k and recall of the run's model on the labelled anomalies of its test period."""
+    test = load_table(run.info.run_id, TEST_SPLIT)
+    return Measurement(detection_metrics(load_model(model_uri_of(run)), test, k))
 
 
 def log_evaluation_plots(model: IsolationForest, test: pd.DataFrame) -> None:

@@ -1,19 +1,21 @@
 """Fit the Isolation Forest on the earlier part of the history; keep the latest part for evaluation."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import mlflow
 import pandas as pd
 from mlflow.models import infer_signature
 from sklearn.ensemble import IsolationForest
 
-from nivesh_anomaly.evaluation import TEST_SPLIT, log_evaluation_plots
+from nivesh_anomaly.evaluation import log_evaluation_plots
 from nivesh_anomaly.features import FEATURES, transaction_features
 from nivesh_anomaly.schema import LABEL
 from nivesh_common.errors import BadInputError
 from nivesh_common.logs import Stopwatch
-from nivesh_common.tracking import MODEL_URI_TAG, log_table, log_training_data
+from nivesh_common.tracking import log_table
+from nivesh_common.training import LoggedModel
+from nivesh_contract.names import TEST_SPLIT
 
 log = logging.getLogger(__name__)
 
@@ -35,40 +37,31 @@ def time_split(transactions: pd.DataFrame, test_share: float, source: str) -> tu
     return train, test
 
 
-def train_detector(raw: pd.DataFrame, transactions: pd.DataFrame, config: TrainingConfig, source: str) -> dict:
-    """Fit and log inside the active MLflow run; `raw` is the table as read, for lineage and drift checks."""
+def train_detector(transactions: pd.DataFrame, config: TrainingConfig, source: str) -> LoggedModel:
+    """Fit and log inside the active MLflow run."""
     features = transaction_features(transactions)
     train, test = time_split(transactions, config.test_share, source)
     log.info(
         "%d transactions of %d users: train %d, test %d (from %s)",
-        len(transactions),
-        transactions["user_id"].nunique(),
-        train.sum(),
-        test.sum(),
+        len(transactions), transactions["user_id"].nunique(), train.sum(), test.sum(),
         transactions.loc[test, "timestamp"].min(),
-    )
+    )  # fmt: skip
     model = IsolationForest(
         n_estimators=config.n_estimators, contamination=config.contamination, random_state=config.seed, n_jobs=-1
     )
     watch = Stopwatch()
     model.fit(features[train])
     log.info("fitted %d trees in %.1fs", config.n_estimators, watch.seconds)
-
-    mlflow.log_params(
-        {
-            "seed": config.seed,
-            "test_share": config.test_share,
-            "n_estimators": config.n_estimators,
-            "contamination": config.contamination,
-            "features": ",".join(FEATURES),
-        }
-    )
+    mlflow.log_params(asdict(config) | {"features": ",".join(FEATURES)})
     mlflow.log_metric("fit_seconds", watch.seconds)
-    data_sha256 = log_training_data(raw, source, LABEL)
     evaluation = features[test].assign(**{LABEL: transactions.loc[test, LABEL].to_numpy()})
     log_table(evaluation, TEST_SPLIT)
     log_evaluation_plots(model, evaluation)
-    example = features[train].head(5)
+    details = {"train_rows": int(train.sum()), "test_rows": int(test.sum()), "fit_seconds": watch.seconds}
+    return LoggedModel(log_detector(model, features[train].head(5)), details)
+
+
+def log_detector(model: IsolationForest, example: pd.DataFrame) -> str:
     model_info = mlflow.sklearn.log_model(
         model,
         name="model",
@@ -77,12 +70,4 @@ def train_detector(raw: pd.DataFrame, transactions: pd.DataFrame, config: Traini
         # skops format: only the tree storage of our own IsolationForest needs trusting.
         skops_trusted_types=["sklearn.tree._tree.Tree"],
     )
-    mlflow.set_tag(MODEL_URI_TAG, model_info.model_uri)
-    return {
-        "model_uri": model_info.model_uri,
-        "rows": len(transactions),
-        "data_sha256": data_sha256,
-        "train_rows": int(train.sum()),
-        "test_rows": int(test.sum()),
-        "fit_seconds": watch.seconds,
-    }
+    return model_info.model_uri

@@ -1,16 +1,18 @@
 """Errors that map to the step contract's exit codes."""
 
+from nivesh_contract.exit_codes import ExitCode
+
 
 class BadInputError(Exception):
     """Bad data, flags or environment: exit 2 with one line naming the file, column, row or field."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
 
 class GateFailedError(Exception):
     """A quality gate did not pass: exit 3; `report` says which metric, value and threshold."""
 
-    exit_code = 3
+    exit_code = ExitCode.GATE_FAILED
 
     def __init__(self, message: str, report: dict):
         super().__init__(message)
@@ -20,4 +22,4 @@ class GateFailedError(Exception):
 class TrackingUnavailableError(Exception):
     """The MLflow tracking store cannot be reached: exit 1 with a clear message, no traceback."""
 
-    exit_code = 1
+    exit_code = ExitCode.ERROR

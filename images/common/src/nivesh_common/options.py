@@ -1,15 +1,36 @@
 """Command-line options every image shares, so flags read the same in every step."""
 
+import inspect
 from typing import Annotated
 
 import typer
 
+from nivesh_contract.declaration import Option, Setting
+
 DataPath = Annotated[str, typer.Option("--data", help="Local path or fsspec URL of a CSV or Parquet table.")]
-OutPath = Annotated[str, typer.Option("--out", help="Where to write the data (.csv or .parquet); never overwritten.")]
+OutPath = Annotated[
+    str, typer.Option("--out", help="Where to write the data (.csv, .parquet or .jsonl); never overwritten.")
+]
 RunId = Annotated[str, typer.Option("--run-id", help="MLflow run id, as returned by `train`.")]
 Version = Annotated[int, typer.Option("--version", min=1, help="Registered model version, as returned by `register`.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")]
-Tolerance = Annotated[
-    float,
-    typer.Option("--tolerance", min=0.0, help="How far the candidate may trail production on the promotion metric."),
-]
+
+
+def setting_option(setting: Setting):
+    """The flag of a declared setting (`--min-accuracy`), with its range and help."""
+    return typer.Option(setting.flag, min=setting.minimum, max=setting.maximum, help=setting.help)
+
+
+def text_option(option: Option):
+    """The flag of a declared data-contract option (`--target`)."""
+    return typer.Option(option.flag, help=option.help)
+
+
+def setting_parameter(setting: Setting) -> inspect.Parameter:
+    """A declared setting as a keyword parameter of a generated command, defaulting to the declared value."""
+    return inspect.Parameter(
+        setting.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=setting.default,
+        annotation=Annotated[float, setting_option(setting)],
+    )

@@ -6,7 +6,6 @@ Every move is safe to repeat, and a model that had a `production` version always
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import mlflow
 from mlflow import MlflowClient
@@ -16,28 +15,14 @@ from mlflow.exceptions import MlflowException
 from nivesh_common.errors import BadInputError, GateFailedError
 from nivesh_common.gates import gates_not_passed
 from nivesh_common.tracking import get_run, model_uri_of
+from nivesh_contract.declaration import ModelDeclaration
+from nivesh_contract.names import CANDIDATE, DATA_SHA256_TAG, MODEL_TAG, PREVIOUS, PRODUCTION, ROLLED_BACK_TAG
+from nivesh_contract.results import Promoted, Registered, RolledBack
 
 log = logging.getLogger(__name__)
 
-CANDIDATE, PRODUCTION, PREVIOUS = "candidate", "production", "previous"
-
 # Scores the champion (a registered version) on the candidate run's evaluation data.
 ChampionScorer = Callable[[ModelVersion, str], float]
-
-
-@dataclass(frozen=True)
-class PromotionPolicy:
-    """Champion/challenger rule: the candidate's `metric` may trail the champion's by `tolerance`."""
-
-    metric: str
-    tolerance: float
-    required_gates: tuple[str, ...]
-    higher_is_better: bool = True  # False for errors such as MAPE
-
-    def is_worse(self, candidate: float, champion: float) -> bool:
-        if self.higher_is_better:
-            return candidate < champion - self.tolerance
-        return candidate > champion + self.tolerance
 
 
 def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
@@ -58,17 +43,23 @@ def _require_gates(client: MlflowClient, run_id: str, required: tuple[str, ...])
         )
 
 
-def register_candidate(client: MlflowClient, name: str, run_id: str, required_gates: tuple[str, ...]) -> dict:
+def register_candidate(client: MlflowClient, model: ModelDeclaration, run_id: str) -> Registered:
     """Register the run's model (once) and point `candidate` at it."""
+    name = model.name
     run = get_run(client, run_id)
-    _require_gates(client, run_id, required_gates)
+    trained_for = run.data.tags.get(MODEL_TAG)
+    if trained_for != name:
+        raise BadInputError(
+            f"--run-id {run_id}: a run of {trained_for or 'no model'}, not of {name}; nothing registered"
+        )
+    _require_gates(client, run_id, model.gate_names)
     existing = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
     if existing:
         version = existing[0]
         log.info("run %s is already %s version %s; not registering again", run_id, name, version.version)
     else:
         version = mlflow.register_model(
-            model_uri_of(run), name, tags={"nivesh.data.sha256": run.data.tags.get("nivesh.data.sha256", "")}
+            model_uri_of(run), name, tags={DATA_SHA256_TAG: run.data.tags.get(DATA_SHA256_TAG, "")}
         )
         log.info("registered %s version %s from run %s", name, version.version, run_id)
     client.set_registered_model_alias(name, CANDIDATE, version.version)
@@ -91,11 +82,12 @@ def _get_version(client: MlflowClient, name: str, version: int) -> ModelVersion:
 
 
 def promote_candidate(
-    client: MlflowClient, name: str, version: int, policy: PromotionPolicy, score_champion: ChampionScorer
-) -> dict:
+    client: MlflowClient, model: ModelDeclaration, version: int, tolerance: float, score_champion: ChampionScorer
+) -> Promoted:
     """Move `production` to `version` if its gates passed and it is not worse than the champion."""
+    name, policy = model.name, model.promotion
     candidate = _get_version(client, name, version)
-    _require_gates(client, candidate.run_id, policy.required_gates)
+    _require_gates(client, candidate.run_id, model.gate_names)
     champion = version_by_alias(client, name, PRODUCTION)
     outcome = {"model": name, "candidate_version": int(candidate.version), "metric": policy.metric}
     if champion is not None and champion.version == candidate.version:
@@ -111,10 +103,10 @@ def promote_candidate(
     if champion is not None:
         champion_score = score_champion(champion, candidate.run_id)
         outcome |= {"champion_version": int(champion.version), "champion_score": round(champion_score, 6)}
-        if policy.is_worse(candidate_score, champion_score):
+        if policy.is_worse(candidate_score, champion_score, tolerance):
             reason = (
                 f"candidate {policy.metric} {candidate_score:.4f} is worse than production "
-                f"v{champion.version} ({champion_score:.4f}) beyond tolerance {policy.tolerance}"
+                f"v{champion.version} ({champion_score:.4f}) beyond tolerance {tolerance}"
             )
             log.info("keeping production v%s: %s", champion.version, reason)
             return {**outcome, "promoted": False, "production_version": int(champion.version), "reason": reason}
@@ -131,7 +123,7 @@ def promote_candidate(
     }
 
 
-def rollback_production(client: MlflowClient, name: str) -> dict:
+def rollback_production(client: MlflowClient, name: str) -> RolledBack:
     """Point `production` back at `previous`; the rolled-back version is tagged and `previous` cleared."""
     production = version_by_alias(client, name, PRODUCTION)
     previous = version_by_alias(client, name, PREVIOUS)
@@ -139,7 +131,7 @@ def rollback_production(client: MlflowClient, name: str) -> dict:
         held = f"production stays v{production.version}" if production else "there is no production version"
         raise BadInputError(f"{name}: no 'previous' version to roll back to; {held}")
     client.set_registered_model_alias(name, PRODUCTION, previous.version)
-    client.set_model_version_tag(name, production.version, "nivesh.rolled_back", "true")
+    client.set_model_version_tag(name, production.version, ROLLED_BACK_TAG, "true")
     client.delete_registered_model_alias(name, PREVIOUS)
     log.info("rolled %s production back from v%s to v%s", name, production.version, previous.version)
     return {"model": name, "production_version": int(previous.version), "rolled_back_version": int(production.version)}

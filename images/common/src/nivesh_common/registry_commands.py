@@ -1,49 +1,44 @@
-"""`register`, `promote` and `rollback`: the same three commands in every image."""
+"""`register`, `promote` and `rollback`: the same three commands in every image, ruled by its declaration."""
 
-import dataclasses
 from pkgutil import resolve_name
+from typing import Annotated
 
 import typer
 
 from nivesh_common.cli import step
-from nivesh_common.options import RunId, Tolerance, Version
-from nivesh_common.registry import (
-    PromotionPolicy,
-    promote_candidate,
-    register_candidate,
-    rollback_production,
-)
+from nivesh_common.options import RunId, Version, setting_option
+from nivesh_common.registry import promote_candidate, register_candidate, rollback_production
 from nivesh_common.settings import load_tracking_settings
 from nivesh_common.tracking import connect
+from nivesh_contract.declaration import ModelDeclaration
+from nivesh_contract.results import Promoted, Registered, RolledBack
 
 
-def add_registry_commands(
-    app: typer.Typer,
-    model_name: str,
-    policy: PromotionPolicy,
-    champion_scorer: str,
-) -> None:
+def add_registry_commands(app: typer.Typer, model: ModelDeclaration, champion_scorer: str) -> None:
     """`champion_scorer` names a ChampionScorer as "module:function"; it is imported only by `promote`,
     so the CLI's --help does not import the model library."""
+    tolerance_setting = model.promotion.tolerance_setting
 
     @app.command()
     @step
-    def register(run_id: RunId) -> dict:
+    def register(run_id: RunId) -> Registered:
         """Register the run's model (once per run) and give it the alias `candidate`."""
         client = connect(load_tracking_settings())
-        return register_candidate(client, model_name, run_id, policy.required_gates)
+        return register_candidate(client, model, run_id)
 
     @app.command()
     @step
-    def promote(version: Version, tolerance: Tolerance = policy.tolerance) -> dict:
+    def promote(
+        version: Version,
+        tolerance: Annotated[float, setting_option(tolerance_setting)] = tolerance_setting.default,
+    ) -> Promoted:
         """Move `production` to VERSION if its gates passed and it is not worse than production."""
         client = connect(load_tracking_settings())
-        chosen = dataclasses.replace(policy, tolerance=tolerance)
-        return promote_candidate(client, model_name, version, chosen, resolve_name(champion_scorer))
+        return promote_candidate(client, model, version, tolerance, resolve_name(champion_scorer))
 
     @app.command()
     @step
-    def rollback() -> dict:
+    def rollback() -> RolledBack:
         """Move `production` back to the version that holds `previous`."""
         client = connect(load_tracking_settings())
-        return rollback_production(client, model_name)
+        return rollback_production(client, model.name)

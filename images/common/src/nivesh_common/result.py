@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nivesh_contract.deployment import RESULT_FILE
+
 log = logging.getLogger(__name__)
 
 
@@ -25,6 +27,6 @@ def _write_xcom(text: str, xcom_dir: Path) -> None:
         log.debug("no XCom dir %s: the result is only the last stdout line", xcom_dir)
         return
     try:
-        (xcom_dir / "return.json").write_text(text)
+        (xcom_dir / RESULT_FILE).write_text(text)
     except OSError as exc:
-        log.warning("could not write %s/return.json: %s", xcom_dir, exc)
+        log.warning("could not write %s/%s: %s", xcom_dir, RESULT_FILE, exc)

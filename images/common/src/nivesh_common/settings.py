@@ -6,6 +6,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nivesh_common.errors import BadInputError
+from nivesh_contract.deployment import ARTIFACT_ROOT_VARIABLE, TRACKING_URI_VARIABLE, XCOM_DIR, XCOM_DIR_VARIABLE
 
 
 class XComSettings(BaseSettings):
@@ -13,7 +14,7 @@ class XComSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    xcom_dir: Path = Field(Path("/airflow/xcom"), validation_alias="NIVESH_XCOM_DIR")
+    xcom_dir: Path = Field(Path(XCOM_DIR), validation_alias=XCOM_DIR_VARIABLE)
 
 
 class TrackingSettings(BaseSettings):
@@ -21,10 +22,10 @@ class TrackingSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    mlflow_tracking_uri: str = Field(validation_alias="MLFLOW_TRACKING_URI", min_length=1)
+    mlflow_tracking_uri: str = Field(validation_alias=TRACKING_URI_VARIABLE, min_length=1)
     # Only for a tracking store without a server (SQLite): where new experiments keep artifacts.
     # Empty means MLflow's default (the server's artifact root, or ./mlruns).
-    artifact_root: str = Field("", validation_alias="NIVESH_MLFLOW_ARTIFACT_ROOT")
+    artifact_root: str = Field("", validation_alias=ARTIFACT_ROOT_VARIABLE)
 
 
 def load_tracking_settings() -> TrackingSettings:
@@ -32,6 +33,6 @@ def load_tracking_settings() -> TrackingSettings:
         return TrackingSettings()
     except ValidationError:
         raise BadInputError(
-            "MLFLOW_TRACKING_URI is not set: pass the MLflow tracking URI in the environment, "
-            "e.g. -e MLFLOW_TRACKING_URI=http://mlflow:5000"
+            f"{TRACKING_URI_VARIABLE} is not set: pass the MLflow tracking URI in the environment, "
+            f"e.g. -e {TRACKING_URI_VARIABLE}=http://mlflow:5000"
         ) from None

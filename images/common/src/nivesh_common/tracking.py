@@ -3,8 +3,6 @@
 import importlib.metadata
 import logging
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,13 +15,19 @@ from mlflow.exceptions import MlflowException
 
 from nivesh_common.data import flattened, table_sha256
 from nivesh_common.errors import BadInputError, TrackingUnavailableError
-from nivesh_common.settings import TrackingSettings, load_tracking_settings
+from nivesh_common.settings import TrackingSettings
+from nivesh_contract.names import (
+    DATA_ROWS_TAG,
+    DATA_SHA256_TAG,
+    DATA_SOURCE_TAG,
+    MODEL_URI_TAG,
+    REFERENCE_SNAPSHOT,
+    experiment_name,
+)
 
 log = logging.getLogger(__name__)
 
-REFERENCE_SNAPSHOT = "reference/data.parquet"
 REFERENCE_MAX_ROWS = 10_000
-MODEL_URI_TAG = "nivesh.model_uri"
 
 
 def pinned_requirements(*distributions: str) -> list[str]:
@@ -64,22 +68,12 @@ def _check_reachable(uri: str) -> None:
 
 def use_experiment(model_name: str, settings: TrackingSettings) -> str:
     """Select (creating if needed) the model's experiment; returns its id."""
-    name = f"nivesh/{model_name}"
+    name = experiment_name(model_name)
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is None:
         location = f"{settings.artifact_root.rstrip('/')}/{model_name}" if settings.artifact_root else None
         mlflow.create_experiment(name, artifact_location=location)
     return mlflow.set_experiment(name).experiment_id
-
-
-@contextmanager
-def training_run(model_name: str) -> Iterator[Run]:
-    """The `train` step's MLflow run, in the model's experiment (connecting first, with a clear error)."""
-    settings = load_tracking_settings()
-    connect(settings)
-    use_experiment(model_name, settings)
-    with mlflow.start_run(tags={"nivesh.model": model_name, "nivesh.step": "train"}) as run:
-        yield run
 
 
 def get_run(client: MlflowClient, run_id: str) -> Run:
@@ -96,7 +90,7 @@ def log_training_data(table: pd.DataFrame, source: str, targets: str | None) -> 
     sha256 = table_sha256(table)
     dataset = mlflow.data.from_pandas(table, source=source, targets=targets, name=Path(source).name)
     mlflow.log_input(dataset, context="training")
-    mlflow.set_tags({"nivesh.data.sha256": sha256, "nivesh.data.rows": len(table), "nivesh.data.source": source})
+    mlflow.set_tags({DATA_SHA256_TAG: sha256, DATA_ROWS_TAG: len(table), DATA_SOURCE_TAG: source})
     snapshot = flattened(table.sample(min(len(table), REFERENCE_MAX_ROWS), random_state=0))
     log_table(snapshot, REFERENCE_SNAPSHOT)
     return sha256

@@ -1,3 +1,4 @@
-"""Credit risk scorer: XGBoost on credit applications, gated on accuracy, precision, recall, ROC AUC and fairness."""
+"""Credit risk scorer: XGBoost on credit applications, gated on accuracy, precision, recall, ROC AUC and fairness.
 
-MODEL_NAME = "credit_risk_scorer"
+Declared in `nivesh_contract/models/credit_risk.toml`.
+"""

@@ -3,6 +3,7 @@
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
@@ -16,17 +17,13 @@ from sklearn.metrics import (
 from xgboost import XGBClassifier
 
 from nivesh_common.errors import BadInputError
-from nivesh_common.gates import Threshold
+from nivesh_common.gate_command import Measurement
 from nivesh_common.plots import log_figure
-from nivesh_common.tracking import load_table
+from nivesh_common.tracking import load_table, model_uri_of
+from nivesh_contract.names import TEST_SPLIT
 from nivesh_credit_risk.features import feature_matrix, load_feature_spec
 
-TEST_SPLIT = "evaluation/test.parquet"
 LABEL = "_label"
-
-
-def thresholds(minimums: dict[str, float]) -> list[Threshold]:
-    return [Threshold(f"test_{metric}", minimum=value) for metric, value in minimums.items()]
 
 
 def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
@@ -38,6 +35,13 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, 
         "test_f1": f1_score(labels, predicted, zero_division=0),
         "test_roc_auc": roc_auc_score(labels, scores),
     }
+
+
+def measure_classification(run: Run) -> Measurement:
+    """Accuracy, precision, recall, F1 and ROC AUC of the run's model on its test split."""
+    test = load_table(run.info.run_id, TEST_SPLIT)
+    scores = score(load_model(model_uri_of(run)), run.info.run_id, test)
+    return Measurement(classification_metrics(test[LABEL].to_numpy(), scores))
 
 
 def log_evaluation_plots(labels: np.ndarray, scores: np.ndarray) -> None:

@@ -1,13 +1,18 @@
 """Fairness across age groups with fairlearn's MetricFrame; gate on the disparate impact ratio."""
 
+import mlflow
 import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
+from mlflow.entities import Run
 from pandas.api import types
 from sklearn.metrics import accuracy_score
 
 from nivesh_common.errors import BadInputError
-from nivesh_common.gates import Threshold
+from nivesh_common.gate_command import Measurement
+from nivesh_common.tracking import load_table, model_uri_of
+from nivesh_contract.names import TEST_SPLIT
+from nivesh_credit_risk.evaluation import LABEL, load_model, score
 
 AGE_BINS = [0, 25, 35, 50, np.inf]
 AGE_LABELS = ["18-25", "26-35", "36-50", "51-plus"]
@@ -52,5 +57,19 @@ def fairness_metrics(labels: np.ndarray, predicted: np.ndarray, groups: pd.Serie
     return by_group, ratio
 
 
-def disparate_impact_threshold(minimum: float) -> list[Threshold]:
-    return [Threshold("disparate_impact_ratio", minimum=minimum)]
+def measure_fairness(run: Run, min_group_size: int) -> Measurement:
+    """The disparate impact ratio on the run's test split; per-group metrics and a report logged on the run."""
+    run_id = run.info.run_id
+    attribute = run.data.params.get("protected_attribute")
+    if not attribute:
+        raise BadInputError(f"--run-id {run_id}: trained without --protected-attribute; nothing to judge")
+    test = load_table(run_id, TEST_SPLIT)
+    groups = protected_groups(test[attribute])
+    sizes = check_group_sizes(groups, min_group_size)
+    predicted = (score(load_model(model_uri_of(run)), run_id, test) >= 0.5).astype(int)
+    by_group, ratio = fairness_metrics(test[LABEL].to_numpy(), predicted, groups)
+    for group, metrics in by_group.items():
+        mlflow.log_metrics({f"fairness/{group}/{name}": value for name, value in metrics.items()})
+    mlflow.log_dict({"attribute": attribute, "group_sizes": sizes, "by_group": by_group}, "fairness/report.json")
+    details = {"attribute": attribute, "disparate_impact_ratio": round(ratio, 6), "group_sizes": sizes}
+    return Measurement({"disparate_impact_ratio": ratio}, details | {"by_group": by_group})

@@ -1,6 +1,6 @@
 """The credit data contract: what `validate` and `validate-features` check, and what `train` relies on.
 
-Any table with a binary target column is accepted; the defaults describe our sample schema.
+Any table with a binary target column is accepted; the declared defaults describe our sample schema.
 """
 
 from dataclasses import dataclass
@@ -11,9 +11,6 @@ import pandas as pd
 from nivesh_common.data import require_columns
 from nivesh_common.errors import BadInputError
 
-DEFAULT_TARGET = "default"
-DEFAULT_POSITIVE_LABEL = "1"
-DEFAULT_PROTECTED_ATTRIBUTE = "age"
 MIN_ROWS = 50
 
 # Engineered features and the range a sane pipeline produces for them (inclusive).

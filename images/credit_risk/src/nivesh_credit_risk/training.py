@@ -10,9 +10,11 @@ from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
 from nivesh_common.logs import Stopwatch
-from nivesh_common.tracking import MODEL_URI_TAG, log_table, log_training_data
-from nivesh_credit_risk.evaluation import LABEL, TEST_SPLIT, log_evaluation_plots
-from nivesh_credit_risk.features import FEATURE_SPEC, detect_features, feature_matrix
+from nivesh_common.tracking import log_table
+from nivesh_common.training import LoggedModel
+from nivesh_contract.names import TEST_SPLIT
+from nivesh_credit_risk.evaluation import LABEL, log_evaluation_plots
+from nivesh_credit_risk.features import FEATURE_SPEC, FeatureSpec, detect_features, feature_matrix
 from nivesh_credit_risk.schema import TargetSpec
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,26 @@ class TrainingConfig:
     max_depth: int = 5
     early_stopping_rounds: int = 30
 
+    def params(self) -> dict:
+        return {
+            "target": self.target.column,
+            "positive_label": self.target.positive_label,
+            "protected_attribute": self.protected_attribute or "",
+            "seed": self.seed,
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "max_depth": self.max_depth,
+            "early_stopping_rounds": self.early_stopping_rounds,
+        }
 
-def split(table: pd.DataFrame, labels: pd.Series, config: TrainingConfig):
+
+@dataclass(frozen=True)
+class Split:
+    features: pd.DataFrame  # the raw columns (with the protected attribute, which is never a feature)
+    labels: pd.Series
+
+
+def split(table: pd.DataFrame, labels: pd.Series, config: TrainingConfig) -> tuple[Split, Split, Split]:
     """Stratified train / validation / test split, the same for the same seed."""
     rest, test, rest_y, test_y = train_test_split(
         table, labels, test_size=config.test_size, stratify=labels, random_state=config.seed
@@ -40,18 +60,37 @@ def split(table: pd.DataFrame, labels: pd.Series, config: TrainingConfig):
     train, validation, train_y, validation_y = train_test_split(
         rest, rest_y, test_size=validation_share, stratify=rest_y, random_state=config.seed
     )
-    return (train, train_y), (validation, validation_y), (test, test_y)
+    return Split(train, train_y), Split(validation, validation_y), Split(test, test_y)
 
 
-def train_scorer(table: pd.DataFrame, labels: pd.Series, config: TrainingConfig, source: str) -> dict:
-    """Fit and log inside the active MLflow run; returns what the next steps need."""
+def train_scorer(table: pd.DataFrame, labels: pd.Series, config: TrainingConfig, source: str) -> LoggedModel:
+    """Fit and log inside the active MLflow run."""
     exclude = [config.target.column] + ([config.protected_attribute] if config.protected_attribute else [])
     spec = detect_features(table, exclude)
     for column, reason in spec.dropped.items():
         log.info("not a feature: %s (%s)", column, reason)
-    (train, train_y), (validation, validation_y), (test, test_y) = split(table, labels, config)
-    log.info("split %d rows: train %d, validation %d, test %d", len(table), len(train), len(validation), len(test))
+    train, validation, test = split(table, labels, config)
+    sizes = (len(part.labels) for part in (train, validation, test))
+    log.info("split %d rows: train %d, validation %d, test %d", len(table), *sizes)
+    model, fit_seconds = fit(train, validation, spec, config, source)
+    validation_auc = float(model.best_score)
+    mlflow.log_params(
+        config.params() | {"numeric_features": len(spec.numeric), "categorical_features": len(spec.categorical)}
+    )
+    mlflow.log_metrics(
+        {"validation_roc_auc": validation_auc, "best_iteration": model.best_iteration, "fit_seconds": fit_seconds}
+    )
+    mlflow.log_dict(spec.to_dict(), FEATURE_SPEC)
+    log_test_split(model, test, spec, config, source)
+    model_uri = log_scorer(model, feature_matrix(train.features.head(5), spec, source))
+    details = {"validation_roc_auc": round(validation_auc, 6), "fit_seconds": fit_seconds, "features": spec.to_dict()}
+    return LoggedModel(model_uri, details)
 
+
+def fit(
+    train: Split, validation: Split, spec: FeatureSpec, config: TrainingConfig, source: str
+) -> tuple[XGBClassifier, float]:
+    """XGBoost with native categories and early stopping on validation ROC AUC; the model and fit seconds."""
     model = XGBClassifier(
         n_estimators=config.n_estimators,
         learning_rate=config.learning_rate,
@@ -63,44 +102,34 @@ def train_scorer(table: pd.DataFrame, labels: pd.Series, config: TrainingConfig,
         random_state=config.seed,
         n_jobs=-1,
     )
-    train_x = feature_matrix(train, spec, source)
     watch = Stopwatch()
-    model.fit(train_x, train_y, eval_set=[(feature_matrix(validation, spec, source), validation_y)], verbose=False)
-    fit_seconds = watch.seconds
-    validation_auc = float(model.best_score)
+    model.fit(
+        feature_matrix(train.features, spec, source),
+        train.labels,
+        eval_set=[(feature_matrix(validation.features, spec, source), validation.labels)],
+        verbose=False,
+    )
     log.info(
-        "trained %d trees in %.1fs; validation ROC AUC %.4f", model.best_iteration + 1, fit_seconds, validation_auc
+        "trained %d trees in %.1fs; validation ROC AUC %.4f", model.best_iteration + 1, watch.seconds, model.best_score
     )
+    return model, watch.seconds
 
-    mlflow.log_params(
-        {
-            "target": config.target.column,
-            "positive_label": config.target.positive_label,
-            "protected_attribute": config.protected_attribute or "",
-            "seed": config.seed,
-            "n_estimators": config.n_estimators,
-            "learning_rate": config.learning_rate,
-            "max_depth": config.max_depth,
-            "early_stopping_rounds": config.early_stopping_rounds,
-            "numeric_features": len(spec.numeric),
-            "categorical_features": len(spec.categorical),
-        }
-    )
-    mlflow.log_metrics(
-        {"validation_roc_auc": validation_auc, "best_iteration": model.best_iteration, "fit_seconds": fit_seconds}
-    )
-    data_sha256 = log_training_data(table, source, config.target.column)
-    mlflow.log_dict(spec.to_dict(), FEATURE_SPEC)
 
-    test_x = feature_matrix(test, spec, source)
-    evaluation = test[[*spec.columns, *([config.protected_attribute] if config.protected_attribute else [])]]
-    log_table(evaluation.assign(**{LABEL: test_y.to_numpy()}), TEST_SPLIT)
-    log_evaluation_plots(test_y.to_numpy(), model.predict_proba(test_x)[:, 1])
+def log_test_split(model: XGBClassifier, test: Split, spec: FeatureSpec, config: TrainingConfig, source: str) -> None:
+    """The test split (features, protected attribute, label) for the gates and the champion, and its plots."""
+    kept = [*spec.columns, *([config.protected_attribute] if config.protected_attribute else [])]
+    log_table(test.features[kept].assign(**{LABEL: test.labels.to_numpy()}), TEST_SPLIT)
+    scores = model.predict_proba(feature_matrix(test.features, spec, source))[:, 1]
+    log_evaluation_plots(test.labels.to_numpy(), scores)
 
-    example = train_x.head(5)
-    # The xgboost flavour takes categorical columns as pandas `category` (see feature_spec.json).
-    # An input example would be replayed through pyfunc serving as plain strings, which XGBoost
-    # rejects, so the example is logged beside the model instead of inside it.
+
+def log_scorer(model: XGBClassifier, example: pd.DataFrame) -> str:
+    """The model in MLflow's xgboost flavour; returns its URI.
+
+    The xgboost flavour takes categorical columns as pandas `category` (see feature_spec.json). An input
+    example would be replayed through pyfunc serving as plain strings, which XGBoost rejects, so the example
+    is logged beside the model instead of inside it.
+    """
     model_info = mlflow.xgboost.log_model(
         model,
         name="model",
@@ -108,12 +137,4 @@ def train_scorer(table: pd.DataFrame, labels: pd.Series, config: TrainingConfig,
         model_format="ubj",
     )
     mlflow.log_dict(example.astype(object).to_dict(orient="split"), "model_input_example.json")
-    mlflow.set_tag(MODEL_URI_TAG, model_info.model_uri)
-    return {
-        "model_uri": model_info.model_uri,
-        "rows": len(table),
-        "data_sha256": data_sha256,
-        "validation_roc_auc": round(validation_auc, 6),
-        "fit_seconds": fit_seconds,
-        "features": spec.to_dict(),
-    }
+    return model_info.model_uri

@@ -1,49 +1,52 @@
-"""What drift means for each model: which columns are compared, after which derivation."""
+"""What drift means for each model, from its declaration: which columns are compared, after which derivation."""
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 from pandas.api import types
 
+from nivesh_contract.catalog import MODELS
+from nivesh_contract.declaration import TableDrift, TextDrift
+
+DATE_PARTS = {"hour": lambda dates: dates.dt.hour, "day_name": lambda dates: dates.dt.day_name()}
+
 
 @dataclass(frozen=True)
-class DriftProfile:
-    model: str
-    # Turns a raw table (reference snapshot or new data) into the columns compared.
-    derive: Callable[[pd.DataFrame], pd.DataFrame]
+class TableProfile:
+    """Every column but the ignored ones and identifiers; plus parts of date columns (hour, day of week)."""
+
+    drift: TableDrift
 
     def compared(self, reference: pd.DataFrame, current: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The reference and current columns Evidently compares."""
-        return self.derive(reference), self.derive(current)
+        return self._derive(reference), self._derive(current)
 
-
-def _as_text(labels: pd.Series) -> pd.Series:
-    return labels.astype(str)
+    def _derive(self, table: pd.DataFrame) -> pd.DataFrame:
+        derived = _without_identifiers(table.drop(columns=list(self.drift.ignore), errors="ignore"))
+        for part in self.drift.date_parts:
+            if part.column in table:
+                dates = pd.to_datetime(table[part.column], format="mixed")
+                derived[part.name] = DATE_PARTS[part.part](dates).to_numpy()
+        return derived.reset_index(drop=True)
 
 
 @dataclass(frozen=True)
-class TextDriftProfile:
+class TextProfile:
     """Text models: length, token count and out-of-vocabulary share of each text, and the label distribution."""
 
-    model: str
-    label: str
-    text: str = "text"
-    # Turns the label column into the categories compared (NER: the set of entity labels of a text).
-    categories: Callable[[pd.Series], pd.Series] = _as_text
+    drift: TextDrift
 
     def compared(self, reference: pd.DataFrame, current: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         # The vocabulary: words in at least two reference texts. A word only one text uses is out of
         # vocabulary on both sides alike, so the same data gives the same descriptors.
-        document_frequency = _words(reference[self.text]).map(set).explode().value_counts()
+        document_frequency = _words(reference[self.drift.text]).map(set).explode().value_counts()
         vocabulary = set(document_frequency[document_frequency >= 2].index)
         return self._descriptors(reference, vocabulary), self._descriptors(current, vocabulary)
 
     def _descriptors(self, table: pd.DataFrame, vocabulary: set[str]) -> pd.DataFrame:
-        return text_descriptors(table[self.text], vocabulary).assign(
-            **{self.label: self.categories(table[self.label]).to_numpy()}
-        )
+        labels = table[self.drift.label]
+        categories = _entity_label_sets(labels) if self.drift.label_is_spans else labels.astype(str)
+        return text_descriptors(table[self.drift.text], vocabulary).assign(**{self.drift.label: categories.to_numpy()})
 
 
 def _words(texts: pd.Series) -> pd.Series:
@@ -68,35 +71,17 @@ def _without_identifiers(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=identifiers)
 
 
-def _transactions(table: pd.DataFrame) -> pd.DataFrame:
-    """Amounts, hour of day, merchants and categories, the label share; not ids or raw timestamps."""
-    derived = _without_identifiers(table.drop(columns=["timestamp", "user_id", "anomaly_type"], errors="ignore"))
-    if "timestamp" in table:
-        derived["hour_of_day"] = pd.to_datetime(table["timestamp"], format="mixed").dt.hour
-    return derived
-
-
 def _entity_label_sets(entities: pd.Series) -> pd.Series:
     """ "AMOUNT+DATE+MERCHANT" per text, from `[[start, end, label], ...]` (a list, or JSON in a snapshot)."""
     spans = entities.map(lambda value: json.loads(value) if isinstance(value, str) else value)
     return spans.map(lambda found: "+".join(sorted({span[2] for span in found})) or "none")
 
 
-def _daily_spending(table: pd.DataFrame) -> pd.DataFrame:
-    """Amount, category and day of week of each transaction; not dates or user ids."""
-    return pd.DataFrame(
-        {
-            "amount": pd.to_numeric(table["amount"], errors="coerce").to_numpy(),
-            "category": table["category"].astype(str).to_numpy(),
-            "day_of_week": pd.to_datetime(table["date"], format="mixed").dt.day_name().to_numpy(),
-        }
-    )
+Profile = TableProfile | TextProfile
 
 
-PROFILES = {
-    "credit_risk_scorer": DriftProfile("credit_risk_scorer", _without_identifiers),
-    "anomaly_detector": DriftProfile("anomaly_detector", _transactions),
-    "intent_classifier": TextDriftProfile("intent_classifier", label="intent"),
-    "financial_ner": TextDriftProfile("financial_ner", label="entities", categories=_entity_label_sets),
-    "spending_predictor": DriftProfile("spending_predictor", _daily_spending),
-}
+def profile_of(drift: TableDrift | TextDrift) -> Profile:
+    return TextProfile(drift) if isinstance(drift, TextDrift) else TableProfile(drift)
+
+
+PROFILES: dict[str, Profile] = {model.name: profile_of(model.drift) for model in MODELS}

@@ -9,52 +9,55 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from nivesh_common.data import require_columns, table_sha256
-from nivesh_common.registry import PRODUCTION, version_by_alias
+from nivesh_common.registry import version_by_alias
 from nivesh_common.settings import TrackingSettings
-from nivesh_common.tracking import REFERENCE_SNAPSHOT, load_table, use_experiment
+from nivesh_common.tracking import load_table, use_experiment
+from nivesh_contract.names import (
+    DATA_SHA256_TAG,
+    DRIFT_EXPERIMENT,
+    MODEL_TAG,
+    PRODUCTION,
+    PRODUCTION_VERSION_TAG,
+    REFERENCE_SNAPSHOT,
+    STEP_TAG,
+)
+from nivesh_contract.results import DriftDecision
 from nivesh_drift.detection import measure_drift
-from nivesh_drift.profiles import DriftProfile, TextDriftProfile
+from nivesh_drift.profiles import PROFILES
 
 log = logging.getLogger(__name__)
 
-DRIFT_EXPERIMENT = "drift"
-
 
 def drift_decision(
-    client: MlflowClient,
-    settings: TrackingSettings,
-    profile: DriftProfile | TextDriftProfile,
-    table: pd.DataFrame,
-    source: str,
-    drift_share: float,
-) -> dict:
-    production = version_by_alias(client, profile.model, PRODUCTION)
+    client: MlflowClient, settings: TrackingSettings, model: str, table: pd.DataFrame, source: str, drift_share: float
+) -> DriftDecision:
+    production = version_by_alias(client, model, PRODUCTION)
     if production is None:
-        return {"model": profile.model, "retrain": True, "reason": "no production model"}
+        return {"model": model, "retrain": True, "reason": "no production model"}
     run = client.get_run(production.run_id)
     reference = load_table(production.run_id, REFERENCE_SNAPSHOT)
     require_columns(table, list(reference.columns), source)
-    data_changed = table_sha256(table) != run.data.tags.get("nivesh.data.sha256")
+    data_changed = table_sha256(table) != run.data.tags.get(DATA_SHA256_TAG)
     use_experiment(DRIFT_EXPERIMENT, settings)
     with (
         tempfile.TemporaryDirectory() as tmp,
         mlflow.start_run(
-            run_name=f"{profile.model}-drift",
-            tags={"nivesh.model": profile.model, "nivesh.step": "check_drift"},
+            run_name=f"{model}-drift",
+            tags={MODEL_TAG: model, STEP_TAG: "check_drift"},
             nested=mlflow.active_run() is not None,  # inside `report`'s run
         ) as drift_run,
     ):
-        html = Path(tmp) / f"{profile.model}_drift.html"
-        drift = measure_drift(*profile.compared(reference, table[reference.columns]), drift_share, html)
+        html = Path(tmp) / f"{model}_drift.html"
+        drift = measure_drift(*PROFILES[model].compared(reference, table[reference.columns]), drift_share, html)
         mlflow.log_artifact(str(html), artifact_path="reports")
         mlflow.log_metric("drift_share", drift["drift_share"])
-        mlflow.set_tag("nivesh.production_version", production.version)
+        mlflow.set_tag(PRODUCTION_VERSION_TAG, production.version)
     reasons = [
         *(["drift detected"] if drift["dataset_drift"] else []),
         *(["data changed since production was trained"] if data_changed else []),
     ]
     return {
-        "model": profile.model,
+        "model": model,
         "production_version": int(production.version),
         **drift,
         "data_changed": data_changed,

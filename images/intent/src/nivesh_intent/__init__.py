@@ -1,3 +1,4 @@
-"""Intent classifier: what a Nivesh user's message asks for (check_balance, transfer_money, ...)."""
+"""Intent classifier: what a Nivesh user's message asks for (check_balance, transfer_money, ...).
 
-MODEL_NAME = "intent_classifier"
+Declared in `nivesh_contract/models/intent.toml`.
+"""

@@ -1,3 +1,4 @@
-"""Financial NER: amounts, merchants, dates, accounts and categories in users' messages and bank alerts."""
+"""Financial NER: amounts, merchants, dates, accounts and categories in users' messages and bank alerts.
 
-MODEL_NAME = "financial_ner"
+Declared in `nivesh_contract/models/ner.toml`.
+"""

@@ -9,8 +9,10 @@ import mlflow
 import pandas as pd
 
 from nivesh_common.errors import BadInputError
-from nivesh_common.tracking import MODEL_URI_TAG, log_table, log_training_data, pinned_requirements
-from nivesh_ner.evaluation import TEST_SPLIT, entity_scores, to_examples
+from nivesh_common.tracking import log_table, pinned_requirements
+from nivesh_common.training import LoggedModel
+from nivesh_contract.names import TEST_SPLIT
+from nivesh_ner.evaluation import entity_scores, to_examples
 from nivesh_ner.schema import LABELS
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,17 @@ class BasePipeline:
     nlp: object  # spacy.Language
     source: str  # "blank:en", or the package name or directory it was loaded from
     pretrained_ner: bool  # its `ner` is fine-tuned; otherwise a new one is initialised
+
+
+@dataclass(frozen=True)
+class EpochsOutcome:
+    """The epochs' outcome: the best epoch's validation F1, which epoch, how many ran, how fast."""
+
+    best_f1: float
+    best_epoch: int
+    epochs_run: int
+    seconds: float
+    examples_per_second: float
 
 
 def base_pipeline(name_or_dir: str | None) -> BasePipeline:
@@ -59,23 +72,40 @@ def split(examples: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame
     return shuffled[:first], shuffled[first:second], shuffled[second:]
 
 
-def train_recognizer(
-    base: BasePipeline, raw: pd.DataFrame, examples: pd.DataFrame, config: TrainingConfig, source: str
-) -> dict:
-    """Train and log inside the active MLflow run; keeps the epoch with the best validation entity F1.
+def train_recognizer(base: BasePipeline, examples: pd.DataFrame, config: TrainingConfig) -> LoggedModel:
+    """Train and log inside the active MLflow run; keeps the epoch with the best validation entity F1."""
+    from spacy.util import fix_random_seed
 
-    `raw` is the file as read, for lineage and drift.
-    """
-    from spacy.util import compounding, fix_random_seed, minibatch
-
-    nlp, base_source = base.nlp, base.source
-    fix_random_seed(config.seed)  # python's random (the shuffle below), numpy and thinc
+    fix_random_seed(config.seed)  # python's random (the shuffle in each epoch), numpy and thinc
     train, validation, test = split(examples, config.seed)
-    train_examples = to_examples(nlp, train)
     log.info(
         "%d messages: train %d, validation %d, test %d; base %s; labels %s",
-        len(examples), len(train), len(validation), len(test), base_source, ", ".join(LABELS),
+        len(examples), len(train), len(validation), len(test), base.source, ", ".join(LABELS),
     )  # fmt: skip
+    trained = train_epochs(base, to_examples(base.nlp, train), validation, config)
+    mlflow.log_params({**asdict(config), "base_pipeline": base.source, "labels": len(LABELS)})
+    mlflow.set_tag("nivesh.base_pipeline", base.source)
+    mlflow.log_metrics(
+        {
+            "validation_entity_f1": trained.best_f1,
+            "best_epoch": trained.best_epoch,
+            "epochs_run": trained.epochs_run,
+            "train_seconds": trained.seconds,
+            "train_examples_per_second": trained.examples_per_second,
+        }
+    )
+    log_table(test, TEST_SPLIT)
+    details = {"base_pipeline": base.source, "best_epoch": trained.best_epoch}
+    return LoggedModel(_log_pipeline(base.nlp), details | {"validation_entity_f1": round(trained.best_f1, 4)})
+
+
+def train_epochs(
+    base: BasePipeline, train_examples: list, validation: pd.DataFrame, config: TrainingConfig
+) -> EpochsOutcome:
+    """Minibatches growing from 4 to 32; early stopping on validation F1; leaves the best epoch's `ner` in place."""
+    from spacy.util import compounding, minibatch
+
+    nlp = base.nlp
     with nlp.select_pipes(enable="ner"):
         optimizer = nlp.resume_training() if base.pretrained_ner else nlp.initialize(lambda: train_examples)
         best_f1, best_state, best_epoch, started = -1.0, None, 0, time.perf_counter()
@@ -96,41 +126,19 @@ def train_recognizer(
             elif epoch - best_epoch >= config.patience:
                 log.info("no better validation F1 for %d epochs: stopping at epoch %d", config.patience, epoch)
                 break
-        train_seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started
     nlp.get_pipe("ner").from_bytes(best_state)
-
-    mlflow.log_params({**asdict(config), "base_pipeline": base_source, "labels": len(LABELS)})
-    mlflow.set_tag("nivesh.base_pipeline", base_source)
-    mlflow.log_metrics(
-        {
-            "validation_entity_f1": best_f1,
-            "best_epoch": best_epoch,
-            "epochs_run": epoch,
-            "train_seconds": train_seconds,
-            "train_examples_per_second": len(train_examples) * epoch / train_seconds,
-        }
-    )
-    data_sha256 = log_training_data(raw, source, None)
-    log_table(test, TEST_SPLIT)
-    model_info = _log_pipeline(nlp)
-    mlflow.set_tag(MODEL_URI_TAG, model_info.model_uri)
-    return {
-        "model_uri": model_info.model_uri,
-        "rows": len(examples),
-        "data_sha256": data_sha256,
-        "base_pipeline": base_source,
-        "best_epoch": best_epoch,
-        "validation_entity_f1": round(best_f1, 4),
-    }
+    return EpochsOutcome(best_f1, best_epoch, epoch, seconds, len(train_examples) * epoch / seconds)
 
 
-def _log_pipeline(nlp):
+def _log_pipeline(nlp) -> str:
     from mlflow.models import infer_signature
 
     example = pd.DataFrame({"text": ["Rs 499 debited from A/c XX4521 at Swiggy yesterday"]})
-    return mlflow.spacy.log_model(
+    model_info = mlflow.spacy.log_model(
         nlp,
         name="model",
         signature=infer_signature(example),
         pip_requirements=pinned_requirements("spacy", "pandas"),
     )
+    return model_info.model_uri

@@ -1,3 +1,4 @@
-"""Spending predictor: forecasts Nivesh users' daily spend, in total and per category."""
+"""Spending predictor: forecasts Nivesh users' daily spend, in total and per category.
 
-MODEL_NAME = "spending_predictor"
+Declared in `nivesh_contract/models/spending.toml`.
+"""

@@ -7,10 +7,10 @@ import pandas as pd
 
 from nivesh_common.data import require_columns
 from nivesh_common.errors import BadInputError
-from nivesh_spending.gates import HORIZON_DAYS
 
 DATE, AMOUNT, CATEGORY, USER = "date", "amount", "category", "user_id"
 MIN_HISTORY_DAYS = 60
+HORIZON_DAYS = 30  # the holdout window and the forecast horizon
 
 
 def _first_bad_row(mask: pd.Series) -> int:

@@ -8,15 +8,16 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from nivesh_common.tracking import MODEL_URI_TAG, log_table, log_training_data, pinned_requirements
+from nivesh_common.tracking import log_table, pinned_requirements
+from nivesh_common.training import LoggedModel
 from nivesh_spending.evaluation import HOLDOUT, HOLDOUT_MODEL_TAG
 from nivesh_spending.forecasting import TOTAL, daily_spend, fit, forecast, mape, seasonal_naive
-from nivesh_spending.gates import HORIZON_DAYS
+from nivesh_spending.schema import HORIZON_DAYS
 
 log = logging.getLogger(__name__)
 
 
-def train_predictor(raw: pd.DataFrame, transactions: pd.DataFrame, source: str) -> dict:
+def train_predictor(transactions: pd.DataFrame) -> LoggedModel:
     """Train and log inside the active MLflow run.
 
     The registered model forecasts total daily spend and is fit on all history. A twin fit without the
@@ -42,21 +43,14 @@ def train_predictor(raw: pd.DataFrame, transactions: pd.DataFrame, source: str) 
         {"train_seconds": seconds, "history_days": len(series)}
         | {f"holdout_mape_{category}": value for category, value in category_mape.items()}
     )
-    data_sha256 = log_training_data(raw, source, None)
     naive = seasonal_naive(history[TOTAL], len(holdout))
     holdout_table = pd.DataFrame({"ds": holdout.index, "y": holdout[TOTAL].to_numpy(), "seasonal_naive": naive})
     log_table(holdout_table, HOLDOUT)
     mlflow.set_tag(HOLDOUT_MODEL_TAG, _log_prophet(holdout_model, "holdout_model", holdout.index).model_uri)
     future = pd.date_range(series.index[-1] + pd.Timedelta(days=1), periods=HORIZON_DAYS, freq="D")
     model_info = _log_prophet(model, "model", future)
-    mlflow.set_tag(MODEL_URI_TAG, model_info.model_uri)
-    return {
-        "model_uri": model_info.model_uri,
-        "rows": len(transactions),
-        "days": len(series),
-        "data_sha256": data_sha256,
-        "holdout_mape_by_category": {category: round(value, 4) for category, value in category_mape.items()},
-    }
+    by_category = {category: round(value, 4) for category, value in category_mape.items()}
+    return LoggedModel(model_info.model_uri, {"days": len(series), "holdout_mape_by_category": by_category})
 
 
 def _category_models(series: pd.DataFrame, history: pd.DataFrame, holdout: pd.DataFrame) -> dict[str, float]:

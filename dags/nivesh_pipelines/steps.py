@@ -1,0 +1,76 @@
+"""Each pipeline's steps, derived from the declarations: the image subcommand each task runs, with its flags.
+
+Flags a run may change are templates over the DAG's params; run ids and versions come from the
+upstream steps' XCom results.
+"""
+
+from dataclasses import dataclass
+
+from nivesh_contract.catalog import DRIFT_IMAGE, MASTER, MODELS
+from nivesh_contract.declaration import ModelDeclaration, Option, Setting, StepImage
+
+RUN_ID = "{{ ti.xcom_pull(task_ids='train_model')['run_id'] }}"
+VERSION = "{{ ti.xcom_pull(task_ids='register_model')['version'] }}"
+DRIFT_CHECK = "check_drift"
+TRAINING_DECISION = "train_or_skip"
+ALL_MODELS = "all"  # the `nivesh.ai/model` label of the master pipeline's pods
+DATA_ROOT = "var.value.get('nivesh_data_root', '/data')"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pipeline task: the image and subcommand it runs and the flags it passes."""
+
+    task_id: str
+    subcommand: str
+    image: StepImage
+    arguments: tuple[str, ...] = ()
+    gpu: bool = False  # placed on the GPU pool, asking for one GPU (see pod_spec.gpu_placement)
+
+
+def flags(*settings: Setting | Option) -> tuple[str, ...]:
+    """`--min-accuracy {{ params.min_accuracy }}` for each declared setting or option."""
+    return tuple(part for each in settings for part in (each.flag, f"{{{{ params.{each.name} }}}}"))
+
+
+def data_path(model: ModelDeclaration) -> str:
+    """The run's `data_path` param, else the declared file under the data root (Variable, default /data)."""
+    return "{{ params.data_path or (" + DATA_ROOT + " ~ '/" + model.data_file + "') }}"
+
+
+def pipeline_steps(model: ModelDeclaration) -> tuple[Step, ...]:
+    """The seed's steps: validate, the model's own data checks, drift, train, its gates, register, promote."""
+    data = ("--data", data_path(model))
+    own = model.image
+    return (
+        Step("validate_data", "validate", own, (*data, *flags(*model.options_of("validate")))),
+        *(Step(check.task_id, check.subcommand, own, data) for check in model.data_checks),
+        Step(
+            DRIFT_CHECK,
+            "check",
+            DRIFT_IMAGE,
+            ("--model", model.name, "--current", data[1], *flags(model.drift_share_setting)),
+        ),
+        Step("train_model", "train", own, (*data, *flags(*model.options_of("train"))), gpu=model.train_on_gpu),
+        *(
+            Step(gate.task_id, gate.subcommand, own, ("--run-id", RUN_ID, *flags(*model.thresholds_of(gate.name))))
+            for gate in model.gates
+        ),
+        Step("register_model", "register", own, ("--run-id", RUN_ID)),
+        Step("deploy_to_production", "promote", own, ("--version", VERSION, *flags(model.promotion.tolerance_setting))),
+    )
+
+
+def _each_model_data(option: str) -> tuple[str, ...]:
+    """`--data credit_risk_scorer=/data/credit_risk/applications.csv ...`: every model's declared data file."""
+    path = "{{ " + DATA_ROOT + " }}/"
+    return tuple(part for model in MODELS for part in (option, f"{model.name}={path}{model.data_file}"))
+
+
+MAX_DATA_AGE, MASTER_DRIFT_SHARE = MASTER.settings
+FRESHNESS_CHECK = Step(
+    "check_data_freshness", "freshness", DRIFT_IMAGE, (*_each_model_data("--data"), *flags(MAX_DATA_AGE))
+)
+DRIFT_REPORT = Step(
+    "run_drift_detection", "report", DRIFT_IMAGE, (*_each_model_data("--models"), *flags(MASTER_DRIFT_SHARE))
+)

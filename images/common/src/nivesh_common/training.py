@@ -1,0 +1,53 @@
+"""The `train` step's frame, the same for every model: one MLflow run in the model's experiment, the
+training data recorded (hash, rows, dataset input, reference snapshot), the model logged and tagged.
+
+The model supplies only `fit_and_log`, which runs inside the open run. Everything that checks the
+input runs before this is called: bad input opens no run.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import mlflow
+import pandas as pd
+
+from nivesh_common.settings import load_tracking_settings
+from nivesh_common.tracking import connect, log_training_data, use_experiment
+from nivesh_contract.declaration import ModelDeclaration
+from nivesh_contract.names import MODEL_TAG, MODEL_URI_TAG, STEP_TAG
+from nivesh_contract.results import Trained
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The table as read (lineage and drift compare with it), where it came from, and its label column."""
+
+    table: pd.DataFrame
+    source: str
+    label: str | None
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """What `fit_and_log` leaves: the logged model's URI and what else the result should say."""
+
+    model_uri: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def run_training(model: ModelDeclaration, data: TrainingData, fit_and_log: Callable[[], LoggedModel]) -> Trained:
+    settings = load_tracking_settings()
+    connect(settings)
+    use_experiment(model.name, settings)
+    with mlflow.start_run(tags={MODEL_TAG: model.name, STEP_TAG: "train"}) as run:
+        data_sha256 = log_training_data(data.table, data.source, data.label)
+        logged = fit_and_log()
+        mlflow.set_tag(MODEL_URI_TAG, logged.model_uri)
+    return {
+        "run_id": run.info.run_id,
+        "model_uri": logged.model_uri,
+        "rows": len(data.table),
+        "data_sha256": data_sha256,
+        **logged.details,
+    }

@@ -1,0 +1,275 @@
+"""How a model is declared: once, with every name, setting, gate and profile the platform derives from it.
+
+The Airflow side builds the model's DAG, params and pods from its declaration; its step image builds
+its command-line flags, gates and promotion rule from it; drift detection, the summary, the image
+bench, the Makefile and the tests read it too.
+"""
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+IMAGE_REPOSITORY = "nivesh"
+IMAGE_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class StepImage:
+    """A step image: `images/credit_risk/` holds package `nivesh_credit_risk`, whose console script (and the
+    image's ENTRYPOINT) is `nivesh-credit-risk`; it builds `nivesh/credit-risk:<version>`."""
+
+    directory: str
+    size_target_mb: int  # `make bench-images` (10^6 bytes, as `docker images` counts)
+
+    @property
+    def name(self) -> str:
+        return self.directory.replace("_", "-")
+
+    @property
+    def console_script(self) -> str:
+        return f"nivesh-{self.name}"
+
+    @property
+    def ref(self) -> str:
+        return f"{IMAGE_REPOSITORY}/{self.name}:{IMAGE_VERSION}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Setting:
+    """A number a run may change: the DAG param `name`, and the flag `--name` (dashes) of the step using it."""
+
+    name: str
+    default: float
+    help: str
+    minimum: float | None = 0.0
+    maximum: float | None = 1.0
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+class Direction(StrEnum):
+    AT_LEAST = ">="
+    AT_MOST = "<="
+
+
+EVALUATE = "evaluate"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Threshold(Setting):
+    """A gate's limit on one metric: the gate passes only if the metric is at least (at most) the limit."""
+
+    metric: str
+    direction: Direction
+    gate: str = EVALUATE
+
+    def passes(self, value: float, limit: float) -> bool:
+        if math.isnan(value):
+            return False
+        return value >= limit if self.direction is Direction.AT_LEAST else value <= limit
+
+
+def at_least(metric: str, default: float, *, name: str = "", gate: str = EVALUATE, **bounds: float | None) -> Threshold:
+    """`min_accuracy` for metric `test_accuracy` unless named."""
+    return Threshold(
+        name=name or f"min_{metric.removeprefix('test_')}",
+        metric=metric,
+        direction=Direction.AT_LEAST,
+        default=default,
+        gate=gate,
+        help=f"Lowest {metric} that passes the {gate} gate.",
+        **bounds,
+    )
+
+
+def at_most(metric: str, default: float, *, name: str = "", gate: str = EVALUATE, **bounds: float | None) -> Threshold:
+    """`max_mape` for metric `test_mape` unless named."""
+    return Threshold(
+        name=name or f"max_{metric.removeprefix('test_')}",
+        metric=metric,
+        direction=Direction.AT_MOST,
+        default=default,
+        gate=gate,
+        help=f"Highest {metric} that passes the {gate} gate.",
+        **bounds,
+    )
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A step that judges a trained run: it tags the run `nivesh.gate.<name>`; `promote` requires them all."""
+
+    name: str
+    task_id: str
+    subcommand: str
+
+
+EVALUATE_GATE = Gate(EVALUATE, "evaluate_model", "evaluate")
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    """A further check of the new data, run after `validate_data` (credit risk: its engineered features)."""
+
+    task_id: str
+    subcommand: str
+
+
+@dataclass(frozen=True)
+class Option:
+    """A text setting of the data contract: a DAG param and the flag of each listed subcommand."""
+
+    name: str
+    default: str
+    help: str
+    subcommands: tuple[str, ...] = ("validate", "train")
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """Champion/challenger: the candidate's `metric` may trail production's by at most `tolerance`."""
+
+    metric: str
+    tolerance: float
+    higher_is_better: bool = True
+
+    @property
+    def tolerance_setting(self) -> Setting:
+        return Setting(
+            name="tolerance",
+            default=self.tolerance,
+            maximum=None,
+            help=f"How far the candidate's {self.metric} may trail production's and still be promoted.",
+        )
+
+    def is_worse(self, candidate: float, champion: float, tolerance: float) -> bool:
+        if self.higher_is_better:
+            return candidate < champion - tolerance
+        return candidate > champion + tolerance
+
+
+@dataclass(frozen=True)
+class DatePart:
+    """A column drift compares that is derived from a date column: `hour` or `day_name` of `column`."""
+
+    column: str
+    part: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TableDrift:
+    """Tables: every column but `ignore` and identifiers (text unique in every row), plus `date_parts`."""
+
+    ignore: tuple[str, ...] = ()
+    date_parts: tuple[DatePart, ...] = ()
+
+
+@dataclass(frozen=True)
+class TextDrift:
+    """Texts: length, token count and out-of-vocabulary share of `text`, and the distribution of `label`.
+
+    With `label_is_spans` the label holds `[start, end, label]` spans (NER): the set of labels per text is compared.
+    """
+
+    label: str
+    text: str = "text"
+    label_is_spans: bool = False
+
+
+DRIFT_SHARE_HELP = "Share of drifted columns that counts as drift."
+
+
+def drift_share_setting(default: float) -> Setting:
+    return Setting(name="drift_share", default=default, help=DRIFT_SHARE_HELP)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelDeclaration:
+    """Everything the platform knows about one model."""
+
+    name: str  # registered model name; pod label nivesh.ai/model; MLflow experiment nivesh/<name>
+    image: StepImage
+    schedule: str  # cron, in UTC
+    data_file: str  # the training data, relative to the data root
+    description: str
+    thresholds: tuple[Threshold, ...]
+    promotion: Promotion
+    drift: TableDrift | TextDrift
+    summary_metrics: tuple[str, ...]  # shown by `make summary` beside the gates
+    quick_sample: tuple[str, ...] = ()  # `sample-data` flags for a small data set: tests and smoke runs
+    gates: tuple[Gate, ...] = (EVALUATE_GATE,)  # in the order the pipeline runs them
+    options: tuple[Option, ...] = ()
+    data_checks: tuple[DataCheck, ...] = ()
+    train_on_gpu: bool = False  # the train pod goes to the GPU pool and asks for one GPU
+    drift_share: float = 0.5
+    dag_id: str = ""  # default: <name>_training
+
+    def __post_init__(self) -> None:
+        if not self.dag_id:
+            object.__setattr__(self, "dag_id", f"{self.name}_training")
+        gates = {gate.name for gate in self.gates}
+        orphans = [threshold.name for threshold in self.thresholds if threshold.gate not in gates]
+        if orphans:
+            raise ValueError(f"{self.name}: threshold(s) {', '.join(orphans)} name a gate it does not declare")
+        names = [setting.name for setting in self.settings] + [option.name for option in self.options]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.name}: settings and options need distinct names: {', '.join(names)}")
+
+    def thresholds_of(self, gate: str) -> tuple[Threshold, ...]:
+        return tuple(threshold for threshold in self.thresholds if threshold.gate == gate)
+
+    def gate(self, name: str) -> Gate:
+        return next(gate for gate in self.gates if gate.name == name)
+
+    def option(self, name: str) -> Option:
+        return next(option for option in self.options if option.name == name)
+
+    def options_of(self, subcommand: str) -> tuple[Option, ...]:
+        return tuple(option for option in self.options if subcommand in option.subcommands)
+
+    @property
+    def drift_share_setting(self) -> Setting:
+        return drift_share_setting(self.drift_share)
+
+    @property
+    def settings(self) -> tuple[Setting, ...]:
+        """Every number a run may override: thresholds, promotion tolerance, drift share."""
+        return (*self.thresholds, self.promotion.tolerance_setting, self.drift_share_setting)
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        return tuple(gate.name for gate in self.gates)
+
+    @property
+    def trigger_task_id(self) -> str:
+        """The master pipeline's task that runs this model's DAG: `trigger_credit_risk`."""
+        return f"trigger_{self.dag_id.removesuffix('_training')}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MasterPipeline:
+    """The weekly pipeline over every model: freshness, each model's DAG, drift over all, one summary."""
+
+    dag_id: str
+    schedule: str
+    max_data_age_days: float
+    drift_share: float = 0.5
+
+    @property
+    def settings(self) -> tuple[Setting, ...]:
+        return (
+            Setting(
+                name="max_data_age_days",
+                default=self.max_data_age_days,
+                maximum=None,
+                help="Training data older than this many days is stale.",
+            ),
+            drift_share_setting(self.drift_share),
+        )

@@ -1,0 +1,33 @@
+"""Names in MLflow that steps write and others read: aliases, tags, artifacts, experiments."""
+
+# Registered model aliases (MLflow 3: aliases, not stages).
+CANDIDATE, PRODUCTION, PREVIOUS = "candidate", "production", "previous"
+
+# Tags of a training run.
+MODEL_TAG = "nivesh.model"
+STEP_TAG = "nivesh.step"
+MODEL_URI_TAG = "nivesh.model_uri"
+DATA_SHA256_TAG = "nivesh.data.sha256"
+DATA_ROWS_TAG = "nivesh.data.rows"
+DATA_SOURCE_TAG = "nivesh.data.source"
+GATE_TAG_PREFIX = "nivesh.gate."  # nivesh.gate.<gate> = passed | failed
+GATE_PASSED, GATE_FAILED = "passed", "failed"
+# Tag of a drift run: the production version its reference data came from.
+PRODUCTION_VERSION_TAG = "nivesh.production_version"
+# Tag of a model version that `rollback` took production away from.
+ROLLED_BACK_TAG = "nivesh.rolled_back"
+
+# Artifacts of a training run.
+REFERENCE_SNAPSHOT = "reference/data.parquet"  # what drift checks compare new data with
+TEST_SPLIT = "evaluation/test.parquet"  # the held-out data the gates and the champion are scored on
+
+DRIFT_EXPERIMENT = "drift"
+
+
+def gate_tag(gate: str) -> str:
+    return f"{GATE_TAG_PREFIX}{gate}"
+
+
+def experiment_name(model_or_purpose: str) -> str:
+    """`nivesh/credit_risk_scorer`, `nivesh/drift`."""
+    return f"nivesh/{model_or_purpose}"
