@@ -4,6 +4,7 @@
 """
 
 import ast
+import itertools
 import shutil
 import subprocess
 import sys
@@ -11,11 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from nivesh_contract.catalog import MODELS
 from nivesh_contract.declaration_file import load_declaration
 from nivesh_platform.new_model import DECLARATION_LIST, ScaffoldError, scaffold
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
+# A name no model has, whatever models are declared (the scaffold's own test runs this after a scaffold).
+NAME = next(name for number in itertools.count() if (name := f"probe_{number}") not in {m.name for m in MODELS})
 
 
 @pytest.fixture
@@ -28,16 +32,17 @@ def repository(tmp_path):
 
 
 def test_every_template_is_filled_in_and_the_code_is_clean(repository):
-    written = scaffold(repository, "churn_predictor")
-    assert repository / "images/churn_predictor/src/nivesh_churn_predictor/cli.py" in written
+    written = scaffold(repository, NAME)
+    assert repository / f"images/{NAME}/src/nivesh_{NAME}/cli.py" in written
     for path in written:
         assert "{{" not in path.read_text() and "MODEL" not in str(path.relative_to(repository)), path
         if path.suffix == ".py":
             compile(path.read_text(), str(path), "exec")
-    declaration = load_declaration(repository / "images/contract/src/nivesh_contract/models/churn_predictor.toml")
-    assert (declaration.name, declaration.image.ref) == ("churn_predictor", "nivesh/churn-predictor:0.1.0")
-    pinned = (repository / "images/churn_predictor/pyproject.toml").read_text()
-    assert '"scikit-learn==1.9.1"' in pinned and 'nivesh-churn-predictor = "nivesh_churn_predictor.cli:main"' in pinned
+    declaration = load_declaration(repository / f"images/contract/src/nivesh_contract/models/{NAME}.toml")
+    dashed = NAME.replace("_", "-")
+    assert (declaration.name, declaration.image.ref) == (NAME, f"nivesh/{dashed}:0.1.0")
+    pinned = (repository / f"images/{NAME}/pyproject.toml").read_text()
+    assert '"scikit-learn==1.9.1"' in pinned and f'nivesh-{dashed} = "nivesh_{NAME}.cli:main"' in pinned
     linted = subprocess.run([Path(sys.executable).parent / "ruff", "check", "."], cwd=repository, capture_output=True)
     assert linted.returncode == 0, linted.stdout.decode()
 
@@ -49,11 +54,12 @@ def declared_names(repository: Path) -> list[str]:
 
 
 def test_the_declaration_list_gains_one_line(repository):
-    before = (repository / DECLARATION_LIST).read_text().splitlines()
-    scaffold(repository, "churn_predictor")
+    before, names = (repository / DECLARATION_LIST).read_text().splitlines(), declared_names(repository)
+    scaffold(repository, NAME)
     after = (repository / DECLARATION_LIST).read_text().splitlines()
-    assert declared_names(repository) == ["credit_risk", "anomaly", "intent", "spending", "ner", "churn_predictor"]
-    assert [line for line in after if line not in before] == ['    "churn_predictor",']
+    assert names[:5] == ["credit_risk", "anomaly", "intent", "spending", "ner"]
+    assert declared_names(repository) == [*names, NAME]
+    assert [line for line in after if line not in before] == [f'    "{NAME}",']
 
 
 @pytest.mark.parametrize(
@@ -77,9 +83,9 @@ def test_a_name_that_cannot_be_used_is_refused_before_anything_is_written(reposi
 
 
 def test_the_command_says_what_it_wrote_and_refuses_in_one_line(repository):
-    made = subprocess.run([PLATFORM, "new-model", "fraud_score", "--root", repository], capture_output=True, text=True)
+    made = subprocess.run([PLATFORM, "new-model", NAME, "--root", repository], capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
-    assert "  dags/fraud_score_training.py" in made.stdout.splitlines()
+    assert f"  dags/{NAME}_training.py" in made.stdout.splitlines()
     refused = subprocess.run([PLATFORM, "new-model", "Fraud", "--root", repository], capture_output=True, text=True)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [

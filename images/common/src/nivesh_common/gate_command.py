@@ -8,19 +8,18 @@ range), records the outcome as a run tag and a JSON artifact, and exits 3 when t
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mlflow
 import typer
-from mlflow.entities import Run
 
 from nivesh_common.cli import step
-from nivesh_common.gates import enforce_gate, evaluate_gate, record_gate
 from nivesh_common.options import RunId, setting_parameter
 from nivesh_common.settings import load_tracking_settings
-from nivesh_common.tracking import connect, get_run
 from nivesh_contract.declaration import EVALUATE_GATE, Gate, ModelDeclaration, Threshold
 from nivesh_contract.results import Judged
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,12 @@ def gate_command(app: typer.Typer, model: ModelDeclaration, gate: Gate = EVALUAT
     return add
 
 
-def judge(gate: str, run_id: str, measure: Callable[[Run], Measurement], limits: dict[Threshold, float]) -> Judged:
+def judge(gate: str, run_id: str, measure: Callable[["Run"], Measurement], limits: dict[Threshold, float]) -> Judged:
+    import mlflow
+
+    from nivesh_common.gates import enforce_gate, evaluate_gate, record_gate
+    from nivesh_common.tracking import connect, get_run
+
     client = connect(load_tracking_settings())
     run = get_run(client, run_id)
     mlflow.start_run(run_id=run_id)

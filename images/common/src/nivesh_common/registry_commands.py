@@ -7,22 +7,23 @@ import typer
 
 from nivesh_common.cli import step
 from nivesh_common.options import RunId, Version, setting_option
-from nivesh_common.registry import promote_candidate, register_candidate, rollback_production
 from nivesh_common.settings import load_tracking_settings
-from nivesh_common.tracking import connect
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.results import Promoted, Registered, RolledBack
 
 
 def add_registry_commands(app: typer.Typer, model: ModelDeclaration, champion_scorer: str) -> None:
     """`champion_scorer` names a ChampionScorer as "module:function"; it is imported only by `promote`,
-    so the CLI's --help does not import the model library."""
+    and MLflow only by the commands: `--help` and the data steps start fast."""
     tolerance_setting = model.promotion.tolerance_setting
 
     @app.command()
     @step
     def register(run_id: RunId) -> Registered:
         """Register the run's model (once per run) and give it the alias `candidate`."""
+        from nivesh_common.registry import register_candidate
+        from nivesh_common.tracking import connect
+
         client = connect(load_tracking_settings())
         return register_candidate(client, model, run_id)
 
@@ -33,6 +34,9 @@ def add_registry_commands(app: typer.Typer, model: ModelDeclaration, champion_sc
         tolerance: Annotated[float, setting_option(tolerance_setting)] = tolerance_setting.default,
     ) -> Promoted:
         """Move `production` to VERSION if its gates passed and it is not worse than production."""
+        from nivesh_common.registry import promote_candidate
+        from nivesh_common.tracking import connect
+
         client = connect(load_tracking_settings())
         return promote_candidate(client, model, version, tolerance, resolve_name(champion_scorer))
 
@@ -40,5 +44,8 @@ def add_registry_commands(app: typer.Typer, model: ModelDeclaration, champion_sc
     @step
     def rollback() -> RolledBack:
         """Move `production` back to the version that holds `previous`."""
+        from nivesh_common.registry import rollback_production
+        from nivesh_common.tracking import connect
+
         client = connect(load_tracking_settings())
         return rollback_production(client, model.name)

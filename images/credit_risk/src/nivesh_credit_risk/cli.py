@@ -1,9 +1,8 @@
 """`nivesh-credit-risk`: the credit risk scorer's steps (see the README's data contract)."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from mlflow.entities import Run
 
 from nivesh_common.cli import step
 from nivesh_common.gate_command import Measurement, gate_command
@@ -11,6 +10,9 @@ from nivesh_common.model_cli import Sample, console_main, declared_options, mode
 from nivesh_common.options import DataPath, Seed
 from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
 
 MODEL = model_named("credit_risk_scorer")
 app = model_app(MODEL, "Credit risk scorer (XGBoost)", "nivesh_credit_risk.evaluation:score_champion")
@@ -90,7 +92,7 @@ def train(
 
 
 @gate_command(app, MODEL, MODEL.gate("fairness"))
-def fairness(run: Run, min_group_size: Annotated[int, typer.Option(min=1)] = MIN_GROUP_SIZE) -> Measurement:
+def fairness(run: "Run", min_group_size: Annotated[int, typer.Option(min=1)] = MIN_GROUP_SIZE) -> Measurement:
     """Per-age-group metrics (fairlearn MetricFrame) and the disparate impact ratio gate."""
     from nivesh_credit_risk.fairness import measure_fairness
 
@@ -98,7 +100,7 @@ def fairness(run: Run, min_group_size: Annotated[int, typer.Option(min=1)] = MIN
 
 
 @gate_command(app, MODEL)
-def evaluate(run: Run) -> Measurement:
+def evaluate(run: "Run") -> Measurement:
     """Test-split accuracy, precision, recall, F1 and ROC AUC against the gate's thresholds."""
     from nivesh_credit_risk.evaluation import measure_classification
 

@@ -1,9 +1,8 @@
 """`nivesh-intent`: the intent classifier's steps (see the README's data contract)."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from mlflow.entities import Run
 
 from nivesh_common.cli import step
 from nivesh_common.gate_command import Measurement, gate_command
@@ -11,6 +10,9 @@ from nivesh_common.model_cli import Sample, console_main, declared_options, mode
 from nivesh_common.options import DataPath, Seed
 from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
 
 MODEL = model_named("intent_classifier")
 app = model_app(MODEL, "Intent classifier (DistilBERT fine-tuning)", "nivesh_intent.evaluation:score_champion")
@@ -75,7 +77,7 @@ def train(
 
 @gate_command(app, MODEL)
 def evaluate(
-    run: Run,
+    run: "Run",
     data: Annotated[
         str | None, typer.Option(help="Labelled messages to evaluate on; default: the run's test split.")
     ] = None,

@@ -1,9 +1,8 @@
 """`nivesh-spending`: the spending predictor's steps (see the README's data contract)."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from mlflow.entities import Run
 
 from nivesh_common.cli import step
 from nivesh_common.gate_command import Measurement, gate_command
@@ -11,6 +10,9 @@ from nivesh_common.model_cli import Sample, console_main, model_app, sample_data
 from nivesh_common.options import DataPath, Seed
 from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
 
 MODEL = model_named("spending_predictor")
 app = model_app(MODEL, "Spending predictor (Prophet)", "nivesh_spending.evaluation:score_champion")
@@ -67,7 +69,7 @@ def train(data: DataPath) -> Trained:
 
 
 @gate_command(app, MODEL)
-def evaluate(run: Run) -> Measurement:
+def evaluate(run: "Run") -> Measurement:
     """Holdout MAPE on the last 30 days and the skill over a seasonal-naive forecast; logs a forecast plot."""
     from nivesh_spending.evaluation import measure_forecast
 
