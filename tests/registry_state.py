@@ -1,7 +1,10 @@
 """Reading what a test's MLflow store holds, to assert that nothing was logged, registered or moved."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import mlflow
 from mlflow import MlflowClient
 
 
@@ -32,3 +35,16 @@ def version_count(env: dict[str, str], model: str) -> int:
     if not store_exists(env):
         return 0
     return len(client_for(env).search_model_versions(f"name='{model}'"))
+
+
+def load_from_store(env: dict[str, str], model_uri: str, load: Callable[[str], Any]) -> Any:
+    """`load(model_uri)` from the test's own store (`models:/name@production`: as a consumer of the registry
+    would); MLflow's process-wide URIs are put back afterwards."""
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    mlflow.set_registry_uri(env["MLFLOW_TRACKING_URI"])
+    try:
+        return load(model_uri)
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])

@@ -2,11 +2,12 @@
 
 import json
 
+import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from registry_state import aliases
+from registry_state import aliases, load_from_store
 from steps import run_step, step_environment
 
 MODEL = "intent_classifier"
@@ -70,17 +71,7 @@ def test_evaluate_register_promote_and_predict(trained):
     assert intent("register", "--run-id", run_id, env=env).result["version"] == 1
     promoted = intent("promote", "--version", 1, env=env)
     assert promoted.result["promoted"] and aliases(env, MODEL) == {"candidate": 1, "production": 1}
-
-    import mlflow
-
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
-    mlflow.set_registry_uri(env["MLFLOW_TRACKING_URI"])
-    try:
-        model = mlflow.pyfunc.load_model(f"models:/{MODEL}@production")
-    finally:
-        mlflow.set_tracking_uri(previous[0])
-        mlflow.set_registry_uri(previous[1])
+    model = load_from_store(env, f"models:/{MODEL}@production", mlflow.pyfunc.load_model)
     predicted = model.predict(pd.DataFrame({"text": ["block my card please", "what is my balance"]}))
     assert list(predicted.columns) == ["intent", "confidence"] and predicted["confidence"].between(0, 1).all()
 

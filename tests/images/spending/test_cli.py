@@ -4,7 +4,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from registry_state import aliases, client_for, run_count
+from registry_state import aliases, client_for, load_from_store, run_count
 from steps import run_step, step_environment
 
 MODEL = "spending_predictor"
@@ -65,14 +65,7 @@ def test_evaluate_gates_register_promote_and_forecast(trained):
     assert spending("promote", "--version", 1, env=env).result["promoted"]
     assert aliases(env, MODEL) == {"candidate": 1, "production": 1}
 
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
-    mlflow.set_registry_uri(env["MLFLOW_TRACKING_URI"])
-    try:
-        model = mlflow.pyfunc.load_model(f"models:/{MODEL}@production")
-    finally:
-        mlflow.set_tracking_uri(previous[0])
-        mlflow.set_registry_uri(previous[1])
+    model = load_from_store(env, f"models:/{MODEL}@production", mlflow.pyfunc.load_model)
     forecast = model.predict(pd.DataFrame({"ds": pd.date_range("2026-11-01", periods=7)}))
     assert len(forecast) == 7 and (forecast["yhat"] > 0).all()
 

@@ -1,22 +1,18 @@
 """`nivesh-anomaly`: the anomaly detector's steps (see the README's data contract)."""
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from nivesh_common.cli import step
-from nivesh_common.gate_command import Measurement, gate_command
-from nivesh_common.model_cli import Sample, console_main, model_app, sample_data_command
+from nivesh_common.gate_command import Measurement, TrainedRun, gate_command
+from nivesh_common.model_cli import Sample, model_app, sample_data_command
 from nivesh_common.options import DataPath, Seed
 from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
 
-if TYPE_CHECKING:
-    from mlflow.entities import Run
-
 MODEL = model_named("anomaly_detector")
-app = model_app(MODEL, "Anomaly detector (Isolation Forest)", "nivesh_anomaly.evaluation:score_champion")
-main = console_main(app, MODEL)
+app, main = model_app(MODEL, "Anomaly detector (Isolation Forest)", "nivesh_anomaly.evaluation:score_champion")
 
 
 @sample_data_command(app)
@@ -74,7 +70,7 @@ def train(
 
 @gate_command(app, MODEL)
 def evaluate(
-    run: "Run",
+    run: TrainedRun,
     k: Annotated[
         int | None, typer.Option(min=1, help="Alerts reviewed; default: the number of labelled anomalies.")
     ] = None,

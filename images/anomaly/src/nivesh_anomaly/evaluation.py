@@ -3,16 +3,15 @@
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import PrecisionRecallDisplay
 
 from nivesh_anomaly.features import FEATURES
 from nivesh_anomaly.schema import LABEL
-from nivesh_common.gate_command import Measurement
+from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.plots import log_figure
-from nivesh_common.tracking import load_table, model_uri_of
+from nivesh_common.tracking import load_table
 from nivesh_contract.names import TEST_SPLIT
 
 
@@ -41,10 +40,10 @@ def detection_metrics(model: IsolationForest, test: pd.DataFrame, k: int | None 
     }
 
 
-def measure_detection(run: Run, k: int | None) -> Measurement:
+def measure_detection(run: TrainedRun, k: int | None) -> Measurement:
     """precision@k and recall of the run's model on the labelled anomalies of its test period."""
-    test = load_table(run.info.run_id, TEST_SPLIT)
-    return Measurement(detection_metrics(load_model(model_uri_of(run)), test, k))
+    test = load_table(run.run_id, TEST_SPLIT)
+    return Measurement(detection_metrics(load_model(run.model_uri), test, k))
 
 
 def log_evaluation_plots(model: IsolationForest, test: pd.DataFrame) -> None:

@@ -5,10 +5,11 @@ them against the model's declared thresholds for that gate (each a flag with its
 range), records the outcome as a run tag and a JSON artifact, and exits 3 when the gate failed.
 """
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
@@ -18,8 +19,15 @@ from nivesh_common.settings import load_tracking_settings
 from nivesh_contract.declaration import EVALUATE_GATE, Gate, ModelDeclaration, Threshold
 from nivesh_contract.results import Judged
 
-if TYPE_CHECKING:
-    from mlflow.entities import Run
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """The training run a gate judges: what a measurement reads of it, without MLflow's own classes."""
+
+    run_id: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    model_uri: str  # the model `train` logged
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,7 @@ class Measurement:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-# measure(run, **its own options): runs inside the reopened training run, so it may log artifacts there.
+# measure(run: TrainedRun, **its own options): runs inside the reopened training run, so it may log artifacts there.
 Measure = Callable[..., Measurement]
 
 
@@ -47,7 +55,7 @@ def gate_command(app: typer.Typer, model: ModelDeclaration, gate: Gate = EVALUAT
 
         def command(run_id: str, **options: Any) -> Judged:
             limits = {threshold: options.pop(threshold.name) for threshold in thresholds}
-            return judge(gate.name, run_id, lambda run: measure(run, **options), limits)
+            return judge(gate.name, run_id, functools.partial(measure, **options), limits)
 
         run_id = inspect.Parameter("run_id", inspect.Parameter.KEYWORD_ONLY, annotation=RunId)
         parameters = [run_id, *own, *map(setting_parameter, thresholds)]
@@ -59,17 +67,19 @@ def gate_command(app: typer.Typer, model: ModelDeclaration, gate: Gate = EVALUAT
     return add
 
 
-def judge(gate: str, run_id: str, measure: Callable[["Run"], Measurement], limits: dict[Threshold, float]) -> Judged:
+def judge(
+    gate: str, run_id: str, measure: Callable[[TrainedRun], Measurement], limits: dict[Threshold, float]
+) -> Judged:
     import mlflow
 
     from nivesh_common.gates import enforce_gate, evaluate_gate, record_gate
-    from nivesh_common.tracking import connect, get_run
+    from nivesh_common.tracking import connect, get_run, model_uri_of
 
-    client = connect(load_tracking_settings())
-    run = get_run(client, run_id)
+    run = get_run(connect(load_tracking_settings()), run_id)
+    trained = TrainedRun(run_id, run.data.params, run.data.tags, model_uri_of(run))
     mlflow.start_run(run_id=run_id)
     try:
-        measured = measure(run)
+        measured = measure(trained)
         mlflow.log_metrics(measured.metrics)
     finally:
         # FINISHED whatever happened: bad input to a gate says nothing about how the training run went.

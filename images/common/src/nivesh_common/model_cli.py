@@ -1,5 +1,5 @@
-"""What every model image's command line shares: the app with its registry commands, the `sample-data`
-command, the flags of its declared data-contract options, and the console script's entry point."""
+"""What every model image's command line shares: the app with its registry commands and its entry point, the
+`sample-data` command, and the flags of its declared data-contract options."""
 
 import inspect
 import logging
@@ -20,16 +20,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("nivesh")
 
 
-def model_app(model: ModelDeclaration, title: str, champion_scorer: str) -> typer.Typer:
-    """The model's Typer app: `register`, `promote` and `rollback` come with it (see registry_commands)."""
+def model_app(model: ModelDeclaration, title: str, champion_scorer: str) -> tuple[typer.Typer, Callable[[], None]]:
+    """The model's Typer app, with `register`, `promote` and `rollback` (see registry_commands), and the console
+    script's entry point (`nivesh-credit-risk = "nivesh_credit_risk.cli:main"`)."""
     app = step_app(f"{title}: data, training, gates and registry steps.")
     add_registry_commands(app, model, champion_scorer)
-    return app
-
-
-def console_main(app: typer.Typer, model: ModelDeclaration) -> Callable[[], None]:
-    """The console script's entry point (`nivesh-credit-risk = "nivesh_credit_risk.cli:main"`)."""
-    return lambda: run_app(app, model.image.console_script)
+    return app, lambda: run_app(app, model.image.console_script)
 
 
 @dataclass(frozen=True)

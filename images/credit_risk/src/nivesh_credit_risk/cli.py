@@ -1,22 +1,18 @@
 """`nivesh-credit-risk`: the credit risk scorer's steps (see the README's data contract)."""
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from nivesh_common.cli import step
-from nivesh_common.gate_command import Measurement, gate_command
-from nivesh_common.model_cli import Sample, console_main, declared_options, model_app, sample_data_command
+from nivesh_common.gate_command import Measurement, TrainedRun, gate_command
+from nivesh_common.model_cli import Sample, declared_options, model_app, sample_data_command
 from nivesh_common.options import DataPath, Seed
 from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
 
-if TYPE_CHECKING:
-    from mlflow.entities import Run
-
 MODEL = model_named("credit_risk_scorer")
-app = model_app(MODEL, "Credit risk scorer (XGBoost)", "nivesh_credit_risk.evaluation:score_champion")
-main = console_main(app, MODEL)
+app, main = model_app(MODEL, "Credit risk scorer (XGBoost)", "nivesh_credit_risk.evaluation:score_champion")
 MIN_GROUP_SIZE = 5
 
 
@@ -92,7 +88,7 @@ def train(
 
 
 @gate_command(app, MODEL, MODEL.gate("fairness"))
-def fairness(run: "Run", min_group_size: Annotated[int, typer.Option(min=1)] = MIN_GROUP_SIZE) -> Measurement:
+def fairness(run: TrainedRun, min_group_size: Annotated[int, typer.Option(min=1)] = MIN_GROUP_SIZE) -> Measurement:
     """Per-age-group metrics (fairlearn MetricFrame) and the disparate impact ratio gate."""
     from nivesh_credit_risk.fairness import measure_fairness
 
@@ -100,7 +96,7 @@ def fairness(run: "Run", min_group_size: Annotated[int, typer.Option(min=1)] = M
 
 
 @gate_command(app, MODEL)
-def evaluate(run: "Run") -> Measurement:
+def evaluate(run: TrainedRun) -> Measurement:
     """Test-split accuracy, precision, recall, F1 and ROC AUC against the gate's thresholds."""
     from nivesh_credit_risk.evaluation import measure_classification
 

@@ -3,7 +3,6 @@
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
@@ -17,9 +16,9 @@ from sklearn.metrics import (
 from xgboost import XGBClassifier
 
 from nivesh_common.errors import BadInputError
-from nivesh_common.gate_command import Measurement
+from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.plots import log_figure
-from nivesh_common.tracking import load_table, model_uri_of
+from nivesh_common.tracking import load_table
 from nivesh_contract.names import TEST_SPLIT
 from nivesh_credit_risk.features import feature_matrix, load_feature_spec
 
@@ -37,10 +36,10 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, 
     }
 
 
-def measure_classification(run: Run) -> Measurement:
+def measure_classification(run: TrainedRun) -> Measurement:
     """Accuracy, precision, recall, F1 and ROC AUC of the run's model on its test split."""
-    test = load_table(run.info.run_id, TEST_SPLIT)
-    scores = score(load_model(model_uri_of(run)), run.info.run_id, test)
+    test = load_table(run.run_id, TEST_SPLIT)
+    scores = score(load_model(run.model_uri), run.run_id, test)
     return Measurement(classification_metrics(test[LABEL].to_numpy(), scores))
 
 

@@ -4,13 +4,12 @@ import mlflow
 import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
-from mlflow.entities import Run
 from pandas.api import types
 from sklearn.metrics import accuracy_score
 
 from nivesh_common.errors import BadInputError
-from nivesh_common.gate_command import Measurement
-from nivesh_common.tracking import load_table, model_uri_of
+from nivesh_common.gate_command import Measurement, TrainedRun
+from nivesh_common.tracking import load_table
 from nivesh_contract.names import TEST_SPLIT
 from nivesh_credit_risk.evaluation import LABEL, load_model, score
 
@@ -57,16 +56,16 @@ def fairness_metrics(labels: np.ndarray, predicted: np.ndarray, groups: pd.Serie
     return by_group, ratio
 
 
-def measure_fairness(run: Run, min_group_size: int) -> Measurement:
+def measure_fairness(run: TrainedRun, min_group_size: int) -> Measurement:
     """The disparate impact ratio on the run's test split; per-group metrics and a report logged on the run."""
-    run_id = run.info.run_id
-    attribute = run.data.params.get("protected_attribute")
+    run_id = run.run_id
+    attribute = run.params.get("protected_attribute")
     if not attribute:
         raise BadInputError(f"--run-id {run_id}: trained without --protected-attribute; nothing to judge")
     test = load_table(run_id, TEST_SPLIT)
     groups = protected_groups(test[attribute])
     sizes = check_group_sizes(groups, min_group_size)
-    predicted = (score(load_model(model_uri_of(run)), run_id, test) >= 0.5).astype(int)
+    predicted = (score(load_model(run.model_uri), run_id, test) >= 0.5).astype(int)
     by_group, ratio = fairness_metrics(test[LABEL].to_numpy(), predicted, groups)
     for group, metrics in by_group.items():
         mlflow.log_metrics({f"fairness/{group}/{name}": value for name, value in metrics.items()})

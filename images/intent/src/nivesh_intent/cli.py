@@ -1,22 +1,18 @@
 """`nivesh-intent`: the intent classifier's steps (see the README's data contract)."""
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from nivesh_common.cli import step
-from nivesh_common.gate_command import Measurement, gate_command
-from nivesh_common.model_cli import Sample, console_main, declared_options, model_app, sample_data_command
+from nivesh_common.gate_command import Measurement, TrainedRun, gate_command
+from nivesh_common.model_cli import Sample, declared_options, model_app, sample_data_command
 from nivesh_common.options import DataPath, Seed
 from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
 
-if TYPE_CHECKING:
-    from mlflow.entities import Run
-
 MODEL = model_named("intent_classifier")
-app = model_app(MODEL, "Intent classifier (DistilBERT fine-tuning)", "nivesh_intent.evaluation:score_champion")
-main = console_main(app, MODEL)
+app, main = model_app(MODEL, "Intent classifier (DistilBERT fine-tuning)", "nivesh_intent.evaluation:score_champion")
 
 
 @sample_data_command(app)
@@ -77,7 +73,7 @@ def train(
 
 @gate_command(app, MODEL)
 def evaluate(
-    run: "Run",
+    run: TrainedRun,
     data: Annotated[
         str | None, typer.Option(help="Labelled messages to evaluate on; default: the run's test split.")
     ] = None,
@@ -91,7 +87,7 @@ def evaluate(
 
     if data:
         examples = parse_examples(read_table(data), data)
-        require_known_intents(examples, known_intents(run.info.run_id), data)
+        require_known_intents(examples, known_intents(run.run_id), data)
     else:
-        examples = load_table(run.info.run_id, TEST_SPLIT)
+        examples = load_table(run.run_id, TEST_SPLIT)
     return measure_classification(run, examples)

@@ -2,13 +2,12 @@
 
 import mlflow
 import pandas as pd
-from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, classification_report, f1_score
 
-from nivesh_common.gate_command import Measurement
+from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.plots import log_figure
-from nivesh_common.tracking import load_table, model_uri_of
+from nivesh_common.tracking import load_table
 from nivesh_contract.names import TEST_SPLIT
 from nivesh_intent.schema import LABEL, TEXT
 
@@ -39,9 +38,9 @@ def _log_confusion_matrix(truth, predicted) -> None:
     log_figure(display.figure_, "plots/confusion_matrix.png")
 
 
-def measure_classification(run: Run, examples: pd.DataFrame) -> Measurement:
+def measure_classification(run: TrainedRun, examples: pd.DataFrame) -> Measurement:
     """Accuracy and macro F1 of the run's model on `examples`; the per-intent report logged on the run."""
-    metrics, report = classification_metrics(load_model(model_uri_of(run)), examples)
+    metrics, report = classification_metrics(load_model(run.model_uri), examples)
     mlflow.log_dict(report, "evaluation/per_intent_report.json")
     per_intent = {name: scores for name, scores in report.items() if name not in SUMMARY_ROWS}
     weakest = min(per_intent, key=lambda name: per_intent[name]["f1-score"])

@@ -1,22 +1,18 @@
 """`nivesh-ner`: the financial NER's steps (see the README's data contract)."""
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from nivesh_common.cli import step
-from nivesh_common.gate_command import Measurement, gate_command
-from nivesh_common.model_cli import Sample, console_main, model_app, sample_data_command
+from nivesh_common.gate_command import Measurement, TrainedRun, gate_command
+from nivesh_common.model_cli import Sample, model_app, sample_data_command
 from nivesh_common.options import Seed
 from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
 
-if TYPE_CHECKING:
-    from mlflow.entities import Run
-
 MODEL = model_named("financial_ner")
-app = model_app(MODEL, "Financial NER (spaCy)", "nivesh_ner.evaluation:score_champion")
-main = console_main(app, MODEL)
+app, main = model_app(MODEL, "Financial NER (spaCy)", "nivesh_ner.evaluation:score_champion")
 
 JsonlPath = Annotated[str, typer.Option("--data", help="Local path or fsspec URL of a JSONL file of annotated texts.")]
 BasePipeline = Annotated[
@@ -85,7 +81,7 @@ def train(
 
 
 @gate_command(app, MODEL)
-def evaluate(run: "Run") -> Measurement:
+def evaluate(run: TrainedRun) -> Measurement:
     """Entity precision, recall and F1 (overall and per label) on the run's test split, against the gate."""
     from nivesh_ner.evaluation import measure_entities
 

@@ -2,11 +2,10 @@
 
 import mlflow
 import pandas as pd
-from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 
-from nivesh_common.gate_command import Measurement
-from nivesh_common.tracking import load_table, model_uri_of
+from nivesh_common.gate_command import Measurement, TrainedRun
+from nivesh_common.tracking import load_table
 from nivesh_contract.names import TEST_SPLIT
 from nivesh_ner.schema import ENTITIES, TEXT, spans_of
 
@@ -38,9 +37,9 @@ def per_label_metrics(per_label: dict[str, dict[str, float]]) -> dict[str, float
     return {f"test_{names[key]}_{label}": value for label, prf in per_label.items() for key, value in prf.items()}
 
 
-def measure_entities(run: Run) -> Measurement:
+def measure_entities(run: TrainedRun) -> Measurement:
     """Entity precision, recall and F1 of the run's pipeline on its test split; per label logged on the run."""
-    metrics, per_label = entity_scores(load_model(model_uri_of(run)), load_table(run.info.run_id, TEST_SPLIT))
+    metrics, per_label = entity_scores(load_model(run.model_uri), load_table(run.run_id, TEST_SPLIT))
     mlflow.log_metrics(per_label_metrics(per_label))
     mlflow.log_dict(per_label, "evaluation/per_label_report.json")
     return Measurement(metrics, {"per_label_f1": {label: round(prf["f"], 4) for label, prf in per_label.items()}})

@@ -1,22 +1,18 @@
 """`nivesh-spending`: the spending predictor's steps (see the README's data contract)."""
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from nivesh_common.cli import step
-from nivesh_common.gate_command import Measurement, gate_command
-from nivesh_common.model_cli import Sample, console_main, model_app, sample_data_command
+from nivesh_common.gate_command import Measurement, TrainedRun, gate_command
+from nivesh_common.model_cli import Sample, model_app, sample_data_command
 from nivesh_common.options import DataPath, Seed
 from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
 
-if TYPE_CHECKING:
-    from mlflow.entities import Run
-
 MODEL = model_named("spending_predictor")
-app = model_app(MODEL, "Spending predictor (Prophet)", "nivesh_spending.evaluation:score_champion")
-main = console_main(app, MODEL)
+app, main = model_app(MODEL, "Spending predictor (Prophet)", "nivesh_spending.evaluation:score_champion")
 
 
 @sample_data_command(app)
@@ -69,7 +65,7 @@ def train(data: DataPath) -> Trained:
 
 
 @gate_command(app, MODEL)
-def evaluate(run: "Run") -> Measurement:
+def evaluate(run: TrainedRun) -> Measurement:
     """Holdout MAPE on the last 30 days and the skill over a seasonal-naive forecast; logs a forecast plot."""
     from nivesh_spending.evaluation import measure_forecast
 

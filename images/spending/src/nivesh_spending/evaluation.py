@@ -2,11 +2,10 @@
 
 import mlflow
 import pandas as pd
-from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 
 from nivesh_common.errors import BadInputError
-from nivesh_common.gate_command import Measurement
+from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.plots import log_figure
 from nivesh_common.tracking import load_table
 from nivesh_spending.forecasting import forecast, mape
@@ -55,10 +54,10 @@ def log_forecast_plot(model, holdout: pd.DataFrame, predicted: pd.DataFrame) -> 
     log_figure(figure, "plots/forecast.png")
 
 
-def measure_forecast(run: Run) -> Measurement:
+def measure_forecast(run: TrainedRun) -> Measurement:
     """Holdout MAPE and skill over seasonal naive of the run's holdout model; the forecast plot logged on the run."""
-    model = load_model(holdout_model_uri(run.data.tags, run.info.run_id))
-    holdout = load_table(run.info.run_id, HOLDOUT)
+    model = load_model(holdout_model_uri(run.tags, run.run_id))
+    holdout = load_table(run.run_id, HOLDOUT)
     metrics, predicted = forecast_metrics(model, holdout)
     log_forecast_plot(model, holdout, predicted)
     return Measurement(metrics)
