@@ -46,7 +46,8 @@ def sample_data_command(app: typer.Typer) -> Callable[[Callable[..., Sample]], C
 
             sample = generate(**options)
             write_table(sample.table, out)
-            log.info("wrote %d rows to %s %s", len(sample.table), out, sample.details or "")
+            described = "".join(f"; {key}: {value}" for key, value in sample.details.items())
+            log.info("wrote %d rows to %s%s", len(sample.table), out, described)
             return {"path": out, "rows": len(sample.table), **sample.details}
 
         out = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, annotation=OutPath)
