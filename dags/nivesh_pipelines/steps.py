@@ -42,15 +42,11 @@ def pipeline_steps(model: ModelDeclaration) -> tuple[Step, ...]:
     """The seed's steps: validate, the model's own data checks, drift, train, its gates, register, promote."""
     data = ("--data", data_path(model))
     own = model.image
+    drift_flags = flags(model.drift_share_setting, *model.options_of("check"))
     return (
         Step("validate_data", "validate", own, (*data, *flags(*model.options_of("validate")))),
         *(Step(check.task_id, check.subcommand, own, data) for check in model.data_checks),
-        Step(
-            DRIFT_CHECK,
-            "check",
-            DRIFT_IMAGE,
-            ("--model", model.name, "--current", data[1], *flags(model.drift_share_setting)),
-        ),
+        Step(DRIFT_CHECK, "check", DRIFT_IMAGE, ("--model", model.name, "--current", data[1], *drift_flags)),
         Step("train_model", "train", own, (*data, *flags(*model.options_of("train"))), gpu=model.train_on_gpu),
         *(
             Step(gate.task_id, gate.subcommand, own, ("--run-id", RUN_ID, *flags(*model.thresholds_of(gate.name))))

@@ -6,7 +6,7 @@ import typer
 
 from nivesh_common.cli import step
 from nivesh_common.gate_command import Measurement, TrainedRun, gate_command
-from nivesh_common.model_cli import Sample, model_app, sample_data_command
+from nivesh_common.model_cli import Sample, declared_options, model_app, sample_data_command
 from nivesh_common.options import DataPath, Seed
 from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
@@ -29,19 +29,33 @@ def sample_data(
     return Sample(table, {"anomalies": {str(kind): int(count) for kind, count in counts.items()}})
 
 
-@app.command()
-@step
-def validate(data: DataPath) -> dict:
-    """Check the transactions: required columns, parseable timestamps, positive amounts, a 0/1 label."""
-    from nivesh_anomaly.schema import LABEL, parse_transactions
+TestShare = Annotated[float, typer.Option(min=0.05, max=0.5, help="The latest share of the history kept to test on.")]
+
+
+def _checked_transactions(data: str, test_share: float, date_order: str):
+    """The table as read, its typed transactions and their time split: what `validate` and `train` check."""
+    from nivesh_anomaly.schema import parse_transactions, time_split
     from nivesh_common.data import read_table
 
-    transactions = parse_transactions(read_table(data), data)
+    raw = read_table(data)
+    transactions = parse_transactions(raw, data, date_order)
+    return raw, transactions, time_split(transactions, test_share, data)
+
+
+@app.command()
+@step
+@declared_options(MODEL, "validate")
+def validate(data: DataPath, test_share: TestShare = 0.2, **contract: str) -> dict:
+    """Check the transactions: required columns, timestamps, positive amounts, a 0/1 label, anomalies to test on."""
+    from nivesh_anomaly.schema import LABEL
+
+    _, transactions, (_, test) = _checked_transactions(data, test_share, contract["date_order"])
     return {
         "path": data,
         "rows": len(transactions),
         "users": int(transactions["user_id"].nunique()),
         "labelled_anomalies": int(transactions[LABEL].sum()),
+        "test_anomalies": int(transactions.loc[test, LABEL].sum()),
         "from": str(transactions["timestamp"].min()),
         "to": str(transactions["timestamp"].max()),
     }
@@ -49,23 +63,23 @@ def validate(data: DataPath) -> dict:
 
 @app.command()
 @step
+@declared_options(MODEL, "train")
 def train(
     data: DataPath,
     seed: Seed = 42,
     n_estimators: Annotated[int, typer.Option(min=1)] = 200,
     contamination: Annotated[float, typer.Option(min=0.0001, max=0.5)] = 0.03,
-    test_share: Annotated[float, typer.Option(min=0.05, max=0.5)] = 0.2,
+    test_share: TestShare = 0.2,
+    **contract: str,
 ) -> Trained:
     """Fit on the earlier transactions; log model, signature, data lineage and plots on the latest ones."""
-    from nivesh_anomaly.schema import LABEL, parse_transactions
+    from nivesh_anomaly.schema import LABEL
     from nivesh_anomaly.training import TrainingConfig, train_detector
-    from nivesh_common.data import read_table
     from nivesh_common.training import TrainingData, run_training
 
-    raw = read_table(data)
-    transactions = parse_transactions(raw, data)
+    raw, transactions, split = _checked_transactions(data, test_share, contract["date_order"])
     config = TrainingConfig(seed, test_share, n_estimators, contamination)
-    return run_training(MODEL, TrainingData(raw, data, LABEL), lambda: train_detector(transactions, config, data))
+    return run_training(MODEL, TrainingData(raw, data, LABEL), lambda: train_detector(transactions, split, config))
 
 
 @gate_command(app, MODEL)

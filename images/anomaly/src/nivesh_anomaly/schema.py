@@ -1,9 +1,11 @@
-"""The transactions data contract enforced by `validate` and relied on by `train`."""
+"""The transactions data contract enforced by `validate` and by `train` before it opens a run."""
 
+import numpy as np
 import pandas as pd
 
 from nivesh_common.data import require_columns
 from nivesh_common.errors import BadInputError
+from nivesh_common.timestamps import parse_timestamps
 
 REQUIRED_COLUMNS = ["user_id", "timestamp", "amount", "merchant"]
 LABEL = "is_anomaly"
@@ -14,24 +16,19 @@ def _first_bad_row(mask: pd.Series) -> int:
     return int(mask.to_numpy().nonzero()[0][0]) + 1
 
 
-def parse_transactions(table: pd.DataFrame, source: str, labelled: bool = True) -> pd.DataFrame:
-    """Typed transactions: parsed timestamps, positive amounts, a 0/1 label where required."""
+def parse_transactions(table: pd.DataFrame, source: str, date_order: str = "", labelled: bool = True) -> pd.DataFrame:
+    """Typed transactions: timestamps in UTC, positive finite amounts, a 0/1 label where required."""
     require_columns(table, REQUIRED_COLUMNS + ([LABEL] if labelled else []), source)
     if len(table) < MIN_ROWS:
         raise BadInputError(f"{source}: {len(table)} rows; need at least {MIN_ROWS}")
     parsed = table.copy()
-    parsed["timestamp"] = pd.to_datetime(table["timestamp"], errors="coerce", format="mixed")
-    if parsed["timestamp"].isna().any():
-        row = _first_bad_row(parsed["timestamp"].isna())
-        raise BadInputError(
-            f"{source}: column timestamp: row {row} is {table['timestamp'].iloc[row - 1]}, not a date-time"
-        )
+    parsed["timestamp"] = parse_timestamps(table["timestamp"], source, "timestamp", date_order)
     parsed["amount"] = pd.to_numeric(table["amount"], errors="coerce")
-    bad_amount = parsed["amount"].isna() | (parsed["amount"] <= 0)
+    bad_amount = ~np.isfinite(parsed["amount"]) | (parsed["amount"] <= 0)
     if bad_amount.any():
         row = _first_bad_row(bad_amount)
         raise BadInputError(
-            f"{source}: column amount: row {row} is {table['amount'].iloc[row - 1]}, expected a positive number"
+            f"{source}: column amount: row {row} is {table['amount'].iloc[row - 1]}, expected a positive finite number"
         )
     for column in ("user_id", "merchant"):
         if table[column].isna().any():
@@ -45,3 +42,18 @@ def parse_transactions(table: pd.DataFrame, source: str, labelled: bool = True) 
             raise BadInputError(f"{source}: column {LABEL}: no labelled anomalies; evaluation needs some")
         parsed[LABEL] = labels.astype(int)
     return parsed
+
+
+def time_split(transactions: pd.DataFrame, test_share: float, source: str) -> tuple[pd.Series, pd.Series]:
+    """Train on the earlier transactions, test on the latest `test_share` of them (no look-ahead); both
+    periods must hold transactions, and the test period labelled anomalies."""
+    cutoff = transactions["timestamp"].quantile(1 - test_share)
+    train, test = transactions["timestamp"] < cutoff, transactions["timestamp"] >= cutoff
+    if not train.any():
+        raise BadInputError(
+            f"{source}: column timestamp: every transaction is at or after {cutoff}; nothing to train on before "
+            "the test period"
+        )
+    if not transactions.loc[test, LABEL].any():
+        raise BadInputError(f"{source}: no labelled anomalies after {cutoff}; the test period cannot be evaluated")
+    return train, test

@@ -11,7 +11,6 @@ from sklearn.ensemble import IsolationForest
 from nivesh_anomaly.evaluation import log_evaluation_plots
 from nivesh_anomaly.features import FEATURES, transaction_features
 from nivesh_anomaly.schema import LABEL
-from nivesh_common.errors import BadInputError
 from nivesh_common.logs import Stopwatch
 from nivesh_common.tracking import log_table
 from nivesh_common.training import LoggedModel
@@ -28,19 +27,12 @@ class TrainingConfig:
     contamination: float = 0.03
 
 
-def time_split(transactions: pd.DataFrame, test_share: float, source: str) -> tuple[pd.Series, pd.Series]:
-    """Train on the earlier transactions, test on the latest `test_share` of them (no look-ahead)."""
-    cutoff = transactions["timestamp"].quantile(1 - test_share)
-    train, test = transactions["timestamp"] < cutoff, transactions["timestamp"] >= cutoff
-    if not transactions.loc[test, LABEL].any():
-        raise BadInputError(f"{source}: no labelled anomalies after {cutoff}; the test period cannot be evaluated")
-    return train, test
-
-
-def train_detector(transactions: pd.DataFrame, config: TrainingConfig, source: str) -> LoggedModel:
-    """Fit and log inside the active MLflow run."""
+def train_detector(
+    transactions: pd.DataFrame, split: tuple[pd.Series, pd.Series], config: TrainingConfig
+) -> LoggedModel:
+    """Fit and log inside the active MLflow run; `split` is the checked time split (train, test masks)."""
     features = transaction_features(transactions)
-    train, test = time_split(transactions, config.test_share, source)
+    train, test = split
     log.info(
         "%d transactions of %d users: train %d, test %d (from %s)",
         len(transactions), transactions["user_id"].nunique(), train.sum(), test.sum(),

@@ -16,9 +16,9 @@ import typer
 from typer.core import TyperGroup
 
 from nivesh_common.errors import BadInputError, GateFailedError, TrackingUnavailableError
-from nivesh_common.logs import Stopwatch, configure_logging
+from nivesh_common.logs import Stopwatch, configure_logging, redacted
 from nivesh_common.result import emit_result
-from nivesh_common.settings import XComSettings
+from nivesh_common.settings import XComSettings, apply_library_defaults
 from nivesh_contract.exit_codes import ExitCode
 from nivesh_contract.results import Status, missing_fields
 
@@ -62,31 +62,47 @@ def step(fn: StepFunction) -> Callable[..., None]:
     @functools.wraps(fn)
     def run_step(*args: Any, **kwargs: Any) -> None:
         configure_logging()
+        apply_library_defaults()
         xcom_dir = XComSettings().xcom_dir
         watch = Stopwatch()
         try:
             result = {"status": Status.OK, **_checked(fn(*args, **kwargs), shape, fn.__name__)}
             exit_code = ExitCode.DONE
-        except BadInputError as exc:
-            log.error("bad input: %s", exc)
-            result, exit_code = {"status": Status.BAD_INPUT, "error": str(exc)}, exc.exit_code
-        except GateFailedError as exc:
-            log.error("quality gate not passed: %s", exc)
-            result = {"status": Status.GATE_FAILED, "error": str(exc), **exc.report}
-            exit_code = exc.exit_code
-        except TrackingUnavailableError as exc:
-            log.error("%s", exc)
-            result, exit_code = {"status": Status.ERROR, "error": str(exc)}, exc.exit_code
-        except Exception as exc:
-            log.exception("step failed")
-            log.error("error: %s: %s", type(exc).__name__, exc)
-            result, exit_code = {"status": Status.ERROR, "error": f"{type(exc).__name__}: {exc}"}, ExitCode.ERROR
+        except Exception as exc:  # noqa: BLE001 - every failure becomes the contract's result and exit code
+            result, exit_code = _failure(exc)
         result["elapsed_s"] = watch.seconds
         emit_result(result, xcom_dir)
         if exit_code:
             raise typer.Exit(exit_code)
 
     return run_step
+
+
+def _failure(exc: Exception) -> tuple[dict[str, Any], ExitCode]:
+    """The result and exit code of a failed step, with one readable line on stderr (a traceback only for bugs)."""
+    message = redacted(str(exc))
+    if isinstance(exc, BadInputError):
+        log.error("bad input: %s", message)
+        return {"status": Status.BAD_INPUT, "error": message}, exc.exit_code
+    if isinstance(exc, GateFailedError):
+        log.error("quality gate not passed: %s", message)
+        return {"status": Status.GATE_FAILED, "error": message, **exc.report}, exc.exit_code
+    if isinstance(exc, TrackingUnavailableError) or _lost_tracking(exc):
+        if not isinstance(exc, TrackingUnavailableError):
+            first_line = (message.splitlines() or [type(exc).__name__])[0]
+            message = f"MLflow tracking server stopped answering ({first_line[:300]})"
+        log.error("%s", message)
+        return {"status": Status.ERROR, "error": message}, ExitCode.ERROR
+    log.exception("step failed")
+    log.error("error: %s: %s", type(exc).__name__, message)
+    return {"status": Status.ERROR, "error": f"{type(exc).__name__}: {message}"}, ExitCode.ERROR
+
+
+def _lost_tracking(exc: Exception) -> bool:
+    """MLflow's REST client gave up on its server (refused, reset, timed out) after its bounded retries."""
+    libraries = {cls.__module__.split(".")[0] for cls in type(exc).__mro__}
+    text = str(exc)
+    return bool({"requests", "urllib3"} & libraries) or ("API request to" in text and "failed with exception" in text)
 
 
 def _checked(result: dict[str, Any], shape: Any, command: str) -> dict[str, Any]:

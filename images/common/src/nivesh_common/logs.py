@@ -1,17 +1,34 @@
-"""Readable log lines on stderr: they are what `kubectl logs` and the Airflow task log show."""
+"""Readable log lines on stderr: they are what `kubectl logs` and the Airflow task log show.
+
+Credentials in URLs (`http://user:password@host`) never reach a log line, a result or an error message.
+"""
 
 import logging
 import os
+import re
 import sys
 import time
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_CREDENTIALS = re.compile(r"(?<=://)[^/\s@]+@")
+
+
+def redacted(text: str) -> str:
+    """`http://user:secret@host/x` as `http://***@host/x`."""
+    return _CREDENTIALS.sub("***@", text)
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redacted(super().format(record))
 
 
 def configure_logging(level: int = logging.INFO) -> None:
     # Progress bars are noise in `kubectl logs` and task logs.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(level=level, format=_FORMAT, stream=sys.stderr, force=True)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_RedactingFormatter(_FORMAT))
     # MLflow and friends are chatty at INFO; their warnings still show.
     for noisy in ("mlflow", "alembic", "urllib3", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,8 @@ log = logging.getLogger(__name__)
 
 
 def emit_result(result: dict[str, Any], xcom_dir: Path) -> None:
-    text = json.dumps(result, sort_keys=True, default=str)
+    """Strict JSON (RFC 8259): a non-finite number is written as null, never as NaN or Infinity."""
+    text = json.dumps(_strict(result), sort_keys=True, default=str, allow_nan=False)
     _write_xcom(text, xcom_dir)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
@@ -30,3 +32,16 @@ def _write_xcom(text: str, xcom_dir: Path) -> None:
         (xcom_dir / RESULT_FILE).write_text(text)
     except OSError as exc:
         log.warning("could not write %s/%s: %s", xcom_dir, RESULT_FILE, exc)
+
+
+def _strict(value: Any) -> Any:
+    """Containers walked; NumPy scalars as Python numbers; NaN and infinities as None."""
+    if isinstance(value, dict):
+        return {str(key): _strict(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(item) for item in value]
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,5 +1,6 @@
 """Deployment settings, read from the environment inside a command (never at import time)."""
 
+import os
 from pathlib import Path
 
 from pydantic import Field, ValidationError
@@ -7,6 +8,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nivesh_common.errors import BadInputError
 from nivesh_contract.deployment import ARTIFACT_ROOT_VARIABLE, TRACKING_URI_VARIABLE, XCOM_DIR, XCOM_DIR_VARIABLE
+
+# What MLflow reads from the environment, as a step wants it unless the deployment says otherwise:
+# - bounded retries, so that a step that loses its server fails within two minutes (MLflow's own
+#   defaults retry for about twelve);
+# - no pickle: models load only from safe formats (XGBoost UBJSON, Prophet and spaCy files, skops with
+#   the trust list fixed in code, models-from-code); set it to true only to load legacy pickled models.
+LIBRARY_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+    "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false",
+}
+
+
+def apply_library_defaults() -> None:
+    for name, value in LIBRARY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
 
 
 class XComSettings(BaseSettings):

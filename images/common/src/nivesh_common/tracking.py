@@ -1,7 +1,9 @@
 """MLflow helpers: connecting with a clear error, experiments, data lineage, artifacts."""
 
+import hashlib
 import importlib.metadata
 import logging
+import re
 import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
@@ -110,6 +112,16 @@ def load_table(run_id: str, artifact_path: str) -> pd.DataFrame:
         except (MlflowException, OSError):
             raise BadInputError(f"run {run_id}: artifact {artifact_path} not found; was it logged by train?") from None
         return pd.read_parquet(local)
+
+
+def artifact_name(text: str) -> str:
+    """A name from the data (a category, a label) made safe as a file name and an MLflow metric name.
+
+    Anything but letters, digits, `_`, `-` and `.` becomes `_`; a changed name gets a short hash of the
+    original, so that `food/drinks` and `food drinks` stay apart, and no name can climb out of a folder.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "unnamed"
+    return safe if safe == text else f"{safe}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def model_uri_of(run: Run) -> str:

@@ -27,6 +27,9 @@ def check(
     drift_share: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help=f"{DRIFT_SHARE_HELP} Default: the model's declared share.")
     ] = None,
+    date_order: Annotated[
+        str, typer.Option(help="day-first or month-first, for dates such as 03/04/2026; empty: such dates are refused.")
+    ] = "",
 ) -> DriftDecision:
     """Compare new data with the reference snapshot of MODEL's production version; say whether to retrain."""
     from nivesh_common.data import read_table
@@ -38,7 +41,7 @@ def check(
     settings = load_tracking_settings()
     table = read_table(current)
     share = declared.drift_share if drift_share is None else drift_share
-    return drift_decision(connect(settings), settings, model, table, current, share)
+    return drift_decision(connect(settings), settings, model, (table, current), share, date_order)
 
 
 @app.command()
@@ -65,7 +68,7 @@ def report(
         rows = []
         for name, path in pairs:
             try:
-                rows.append(drift_decision(client, settings, name, read_table(path), path, drift_share))
+                rows.append(drift_decision(client, settings, name, (read_table(path), path), drift_share))
             except BadInputError as exc:  # one model's bad data must not hide the others
                 rows.append({"model": name, "retrain": None, "reason": f"bad input: {exc}"})
         summary = summary_table(rows)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.api import types
 
+from nivesh_common.timestamps import parse_timestamps
 from nivesh_contract.catalog import MODELS
 from nivesh_contract.declaration import TableDrift, TextDrift
 
@@ -18,14 +19,17 @@ class TableProfile:
 
     drift: TableDrift
 
-    def compared(self, reference: pd.DataFrame, current: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return self._derive(reference), self._derive(current)
+    def compared(
+        self, reference: pd.DataFrame, current: pd.DataFrame, source: str, date_order: str = ""
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """`date_order`: of the new data's dates (the reference snapshot's were read when it was trained)."""
+        return self._derive(reference, "the reference snapshot", ""), self._derive(current, source, date_order)
 
-    def _derive(self, table: pd.DataFrame) -> pd.DataFrame:
+    def _derive(self, table: pd.DataFrame, source: str, date_order: str) -> pd.DataFrame:
         derived = _without_identifiers(table.drop(columns=list(self.drift.ignore), errors="ignore"))
         for part in self.drift.date_parts:
             if part.column in table:
-                dates = pd.to_datetime(table[part.column], format="mixed")
+                dates = parse_timestamps(table[part.column], source, part.column, date_order)
                 derived[part.name] = DATE_PARTS[part.part](dates).to_numpy()
         return derived.reset_index(drop=True)
 
@@ -36,7 +40,9 @@ class TextProfile:
 
     drift: TextDrift
 
-    def compared(self, reference: pd.DataFrame, current: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def compared(
+        self, reference: pd.DataFrame, current: pd.DataFrame, source: str, date_order: str = ""
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         # The vocabulary: words in at least two reference texts. A word only one text uses is out of
         # vocabulary on both sides alike, so the same data gives the same descriptors.
         document_frequency = _words(reference[self.drift.text]).map(set).explode().value_counts()

@@ -29,8 +29,15 @@ log = logging.getLogger(__name__)
 
 
 def drift_decision(
-    client: MlflowClient, settings: TrackingSettings, model: str, table: pd.DataFrame, source: str, drift_share: float
+    client: MlflowClient,
+    settings: TrackingSettings,
+    model: str,
+    data: tuple[pd.DataFrame, str],
+    drift_share: float,
+    date_order: str = "",
 ) -> DriftDecision:
+    """`data`: the new table and where it came from."""
+    table, source = data
     production = version_by_alias(client, model, PRODUCTION)
     if production is None:
         return {"model": model, "retrain": True, "reason": "no production model"}
@@ -48,7 +55,8 @@ def drift_decision(
         ) as drift_run,
     ):
         html = Path(tmp) / f"{model}_drift.html"
-        drift = measure_drift(*PROFILES[model].compared(reference, table[reference.columns]), drift_share, html)
+        compared = PROFILES[model].compared(reference, table[reference.columns], source, date_order)
+        drift = measure_drift(*compared, drift_share, html)
         mlflow.log_artifact(str(html), artifact_path="reports")
         mlflow.log_metric("drift_share", drift["drift_share"])
         mlflow.set_tag(PRODUCTION_VERSION_TAG, production.version)

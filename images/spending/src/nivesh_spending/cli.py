@@ -6,7 +6,7 @@ import typer
 
 from nivesh_common.cli import step
 from nivesh_common.gate_command import Measurement, TrainedRun, gate_command
-from nivesh_common.model_cli import Sample, model_app, sample_data_command
+from nivesh_common.model_cli import Sample, declared_options, model_app, sample_data_command
 from nivesh_common.options import DataPath, Seed
 from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
@@ -31,13 +31,14 @@ def sample_data(
 
 @app.command()
 @step
-def validate(data: DataPath) -> dict:
+@declared_options(MODEL, "validate")
+def validate(data: DataPath, **contract: str) -> dict:
     """Check the transactions: dates, amounts ≥ 0, categories; 60+ days of history, no gap over 30 days."""
     from nivesh_common.data import read_table
     from nivesh_spending.forecasting import TOTAL, daily_spend
     from nivesh_spending.schema import parse_transactions
 
-    transactions = parse_transactions(read_table(data), data)
+    transactions = parse_transactions(read_table(data), data, contract["date_order"])
     series = daily_spend(transactions)
     return {
         "path": data,
@@ -52,7 +53,8 @@ def validate(data: DataPath) -> dict:
 
 @app.command()
 @step
-def train(data: DataPath) -> Trained:
+@declared_options(MODEL, "train")
+def train(data: DataPath, **contract: str) -> Trained:
     """Fit Prophet on daily spend (total, and per category) with a 30-day holdout twin; log the model."""
     from nivesh_common.data import read_table
     from nivesh_common.training import TrainingData, run_training
@@ -60,7 +62,7 @@ def train(data: DataPath) -> Trained:
     from nivesh_spending.training import train_predictor
 
     raw = read_table(data)
-    transactions = parse_transactions(raw, data)
+    transactions = parse_transactions(raw, data, contract["date_order"])
     return run_training(MODEL, TrainingData(raw, data, None), lambda: train_predictor(transactions))
 
 

@@ -6,9 +6,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from nivesh_spending.schema import AMOUNT, CATEGORY, DATE
+from nivesh_spending.schema import AMOUNT, CATEGORY, DATE, TOTAL
 
-TOTAL = "total"
 WEEK = 7
 
 

@@ -3,40 +3,44 @@
 At least MIN_HISTORY_DAYS of history and no gap between transaction days longer than the forecast horizon.
 """
 
+import numpy as np
 import pandas as pd
 
 from nivesh_common.data import require_columns
 from nivesh_common.errors import BadInputError
+from nivesh_common.timestamps import parse_timestamps
 
 DATE, AMOUNT, CATEGORY, USER = "date", "amount", "category", "user_id"
 MIN_HISTORY_DAYS = 60
 HORIZON_DAYS = 30  # the holdout window and the forecast horizon
+TOTAL = "total"  # the series of all categories together
 
 
 def _first_bad_row(mask: pd.Series) -> int:
     return int(mask.to_numpy().nonzero()[0][0]) + 1
 
 
-def parse_transactions(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Typed transactions (dates as days, numeric amounts); errors name the column and the 1-based row."""
+def parse_transactions(table: pd.DataFrame, source: str, date_order: str = "") -> pd.DataFrame:
+    """Typed transactions (dates as UTC days, numeric amounts); errors name the column and the 1-based row."""
     require_columns(table, [DATE, AMOUNT, CATEGORY], source)
     columns = [DATE, AMOUNT, CATEGORY] + ([USER] if USER in table else [])
     parsed = table[columns].copy()
-    parsed[DATE] = pd.to_datetime(table[DATE], errors="coerce", format="mixed").dt.normalize()
-    if parsed[DATE].isna().any():
-        row = _first_bad_row(parsed[DATE].isna())
-        raise BadInputError(f"{source}: column {DATE}: row {row} is {str(table[DATE].iloc[row - 1])!r}, not a date")
+    parsed[DATE] = parse_timestamps(table[DATE], source, DATE, date_order).dt.normalize()
     parsed[AMOUNT] = pd.to_numeric(table[AMOUNT], errors="coerce")
-    bad_amount = parsed[AMOUNT].isna() | (parsed[AMOUNT] < 0)
+    bad_amount = ~np.isfinite(parsed[AMOUNT]) | (parsed[AMOUNT] < 0)
     if bad_amount.any():
         row = _first_bad_row(bad_amount)
-        raise BadInputError(
-            f"{source}: column {AMOUNT}: row {row} is {str(table[AMOUNT].iloc[row - 1])!r}, expected a number ≥ 0"
-        )
+        value = str(table[AMOUNT].iloc[row - 1])
+        raise BadInputError(f"{source}: column {AMOUNT}: row {row} is {value!r}, expected a finite number ≥ 0")
     bad_category = table[CATEGORY].isna() | (table[CATEGORY].astype(str).str.strip() == "")
     if bad_category.any():
         raise BadInputError(f"{source}: column {CATEGORY}: row {_first_bad_row(bad_category)} is empty")
     parsed[CATEGORY] = parsed[CATEGORY].astype(str).str.strip()
+    reserved = parsed[CATEGORY] == TOTAL
+    if reserved.any():
+        raise BadInputError(
+            f"{source}: column {CATEGORY}: row {_first_bad_row(reserved)} is {TOTAL!r}, the name of the total spend"
+        )
     _require_history(parsed[DATE], source)
     return parsed.reset_index(drop=True)
 

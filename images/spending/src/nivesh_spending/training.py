@@ -8,7 +8,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from nivesh_common.tracking import log_table, pinned_requirements
+from nivesh_common.tracking import artifact_name, log_table, pinned_requirements
 from nivesh_common.training import LoggedModel
 from nivesh_spending.evaluation import HOLDOUT, HOLDOUT_MODEL_TAG
 from nivesh_spending.forecasting import TOTAL, daily_spend, fit, forecast, mape, seasonal_naive
@@ -41,7 +41,7 @@ def train_predictor(transactions: pd.DataFrame) -> LoggedModel:
     mlflow.log_params({"horizon_days": HORIZON_DAYS, "series": "total daily spend", "categories": len(category_mape)})
     mlflow.log_metrics(
         {"train_seconds": seconds, "history_days": len(series)}
-        | {f"holdout_mape_{category}": value for category, value in category_mape.items()}
+        | {f"holdout_mape_{artifact_name(category)}": value for category, value in category_mape.items()}
     )
     naive = seasonal_naive(history[TOTAL], len(holdout))
     holdout_table = pd.DataFrame({"ds": holdout.index, "y": holdout[TOTAL].to_numpy(), "seasonal_naive": naive})
@@ -62,7 +62,7 @@ def _category_models(series: pd.DataFrame, history: pd.DataFrame, holdout: pd.Da
         for category in (column for column in series.columns if column != TOTAL):
             predicted = forecast(fit(history[category]), holdout.index.to_series())
             scores[category] = mape(holdout[category], predicted["yhat"])
-            (Path(work) / f"{category}.json").write_text(model_to_json(fit(series[category])))
+            (Path(work) / f"{artifact_name(category)}.json").write_text(model_to_json(fit(series[category])))
         mlflow.log_artifacts(work, "category_models")
     return scores
 
