@@ -74,8 +74,8 @@ def _changed(transactions_data, tmp_path, row, column, value):
 @pytest.mark.parametrize(
     ("column", "value", "message"),
     [
-        ("timestamp", "yesterday-ish", "column timestamp: row 5 is yesterday-ish, not a date-time"),
-        ("amount", -12.5, "column amount: row 5 is -12.5, expected a positive number"),
+        ("timestamp", "yesterday-ish", "column timestamp: row 5 is 'yesterday-ish', not a date-time"),
+        ("amount", -12.5, "column amount: row 5 is -12.5, expected a positive finite number"),
         ("amount", "lots", "column amount: row 5 is lots"),
         ("is_anomaly", 7, "column is_anomaly: row 5 is 7, expected 0 or 1"),
     ],

@@ -1,6 +1,11 @@
-"""Registry moves against a real MLflow SQLite store; the champion scorer is the injected policy input."""
+"""Registry moves against a real MLflow SQLite store; the scorer is the injected policy input."""
 
 import dataclasses
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -9,24 +14,38 @@ from sklearn.dummy import DummyClassifier
 
 from nivesh_common.errors import BadInputError, GateFailedError
 from nivesh_common.gates import evaluate_gate, record_gate
-from nivesh_common.registry import promote_candidate, register_candidate, rollback_production, version_by_alias
-from nivesh_contract.declaration import ModelDeclaration, Promotion, StepImage, TableDrift, at_least
+from nivesh_common.promotion import promote_candidate
+from nivesh_common.registry import register_candidate, rollback_production, version_by_alias
+from nivesh_common.registry_lock import ACQUIRED_AT_TAG, STALE_AFTER_S, RegistryBusyError, lock_name, registry_lock
+from nivesh_contract.declaration import Promotion, at_least
+from nivesh_contract.declaration_file import load_declaration
 from nivesh_contract.names import MODEL_TAG, MODEL_URI_TAG
 
 NAME = "toy_model"
-TOY = ModelDeclaration(
-    name=NAME,
-    image=StepImage("toy", size_target_mb=100),
-    dag_id="toy_training",
-    schedule="@weekly",
-    data_file="toy/data.csv",
-    description="A toy model for registry tests.",
-    thresholds=(at_least("s", 0.5),),
-    promotion=Promotion("test_score", tolerance=0.01),
-    drift=TableDrift(),
-    summary_metrics=("test_score",),
-)
-TOLERANCE = TOY.promotion.tolerance
+TOY_DECLARATION = """
+name = "toy_model"
+schedule = "@weekly"
+data_file = "toy/data.csv"
+description = "A toy model for registry tests."
+summary_metrics = ["test_score"]
+image = { directory = "toy", size_target_mb = 100 }
+promotion = { metric = "test_score", tolerance = 0.01 }
+thresholds = [{ metric = "s", at_least = 0.5 }]
+"""
+TOLERANCE = 0.01
+THRESHOLD = at_least("s", 0.5)
+
+
+@pytest.fixture(scope="module")
+def declaration_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("toy") / "toy_model.toml"
+    path.write_text(TOY_DECLARATION)
+    return path
+
+
+@pytest.fixture(scope="module")
+def toy(declaration_file):
+    return load_declaration(declaration_file)
 
 
 @pytest.fixture
@@ -40,17 +59,19 @@ def client(tmp_path):
 
 def trained_run(score: float, gate_passed: bool = True, model: str = NAME) -> str:
     with mlflow.start_run(tags={MODEL_TAG: model}) as run:
-        info = mlflow.sklearn.log_model(DummyClassifier().fit([[0], [1]], [0, 1]), name="model")
+        model = DummyClassifier().fit([[0], [1]], [0, 1])
+        # Requirements given, not inferred: inferring them loads the model in a subprocess, seconds a test.
+        info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
         mlflow.set_tag(MODEL_URI_TAG, info.model_uri)
         mlflow.log_metric("test_score", score)
-    (threshold,) = TOY.thresholds
-    gate = evaluate_gate("evaluate", {"s": 1.0 if gate_passed else 0.0}, {threshold: threshold.default})
+    gate = evaluate_gate("evaluate", {"s": 1.0 if gate_passed else 0.0}, {THRESHOLD: 0.5})
     record_gate(run.info.run_id, gate)
     return run.info.run_id
 
 
 def champion_scoring(score: float):
-    return lambda champion, candidate_run_id: score
+    """Any version on any evaluation set scores `score`."""
+    return lambda model_uri, model_run_id, evaluation_run_id: score
 
 
 def production(client) -> int | None:
@@ -58,77 +79,79 @@ def production(client) -> int | None:
     return version.version if version else None
 
 
-def test_register_is_idempotent_and_sets_candidate(client):
+def test_register_is_idempotent_and_sets_candidate(client, toy):
     run_id = trained_run(0.9)
-    first = register_candidate(client, TOY, run_id)
-    second = register_candidate(client, TOY, run_id)
+    first = register_candidate(client, toy, run_id)
+    second = register_candidate(client, toy, run_id)
     assert first["version"] == second["version"] == 1
     assert first["newly_registered"] and not second["newly_registered"]
     assert len(client.search_model_versions(f"name='{NAME}'")) == 1
     assert version_by_alias(client, NAME, "candidate").version == 1
 
 
-def test_register_refuses_a_run_that_failed_its_gate(client):
+def test_register_refuses_a_run_that_failed_its_gate(client, toy):
     with pytest.raises(GateFailedError, match="evaluate"):
-        register_candidate(client, TOY, trained_run(0.9, gate_passed=False))
+        register_candidate(client, toy, trained_run(0.9, gate_passed=False))
     assert client.search_model_versions(f"name='{NAME}'") == []
 
 
-def test_register_refuses_another_models_run(client):
+def test_register_refuses_another_models_run(client, toy):
     with pytest.raises(BadInputError, match="a run of credit_risk_scorer, not of toy_model; nothing registered"):
-        register_candidate(client, TOY, trained_run(0.9, model="credit_risk_scorer"))
+        register_candidate(client, toy, trained_run(0.9, model="credit_risk_scorer"))
     assert client.search_model_versions(f"name='{NAME}'") == []
 
 
-def test_first_promotion_then_champion_challenger(client):
-    register_candidate(client, TOY, trained_run(0.90))
-    assert promote_candidate(client, TOY, 1, TOLERANCE, champion_scoring(0.0))["promoted"]
+def test_first_promotion_then_champion_challenger(client, toy):
+    register_candidate(client, toy, trained_run(0.90))
+    assert promote_candidate(client, toy, 1, TOLERANCE, champion_scoring(0.0))["promoted"]
 
-    register_candidate(client, TOY, trained_run(0.895))
-    within_tolerance = promote_candidate(client, TOY, 2, TOLERANCE, champion_scoring(0.90))
+    register_candidate(client, toy, trained_run(0.895))
+    within_tolerance = promote_candidate(client, toy, 2, TOLERANCE, champion_scoring(0.90))
     assert within_tolerance["promoted"] and within_tolerance["previous_version"] == 1
     assert (production(client), version_by_alias(client, NAME, "previous").version) == (2, 1)
 
-    register_candidate(client, TOY, trained_run(0.70))
-    worse = promote_candidate(client, TOY, 3, TOLERANCE, champion_scoring(0.895))
+    register_candidate(client, toy, trained_run(0.70))
+    worse = promote_candidate(client, toy, 3, TOLERANCE, champion_scoring(0.895))
     assert not worse["promoted"] and "beyond tolerance 0.01" in worse["reason"]
     assert production(client) == 2
 
 
-def test_promotion_is_safe_to_repeat(client):
-    register_candidate(client, TOY, trained_run(0.9))
-    promote_candidate(client, TOY, 1, TOLERANCE, champion_scoring(0.0))
-    again = promote_candidate(client, TOY, 1, TOLERANCE, champion_scoring(1.0))
+def test_promotion_is_safe_to_repeat(client, toy):
+    register_candidate(client, toy, trained_run(0.9))
+    promote_candidate(client, toy, 1, TOLERANCE, champion_scoring(0.0))
+    again = promote_candidate(client, toy, 1, TOLERANCE, champion_scoring(1.0))
     assert again["promoted"] and again["reason"] == "already production"
     assert version_by_alias(client, NAME, "previous") is None
 
 
-def test_failing_champion_scoring_leaves_production_in_place(client):
-    register_candidate(client, TOY, trained_run(0.9))
-    promote_candidate(client, TOY, 1, TOLERANCE, champion_scoring(0.0))
-    register_candidate(client, TOY, trained_run(0.95))
+def test_failing_champion_scoring_leaves_production_in_place(client, toy):
+    register_candidate(client, toy, trained_run(0.9))
+    promote_candidate(client, toy, 1, TOLERANCE, champion_scoring(0.0))
+    register_candidate(client, toy, trained_run(0.95))
 
-    def broken(champion, run_id):
-        raise BadInputError("production v1 cannot score the candidate's test split")
+    def broken(model_uri, model_run_id, evaluation_run_id):
+        raise BadInputError("evaluation data of run x: missing feature column(s) income")
 
-    with pytest.raises(BadInputError):
-        promote_candidate(client, TOY, 2, TOLERANCE, broken)
+    kept = promote_candidate(client, toy, 2, TOLERANCE, broken)
+    assert not kept["promoted"] and kept["reason"] == (
+        "v2 cannot be judged against production: evaluation data of run x: missing feature column(s) income"
+    )
     assert production(client) == 1 and version_by_alias(client, NAME, "previous") is None
 
 
-def test_promote_refuses_ungated_version(client):
+def test_promote_refuses_ungated_version(client, toy):
     run_id = trained_run(0.9)
-    register_candidate(client, TOY, run_id)
+    register_candidate(client, toy, run_id)
     client.set_tag(run_id, "nivesh.gate.evaluate", "failed")  # re-evaluated with stricter thresholds
     with pytest.raises(GateFailedError):
-        promote_candidate(client, TOY, 1, TOLERANCE, champion_scoring(0.0))
+        promote_candidate(client, toy, 1, TOLERANCE, champion_scoring(0.0))
     assert production(client) is None
 
 
-def test_rollback_moves_production_back_once(client):
+def test_rollback_moves_production_back_once(client, toy):
     for version, score in ((1, 0.9), (2, 0.91)):
-        register_candidate(client, TOY, trained_run(score))
-        promote_candidate(client, TOY, version, TOLERANCE, champion_scoring(0.9))
+        register_candidate(client, toy, trained_run(score))
+        promote_candidate(client, toy, version, TOLERANCE, champion_scoring(0.9))
     assert rollback_production(client, NAME) == {"model": NAME, "production_version": 1, "rolled_back_version": 2}
     assert client.get_model_version(NAME, "2").tags["nivesh.rolled_back"] == "true"
     with pytest.raises(BadInputError, match="production stays v1"):
@@ -136,15 +159,15 @@ def test_rollback_moves_production_back_once(client):
     assert production(client) == 1
 
 
-def test_unknown_version_is_bad_input(client):
-    register_candidate(client, TOY, trained_run(0.9))
+def test_unknown_version_is_bad_input(client, toy):
+    register_candidate(client, toy, trained_run(0.9))
     with pytest.raises(BadInputError, match="--version 9: toy_model has no such version"):
-        promote_candidate(client, TOY, 9, TOLERANCE, champion_scoring(0.0))
+        promote_candidate(client, toy, 9, TOLERANCE, champion_scoring(0.0))
 
 
-def test_an_error_metric_promotes_the_lower_one(client):
+def test_an_error_metric_promotes_the_lower_one(client, toy):
     """MAPE-like metrics: a candidate may exceed the champion's error by the tolerance, not more."""
-    errors = dataclasses.replace(TOY, promotion=Promotion("test_score", tolerance=0.01, higher_is_better=False))
+    errors = dataclasses.replace(toy, promotion=Promotion("test_score", tolerance=0.01, higher_is_better=False))
     register_candidate(client, errors, trained_run(0.20))
     assert promote_candidate(client, errors, 1, TOLERANCE, champion_scoring(0.0))["promoted"]
     register_candidate(client, errors, trained_run(0.215))
@@ -153,3 +176,89 @@ def test_an_error_metric_promotes_the_lower_one(client):
     register_candidate(client, errors, trained_run(0.205))
     assert promote_candidate(client, errors, 3, TOLERANCE, champion_scoring(0.20))["promoted"]
     assert production(client) == 3
+
+
+def test_a_candidate_that_loses_on_productions_test_split_is_kept(client, toy):
+    """Degenerate data (one intent): the candidate shines on its own split and fails on production's."""
+    v1_run = trained_run(0.9)
+    register_candidate(client, toy, v1_run)
+    promote_candidate(client, toy, 1, TOLERANCE, champion_scoring(0.0))
+    register_candidate(client, toy, trained_run(1.0))
+
+    def scores(model_uri, model_run_id, evaluation_run_id):
+        on_production_split = evaluation_run_id == v1_run
+        candidate = not model_uri.endswith("/1")
+        # (on production's split, the candidate scored): production's own split tells the candidate's loss.
+        return {(True, True): 0.04, (True, False): 0.9, (False, False): 0.5}[(on_production_split, candidate)]
+
+    kept = promote_candidate(client, toy, 2, TOLERANCE, scores)
+    assert not kept["promoted"] and production(client) == 1
+    assert "on production test split 0.0400 against 0.9000" in kept["reason"]
+    assert kept["scores"] == {
+        "candidate_test_split": {"candidate": 1.0, "production": 0.5},
+        "production_test_split": {"candidate": 0.04, "production": 0.9},
+    }
+
+
+def test_a_rolled_back_version_is_promoted_again_only_when_allowed(client, toy):
+    for version in (1, 2):
+        register_candidate(client, toy, trained_run(0.9))
+        promote_candidate(client, toy, version, TOLERANCE, champion_scoring(0.9))
+    rollback_production(client, NAME)
+    refused = promote_candidate(client, toy, 2, TOLERANCE, champion_scoring(0.9))
+    assert not refused["promoted"] and refused["reason"] == (
+        "v2 was rolled back; promote it again only with --allow-rolled-back"
+    )
+    assert production(client) == 1
+    assert promote_candidate(client, toy, 2, TOLERANCE, champion_scoring(0.9), allow_rolled_back=True)["promoted"]
+    assert production(client) == 2
+
+
+# Two promotions at once, in two processes: the scorer is slow, as a real one that loads models is, so an
+# unserialised pair would both read production v1 and both leave `previous` at v1.
+RACER = """
+import json, sys, time
+from pathlib import Path
+from mlflow import MlflowClient
+from nivesh_common.promotion import promote_candidate
+from nivesh_contract.declaration_file import load_declaration
+
+uri, declaration, version = sys.argv[1:]
+def slow(model_uri, model_run_id, evaluation_run_id):
+    time.sleep(1.5)
+    return 0.5
+result = promote_candidate(MlflowClient(uri, uri), load_declaration(Path(declaration)), int(version), 0.01, slow)
+print(json.dumps(result))
+"""
+
+
+def test_two_promotions_at_once_are_serialised_and_previous_keeps_the_chain(client, toy, declaration_file, tmp_path):
+    for _ in range(3):
+        register_candidate(client, toy, trained_run(0.9))
+    promote_candidate(client, toy, 1, TOLERANCE, champion_scoring(0.0))
+    uri = mlflow.get_tracking_uri()
+    racers = [
+        subprocess.Popen([sys.executable, "-c", RACER, uri, str(declaration_file), version], stdout=subprocess.PIPE)
+        for version in ("2", "3")
+    ]
+    results = [json.loads(racer.communicate(timeout=120)[0].decode().splitlines()[-1]) for racer in racers]
+    assert all(result["promoted"] for result in results)
+    first, second = sorted(results, key=lambda result: result["previous_version"] == 1, reverse=True)
+    assert first["previous_version"] == 1 and second["previous_version"] == first["production_version"]
+    assert production(client) == second["production_version"]
+    assert int(version_by_alias(client, NAME, "previous").version) == first["production_version"]
+    assert not client.search_registered_models(f"name = '{lock_name(NAME)}'"), "the lock is released"
+
+
+def test_a_held_lock_makes_the_next_move_wait_then_fail_in_one_line(client, toy):
+    busy = pytest.raises(RegistryBusyError, match=r"another promotion or rollback holds toy_model.lock \(held by ")
+    with registry_lock(client, NAME), busy, registry_lock(client, NAME, wait_s=1):
+        pass
+    with registry_lock(client, NAME, wait_s=1):
+        pass  # released by its holder
+
+
+def test_a_lock_left_by_a_dead_process_is_broken(client, toy):
+    client.create_registered_model(lock_name(NAME), tags={ACQUIRED_AT_TAG: str(time.time() - STALE_AFTER_S - 1)})
+    register_candidate(client, toy, trained_run(0.9))
+    assert promote_candidate(client, toy, 1, TOLERANCE, champion_scoring(0.0))["promoted"]

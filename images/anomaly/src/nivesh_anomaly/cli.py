@@ -12,7 +12,7 @@ from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
 
 MODEL = model_named("anomaly_detector")
-app, main = model_app(MODEL, "Anomaly detector (Isolation Forest)", "nivesh_anomaly.evaluation:score_champion")
+app, main = model_app(MODEL, "Anomaly detector (Isolation Forest)", "nivesh_anomaly.evaluation:promotion_score")
 
 
 @sample_data_command(app)

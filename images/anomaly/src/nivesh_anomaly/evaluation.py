@@ -1,9 +1,7 @@
 """precision@k and recall on labelled anomalies, plots, and scoring a registered champion."""
 
-import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.entities.model_registry import ModelVersion
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import PrecisionRecallDisplay
 
@@ -11,6 +9,7 @@ from nivesh_anomaly.features import FEATURES
 from nivesh_anomaly.schema import LABEL
 from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.plots import log_figure
+from nivesh_common.safe_models import load_sklearn_model
 from nivesh_common.tracking import load_table
 from nivesh_contract.names import TEST_SPLIT
 
@@ -62,12 +61,15 @@ def log_evaluation_plots(model: IsolationForest, test: pd.DataFrame) -> None:
     log_figure(figure, "plots/score_distribution.png")
 
 
+# The one type beyond skops' defaults our Isolation Forest needs: its trees' storage.
+TRUSTED_TYPES = ("sklearn.tree._tree.Tree",)
+
+
 def load_model(model_uri: str) -> IsolationForest:
-    return mlflow.sklearn.load_model(model_uri)
+    return load_sklearn_model(model_uri, TRUSTED_TYPES)
 
 
-def score_champion(champion: ModelVersion, candidate_run_id: str) -> float:
-    """precision@k of the production version on the candidate's test split."""
-    test = load_table(candidate_run_id, TEST_SPLIT)
-    model = load_model(f"models:/{champion.name}/{champion.version}")
-    return precision_at_k(test[LABEL].to_numpy(), anomaly_scores(model, test))[0]
+def promotion_score(model_uri: str, model_run_id: str, evaluation_run_id: str) -> float:
+    """precision@k of a model on the test split of `evaluation_run_id` (a promotion.Scorer)."""
+    test = load_table(evaluation_run_id, TEST_SPLIT)
+    return precision_at_k(test[LABEL].to_numpy(), anomaly_scores(load_model(model_uri), test))[0]

@@ -8,7 +8,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 from sklearn.ensemble import IsolationForest
 
-from nivesh_anomaly.evaluation import log_evaluation_plots
+from nivesh_anomaly.evaluation import TRUSTED_TYPES, log_evaluation_plots
 from nivesh_anomaly.features import FEATURES, transaction_features
 from nivesh_anomaly.schema import LABEL
 from nivesh_common.logs import Stopwatch
@@ -59,7 +59,7 @@ def log_detector(model: IsolationForest, example: pd.DataFrame) -> str:
         name="model",
         input_example=example,
         signature=infer_signature(example, model.predict(example)),
-        # skops format: only the tree storage of our own IsolationForest needs trusting.
-        skops_trusted_types=["sklearn.tree._tree.Tree"],
+        serialization_format="skops",
+        skops_trusted_types=list(TRUSTED_TYPES),
     )
     return model_info.model_uri

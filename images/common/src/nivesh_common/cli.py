@@ -15,7 +15,7 @@ from typing import Any, is_typeddict
 import typer
 from typer.core import TyperGroup
 
-from nivesh_common.errors import BadInputError, GateFailedError, TrackingUnavailableError
+from nivesh_common.errors import BadInputError, GateFailedError, PassingConditionError
 from nivesh_common.logs import Stopwatch, configure_logging, redacted
 from nivesh_common.result import emit_result
 from nivesh_common.settings import XComSettings, apply_library_defaults
@@ -87,8 +87,8 @@ def _failure(exc: Exception) -> tuple[dict[str, Any], ExitCode]:
     if isinstance(exc, GateFailedError):
         log.error("quality gate not passed: %s", message)
         return {"status": Status.GATE_FAILED, "error": message, **exc.report}, exc.exit_code
-    if isinstance(exc, TrackingUnavailableError) or _lost_tracking(exc):
-        if not isinstance(exc, TrackingUnavailableError):
+    if isinstance(exc, PassingConditionError) or _lost_tracking(exc):
+        if not isinstance(exc, PassingConditionError):
             first_line = (message.splitlines() or [type(exc).__name__])[0]
             message = f"MLflow tracking server stopped answering ({first_line[:300]})"
         log.error("%s", message)

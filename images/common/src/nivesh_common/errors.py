@@ -19,7 +19,12 @@ class GateFailedError(Exception):
         self.report = report
 
 
-class TrackingUnavailableError(Exception):
-    """The MLflow tracking store cannot be reached: exit 1 with a clear message, no traceback."""
+class PassingConditionError(Exception):
+    """Something that may pass on its own (a server down, a lock held): exit 1, so Airflow retries; one line,
+    no traceback."""
 
     exit_code = ExitCode.ERROR
+
+
+class TrackingUnavailableError(PassingConditionError):
+    """The MLflow tracking store cannot be reached."""

@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("nivesh")
 
 
-def model_app(model: ModelDeclaration, title: str, champion_scorer: str) -> tuple[typer.Typer, Callable[[], None]]:
+def model_app(model: ModelDeclaration, title: str, scorer: str) -> tuple[typer.Typer, Callable[[], None]]:
     """The model's Typer app, with `register`, `promote` and `rollback` (see registry_commands), and the console
     script's entry point (`nivesh-credit-risk = "nivesh_credit_risk.cli:main"`)."""
     app = step_app(f"{title}: data, training, gates and registry steps.")
-    add_registry_commands(app, model, champion_scorer)
+    add_registry_commands(app, model, scorer)
     return app, lambda: run_app(app, model.image.console_script)
 
 

@@ -5,7 +5,6 @@ Every move is safe to repeat, and a model that had a `production` version always
 """
 
 import logging
-from collections.abc import Callable
 
 import mlflow
 from mlflow import MlflowClient
@@ -14,15 +13,13 @@ from mlflow.exceptions import MlflowException
 
 from nivesh_common.errors import BadInputError, GateFailedError
 from nivesh_common.gates import gates_not_passed
+from nivesh_common.registry_lock import registry_lock
 from nivesh_common.tracking import get_run, model_uri_of
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.names import CANDIDATE, DATA_SHA256_TAG, MODEL_TAG, PREVIOUS, PRODUCTION, ROLLED_BACK_TAG
-from nivesh_contract.results import Promoted, Registered, RolledBack
+from nivesh_contract.results import Registered, RolledBack
 
 log = logging.getLogger(__name__)
-
-# Scores the champion (a registered version) on the candidate run's evaluation data.
-ChampionScorer = Callable[[ModelVersion, str], float]
 
 
 def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
@@ -34,7 +31,7 @@ def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersio
         raise
 
 
-def _require_gates(client: MlflowClient, run_id: str, required: tuple[str, ...]) -> None:
+def require_gates(client: MlflowClient, run_id: str, required: tuple[str, ...]) -> None:
     missing = gates_not_passed(get_run(client, run_id).data.tags, required)
     if missing:
         raise GateFailedError(
@@ -52,7 +49,7 @@ def register_candidate(client: MlflowClient, model: ModelDeclaration, run_id: st
         raise BadInputError(
             f"--run-id {run_id}: a run of {trained_for or 'no model'}, not of {name}; nothing registered"
         )
-    _require_gates(client, run_id, model.gate_names)
+    require_gates(client, run_id, model.gate_names)
     existing = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
     if existing:
         version = existing[0]
@@ -72,7 +69,7 @@ def register_candidate(client: MlflowClient, model: ModelDeclaration, run_id: st
     }
 
 
-def _get_version(client: MlflowClient, name: str, version: int) -> ModelVersion:
+def get_version(client: MlflowClient, name: str, version: int) -> ModelVersion:
     try:
         return client.get_model_version(name, str(version))
     except MlflowException as exc:
@@ -81,50 +78,13 @@ def _get_version(client: MlflowClient, name: str, version: int) -> ModelVersion:
         raise
 
 
-def promote_candidate(
-    client: MlflowClient, model: ModelDeclaration, version: int, tolerance: float, score_champion: ChampionScorer
-) -> Promoted:
-    """Move `production` to `version` if its gates passed and it is not worse than the champion."""
-    name, policy = model.name, model.promotion
-    candidate = _get_version(client, name, version)
-    _require_gates(client, candidate.run_id, model.gate_names)
-    champion = version_by_alias(client, name, PRODUCTION)
-    outcome = {"model": name, "candidate_version": int(candidate.version), "metric": policy.metric}
-    if champion is not None and champion.version == candidate.version:
-        return {
-            **outcome,
-            "promoted": True,
-            "production_version": int(champion.version),
-            "reason": "already production",
-        }
-
-    candidate_score = get_run(client, candidate.run_id).data.metrics[policy.metric]
-    outcome["candidate_score"] = round(candidate_score, 6)
-    if champion is not None:
-        champion_score = score_champion(champion, candidate.run_id)
-        outcome |= {"champion_version": int(champion.version), "champion_score": round(champion_score, 6)}
-        if policy.is_worse(candidate_score, champion_score, tolerance):
-            reason = (
-                f"candidate {policy.metric} {candidate_score:.4f} is worse than production "
-                f"v{champion.version} ({champion_score:.4f}) beyond tolerance {tolerance}"
-            )
-            log.info("keeping production v%s: %s", champion.version, reason)
-            return {**outcome, "promoted": False, "production_version": int(champion.version), "reason": reason}
-        # `previous` first: if the next call fails, production is untouched and a re-run finishes the move.
-        client.set_registered_model_alias(name, PREVIOUS, champion.version)
-    client.set_registered_model_alias(name, PRODUCTION, candidate.version)
-    log.info("promoted %s version %s to production", name, candidate.version)
-    return {
-        **outcome,
-        "promoted": True,
-        "production_version": int(candidate.version),
-        "previous_version": int(champion.version) if champion else None,
-        "reason": "no production version yet" if champion is None else "not worse than production",
-    }
-
-
 def rollback_production(client: MlflowClient, name: str) -> RolledBack:
     """Point `production` back at `previous`; the rolled-back version is tagged and `previous` cleared."""
+    with registry_lock(client, name):
+        return _roll_back(client, name)
+
+
+def _roll_back(client: MlflowClient, name: str) -> RolledBack:
     production = version_by_alias(client, name, PRODUCTION)
     previous = version_by_alias(client, name, PREVIOUS)
     if previous is None or production is None:

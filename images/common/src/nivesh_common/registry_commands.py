@@ -12,8 +12,8 @@ from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.results import Promoted, Registered, RolledBack
 
 
-def add_registry_commands(app: typer.Typer, model: ModelDeclaration, champion_scorer: str) -> None:
-    """`champion_scorer` names a ChampionScorer as "module:function"; it is imported only by `promote`,
+def add_registry_commands(app: typer.Typer, model: ModelDeclaration, scorer: str) -> None:
+    """`scorer` names the model's promotion.Scorer as "module:function"; it is imported only by `promote`,
     and MLflow only by the commands: `--help` and the data steps start fast."""
     tolerance_setting = model.promotion.tolerance_setting
 
@@ -32,13 +32,16 @@ def add_registry_commands(app: typer.Typer, model: ModelDeclaration, champion_sc
     def promote(
         version: Version,
         tolerance: Annotated[float, setting_option(tolerance_setting)] = tolerance_setting.default,
+        allow_rolled_back: Annotated[
+            bool, typer.Option(help="Promote a version that was rolled back (tag nivesh.rolled_back) again.")
+        ] = False,
     ) -> Promoted:
-        """Move `production` to VERSION if its gates passed and it is not worse than production."""
-        from nivesh_common.registry import promote_candidate
+        """Move `production` to VERSION if its gates passed and it is not worse than production on either test split."""
+        from nivesh_common.promotion import promote_candidate
         from nivesh_common.tracking import connect
 
         client = connect(load_tracking_settings())
-        return promote_candidate(client, model, version, tolerance, resolve_name(champion_scorer))
+        return promote_candidate(client, model, version, tolerance, resolve_name(scorer), allow_rolled_back)
 
     @app.command()
     @step

@@ -75,6 +75,8 @@ class Promoted(TypedDict):
     reason: str
     champion_version: NotRequired[int]
     previous_version: NotRequired[int | None]
+    # On each evaluation set (the candidate's test split, production's): both versions' scores.
+    scores: NotRequired[dict[str, dict[str, float]]]
 
 
 class RolledBack(TypedDict):

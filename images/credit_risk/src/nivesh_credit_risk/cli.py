@@ -12,7 +12,7 @@ from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
 
 MODEL = model_named("credit_risk_scorer")
-app, main = model_app(MODEL, "Credit risk scorer (XGBoost)", "nivesh_credit_risk.evaluation:score_champion")
+app, main = model_app(MODEL, "Credit risk scorer (XGBoost)", "nivesh_credit_risk.evaluation:promotion_score")
 MIN_GROUP_SIZE = 5
 
 

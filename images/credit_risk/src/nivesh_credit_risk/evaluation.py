@@ -3,7 +3,6 @@
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.entities.model_registry import ModelVersion
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
     RocCurveDisplay,
@@ -15,7 +14,6 @@ from sklearn.metrics import (
 )
 from xgboost import XGBClassifier
 
-from nivesh_common.errors import BadInputError
 from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.plots import log_figure
 from nivesh_common.tracking import load_table
@@ -62,11 +60,7 @@ def load_model(model_uri: str) -> XGBClassifier:
     return mlflow.xgboost.load_model(model_uri)
 
 
-def score_champion(champion: ModelVersion, candidate_run_id: str) -> float:
-    """ROC AUC of the production version on the candidate's test split (same data for both)."""
-    test = load_table(candidate_run_id, TEST_SPLIT)
-    try:
-        scores = score(load_model(f"models:/{champion.name}/{champion.version}"), champion.run_id, test)
-    except BadInputError as exc:
-        raise BadInputError(f"production v{champion.version} cannot score the candidate's test split: {exc}") from None
-    return float(roc_auc_score(test[LABEL], scores))
+def promotion_score(model_uri: str, model_run_id: str, evaluation_run_id: str) -> float:
+    """ROC AUC of a model (its features as `model_run_id` logged them) on the test split of `evaluation_run_id`."""
+    test = load_table(evaluation_run_id, TEST_SPLIT)
+    return float(roc_auc_score(test[LABEL], score(load_model(model_uri), model_run_id, test)))

@@ -12,6 +12,9 @@ from nivesh_common.data import require_columns
 from nivesh_common.errors import BadInputError
 
 MIN_ROWS = 50
+# Each class in every part of the stratified 70/15/15 split: at least 3 rows of it in the test split.
+MIN_PER_CLASS = 20
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # XGBoost works in float32: larger numbers become infinite
 
 # Engineered features and the range a sane pipeline produces for them (inclusive).
 ENGINEERED_FEATURE_RANGES = {
@@ -61,7 +64,29 @@ def check_table(table: pd.DataFrame, target: TargetSpec, protected_attribute: st
     empty = [str(column) for column in table.columns if table[column].isna().all()]
     if empty:
         raise BadInputError(f"{source}: column(s) {', '.join(empty)} have no values at all")
-    return encode_target(table, target, source)
+    labels = encode_target(table, target, source)
+    counts = labels.value_counts()
+    if counts.min() < MIN_PER_CLASS:
+        named = " and ".join(f"{count} {'positive' if label else 'negative'}" for label, count in counts.items())
+        raise BadInputError(
+            f"{source}: column {target.column}: {named} rows; need at least {MIN_PER_CLASS} of each class to split "
+            "into train, validation and test"
+        )
+    _check_numbers(table.drop(columns=[target.column]), source)
+    return labels
+
+
+def _check_numbers(table: pd.DataFrame, source: str) -> None:
+    """Numeric columns: missing values are fine (XGBoost learns a direction for them); infinities are not."""
+    for column in table.select_dtypes("number").columns:
+        values = table[column].to_numpy(dtype=float)
+        bad = np.isinf(values) | (np.abs(np.nan_to_num(values)) > FLOAT32_MAX)
+        if bad.any():
+            row = int(bad.nonzero()[0][0])
+            raise BadInputError(
+                f"{source}: column {column}: row {row + 1} is {table[column].iloc[row]}, not a finite number "
+                f"within ±{FLOAT32_MAX:.3g}"
+            )
 
 
 def check_engineered_features(table: pd.DataFrame, source: str) -> dict[str, dict[str, float]]:

@@ -12,12 +12,12 @@ from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
 
 MODEL = model_named("intent_classifier")
-app, main = model_app(MODEL, "Intent classifier (DistilBERT fine-tuning)", "nivesh_intent.evaluation:score_champion")
+app, main = model_app(MODEL, "Intent classifier (DistilBERT fine-tuning)", "nivesh_intent.evaluation:promotion_score")
 
 
 @sample_data_command(app)
 def sample_data(
-    per_intent: Annotated[int, typer.Option(min=5, help="Messages per intent.")] = 60,
+    per_intent: Annotated[int, typer.Option(min=10, help="Messages per intent.")] = 60,
     seed: Seed = 7,
 ) -> Sample:
     """Write a synthetic banking-assistant data set (JSONL `{text, intent}`, 24 intents)."""
@@ -30,7 +30,7 @@ def sample_data(
 @app.command()
 @step
 def validate(data: DataPath) -> dict:
-    """Check the messages: `text` and `intent` in every record, no empty text, at least 5 examples per intent."""
+    """Check the messages: `text` and `intent` in every record, no empty text, at least 10 examples per intent."""
     from nivesh_common.data import read_table
     from nivesh_intent.schema import LABEL, TEXT, parse_examples
 

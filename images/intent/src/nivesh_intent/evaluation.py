@@ -2,7 +2,6 @@
 
 import mlflow
 import pandas as pd
-from mlflow.entities.model_registry import ModelVersion
 from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, classification_report, f1_score
 
 from nivesh_common.gate_command import Measurement, TrainedRun
@@ -57,8 +56,7 @@ def known_intents(run_id: str) -> list[str]:
     return list(mlflow.artifacts.load_dict(f"runs:/{run_id}/{LABEL_MAP}").values())
 
 
-def score_champion(champion: ModelVersion, candidate_run_id: str) -> float:
-    """Macro F1 of the production version on the candidate's test split."""
-    test = load_table(candidate_run_id, TEST_SPLIT)
-    model = load_model(f"models:/{champion.name}/{champion.version}")
-    return float(f1_score(test[LABEL], predicted_intents(model, test), average="macro"))
+def promotion_score(model_uri: str, model_run_id: str, evaluation_run_id: str) -> float:
+    """Macro F1 of a model on the test split of `evaluation_run_id` (a promotion.Scorer)."""
+    test = load_table(evaluation_run_id, TEST_SPLIT)
+    return float(f1_score(test[LABEL], predicted_intents(load_model(model_uri), test), average="macro"))

@@ -1,4 +1,4 @@
-"""The intent data contract: JSON or JSONL records `{text, intent}`, at least 5 examples per intent."""
+"""The intent data contract: JSON or JSONL records `{text, intent}`, at least 10 examples per intent."""
 
 import pandas as pd
 
@@ -6,7 +6,8 @@ from nivesh_common.data import require_columns
 from nivesh_common.errors import BadInputError
 
 TEXT, LABEL = "text", "intent"
-MIN_EXAMPLES_PER_INTENT = 5
+# The stratified 80/10/10 split needs two of each intent in the 20% it splits again: ten in all.
+MIN_EXAMPLES_PER_INTENT = 10
 
 
 def parse_examples(table: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -14,9 +14,10 @@ from sklearn.model_selection import train_test_split
 from nivesh_common.tracking import log_table
 from nivesh_common.training import LoggedModel
 from nivesh_contract.names import TEST_SPLIT
+from nivesh_intent import pyfunc
 from nivesh_intent.base_model import BaseModel, load_base_model
 from nivesh_intent.evaluation import LABEL_MAP
-from nivesh_intent.pyfunc import MAX_LENGTH, IntentModel
+from nivesh_intent.pyfunc import MAX_LENGTH
 from nivesh_intent.schema import LABEL, TEXT
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ def _log_pyfunc(model_dir: Path, example: pd.DataFrame) -> str:
     output = pd.DataFrame({"intent": ["check_balance"], "confidence": [0.9]})
     model_info = mlflow.pyfunc.log_model(
         name="model",
-        python_model=IntentModel(),
+        python_model=pyfunc.__file__,  # models from code: no pickle
         artifacts={"model_dir": str(model_dir)},
         input_example=example,
         signature=infer_signature(example, output),

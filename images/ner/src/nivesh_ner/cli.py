@@ -12,7 +12,7 @@ from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
 
 MODEL = model_named("financial_ner")
-app, main = model_app(MODEL, "Financial NER (spaCy)", "nivesh_ner.evaluation:score_champion")
+app, main = model_app(MODEL, "Financial NER (spaCy)", "nivesh_ner.evaluation:promotion_score")
 
 JsonlPath = Annotated[str, typer.Option("--data", help="Local path or fsspec URL of a JSONL file of annotated texts.")]
 BasePipeline = Annotated[

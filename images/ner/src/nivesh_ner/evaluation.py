@@ -2,7 +2,6 @@
 
 import mlflow
 import pandas as pd
-from mlflow.entities.model_registry import ModelVersion
 
 from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.tracking import load_table
@@ -49,8 +48,7 @@ def load_model(model_uri: str):
     return mlflow.spacy.load_model(model_uri)
 
 
-def score_champion(champion: ModelVersion, candidate_run_id: str) -> float:
-    """Entity F1 of the production version on the candidate's test split."""
-    test = load_table(candidate_run_id, TEST_SPLIT)
-    metrics, _ = entity_scores(load_model(f"models:/{champion.name}/{champion.version}"), test)
+def promotion_score(model_uri: str, model_run_id: str, evaluation_run_id: str) -> float:
+    """Entity F1 of a pipeline on the test split of `evaluation_run_id` (a promotion.Scorer)."""
+    metrics, _ = entity_scores(load_model(model_uri), load_table(evaluation_run_id, TEST_SPLIT))
     return metrics["test_entity_f1"]

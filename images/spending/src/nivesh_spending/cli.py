@@ -12,7 +12,7 @@ from nivesh_contract.catalog import model_named
 from nivesh_contract.results import Trained
 
 MODEL = model_named("spending_predictor")
-app, main = model_app(MODEL, "Spending predictor (Prophet)", "nivesh_spending.evaluation:score_champion")
+app, main = model_app(MODEL, "Spending predictor (Prophet)", "nivesh_spending.evaluation:promotion_score")
 
 
 @sample_data_command(app)

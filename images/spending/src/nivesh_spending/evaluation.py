@@ -2,7 +2,6 @@
 
 import mlflow
 import pandas as pd
-from mlflow.entities.model_registry import ModelVersion
 
 from nivesh_common.errors import BadInputError
 from nivesh_common.gate_command import Measurement, TrainedRun
@@ -67,12 +66,13 @@ def load_model(model_uri: str):
     return mlflow.prophet.load_model(model_uri)
 
 
-def score_champion(champion: ModelVersion, candidate_run_id: str) -> float:
-    """MAPE of the production version's holdout model on the candidate's holdout days.
+def promotion_score(model_uri: str, model_run_id: str, evaluation_run_id: str) -> float:
+    """MAPE of the holdout twin of `model_run_id` on the holdout days of `evaluation_run_id` (a promotion.Scorer).
 
-    Its holdout twin, not the served model: the served one was fit on days the candidate holds out.
+    The twin, not the served model: the served one was fit on all days, the holdout days of its own run among them.
     """
-    tags = mlflow.MlflowClient().get_run(champion.run_id).data.tags
-    model = load_model(holdout_model_uri(tags, champion.run_id))
-    metrics, _ = forecast_metrics(model, load_table(candidate_run_id, HOLDOUT))
+    tags = mlflow.MlflowClient().get_run(model_run_id).data.tags
+    metrics, _ = forecast_metrics(
+        load_model(holdout_model_uri(tags, model_run_id)), load_table(evaluation_run_id, HOLDOUT)
+    )
     return metrics["test_mape"]

@@ -1,0 +1,25 @@
+"""Models loaded without pickle: scikit-learn models from MLflow's skops format, with the trust list fixed here.
+
+MLflow's own loader reads the trusted types from the model's MLmodel file, which whoever writes to the
+registry controls; with pickle deserialization off (the steps' default) it refuses skops models altogether.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import mlflow
+
+from nivesh_common.errors import BadInputError
+
+SKOPS_FILE = "model.skops"  # where mlflow.sklearn.log_model(serialization_format="skops") writes it
+
+
+def load_sklearn_model(model_uri: str, trusted: Sequence[str]) -> Any:
+    """The scikit-learn model at `model_uri`, trusting skops' defaults and `trusted`, nothing from the model."""
+    import skops.io
+
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
+    if not (local / SKOPS_FILE).is_file():
+        raise BadInputError(f"{model_uri}: not a scikit-learn model in skops format ({SKOPS_FILE} missing)")
+    return skops.io.load(local / SKOPS_FILE, trusted=list(trusted))
