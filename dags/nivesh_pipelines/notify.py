@@ -6,6 +6,7 @@ With neither configured, a message goes to the task log and, where the Variable
 
 import logging
 from datetime import UTC, datetime
+from html import escape
 
 from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
@@ -34,7 +35,7 @@ def deliver(subject: str, message: str, context) -> list[str]:
         SlackWebhookNotifier(slack_webhook_conn_id=SLACK_CONNECTION, text=f"*{subject}*\n{message}").notify(context)
         channels.append("slack")
     if _configured(SMTP_CONNECTION):
-        html = f"<pre>{message}</pre>"
+        html = f"<pre>{escape(message)}</pre>"  # the message quotes data (a column, a file name): text, not markup
         SmtpNotifier(to=ALERT_EMAIL, subject=subject, html_content=html, smtp_conn_id=SMTP_CONNECTION).notify(context)
         channels.append("email")
     if not channels:

@@ -46,7 +46,7 @@ def describe_outcome(
 
 def _failed(model: str, task_id: str, failure: StepResult | None, drift: DriftDecision | None) -> str:
     if failure and failure.get("status") == Status.GATE_FAILED:
-        production = (drift or {}).get("production_version")
+        production = (drift or failure).get("production_version")
         kept = f"kept v{production}" if production else "no production version yet"
         return f"{model}: {kept} because a gate failed at {task_id}: {failure['error']}"
     detail = f": {failure['error']}" if failure and failure.get("error") else ""

@@ -4,7 +4,14 @@ import os
 
 from kubernetes.client import models as k8s
 
-from nivesh_contract.deployment import ARTIFACT_ROOT_VARIABLE, TRACKING_URI_VARIABLE, XCOM_DIR, XCOM_DIR_VARIABLE
+from nivesh_contract.deployment import (
+    ARTIFACT_ROOT_VARIABLE,
+    DATA_ROOT_VARIABLE,
+    DATA_SCHEMES_VARIABLE,
+    TRACKING_URI_VARIABLE,
+    XCOM_DIR,
+    XCOM_DIR_VARIABLE,
+)
 
 TRAINING_NAMESPACE = "nivesh-training"
 SERVICE_ACCOUNT = "nivesh-training"
@@ -34,6 +41,8 @@ def environment() -> dict[str, str]:
         TRACKING_URI_VARIABLE: "{{ var.value.get('nivesh_mlflow_tracking_uri', 'http://mlflow.nivesh-mlflow:5000') }}",
         ARTIFACT_ROOT_VARIABLE: "{{ var.value.get('nivesh_mlflow_artifact_root', '') }}",
         XCOM_DIR_VARIABLE: XCOM_DIR,
+        DATA_ROOT_VARIABLE: "{{ var.value.get('nivesh_data_root', '/data') }}",
+        DATA_SCHEMES_VARIABLE: "{{ var.value.get('nivesh_data_schemes', '') }}",
     }
 
 

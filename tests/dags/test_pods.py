@@ -43,7 +43,14 @@ def test_pod_spec(dagbag, dag_id, model, step):
     assert base.command == [step.image.console_script]
     assert base.args == [step.subcommand, *step.arguments]
     env = {var.name: var.value for var in base.env}
-    assert set(env) == {"MLFLOW_TRACKING_URI", "NIVESH_MLFLOW_ARTIFACT_ROOT", "NIVESH_XCOM_DIR"}
+    assert set(env) == {
+        "MLFLOW_TRACKING_URI",
+        "NIVESH_MLFLOW_ARTIFACT_ROOT",
+        "NIVESH_XCOM_DIR",
+        "NIVESH_DATA_ROOT",
+        "NIVESH_DATA_SCHEMES",
+    }
+    assert "nivesh_data_root" in env["NIVESH_DATA_ROOT"] and "nivesh_data_schemes" in env["NIVESH_DATA_SCHEMES"]
     assert env["NIVESH_XCOM_DIR"] == "/airflow/xcom"
     assert "nivesh_mlflow_tracking_uri" in env["MLFLOW_TRACKING_URI"]
 

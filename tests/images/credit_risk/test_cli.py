@@ -164,7 +164,7 @@ def test_promote_keeps_production_when_candidate_is_worse(store, credit_data):
 
 
 def test_unknown_run_id_is_bad_input(store):
-    run = credit("evaluate", "--run-id", "0123456789abcdef", env=store)
+    run = credit("evaluate", "--run-id", "0123456789abcdef" * 2, env=store)
     assert run.exit_code == 2 and "no such MLflow run" in run.result["error"]
 
 

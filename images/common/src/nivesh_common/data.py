@@ -9,6 +9,8 @@ import fsspec
 import pandas as pd
 
 from nivesh_common.errors import BadInputError
+from nivesh_common.settings import DataSettings
+from nivesh_contract.deployment import DATA_ROOT_VARIABLE, DATA_SCHEMES_VARIABLE
 
 _PARQUET_MAGIC = b"PAR1"
 
@@ -34,6 +36,7 @@ def read_records(path: str) -> list[tuple[str, dict]]:
 
 
 def _read_bytes(path: str) -> bytes:
+    check_data_path(path)
     try:
         with fsspec.open(path, "rb") as handle:
             raw = handle.read()
@@ -46,6 +49,27 @@ def _read_bytes(path: str) -> bytes:
     if not raw.strip():
         raise BadInputError(f"{path}: file is empty")
     return raw
+
+
+def check_data_path(path: str) -> None:
+    """Refuse a path outside the data root or a URL of a scheme not allowed (settings.DataSettings)."""
+    settings = DataSettings()
+    scheme = path.split("://", 1)[0] if "://" in path else "file"
+    if scheme not in settings.allowed_schemes:
+        allowed = ", ".join(sorted(settings.allowed_schemes))
+        raise BadInputError(
+            f"{path}: {scheme}:// is not an allowed source here (allowed: {allowed}; {DATA_SCHEMES_VARIABLE})"
+        )
+    if settings.data_root and not _within(path, settings.data_root):
+        raise BadInputError(f"{path}: outside the data root {settings.data_root} ({DATA_ROOT_VARIABLE})")
+
+
+def _within(path: str, root: str) -> bool:
+    if "://" in root:
+        prefix = root.rstrip("/") + "/"
+        return path.startswith(prefix) and ".." not in PurePosixPath(path.removeprefix(prefix)).parts
+    local = Path(path.removeprefix("file://"))
+    return "://" not in path.removeprefix("file://") and local.resolve().is_relative_to(Path(root).resolve())
 
 
 def _file_not_found(path: str) -> str:
@@ -139,6 +163,10 @@ def flattened(table: pd.DataFrame) -> pd.DataFrame:
 def require_columns(table: pd.DataFrame, columns: list[str], source: str) -> None:
     missing = [column for column in columns if column not in table.columns]
     if missing:
-        raise BadInputError(
-            f"{source}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, table.columns))}"
-        )
+        raise BadInputError(f"{source}: missing column(s) {', '.join(missing)}; found {_shown(table.columns)}")
+
+
+def _shown(columns: pd.Index, most: int = 12, width: int = 40) -> str:
+    """Column names for an error line, cut short: a wrong file's first line is not worth repeating whole."""
+    names = [name if len(name) <= width else f"{name[:width]}..." for name in map(str, columns[:most])]
+    return ", ".join(names) + (f" and {len(columns) - most} more" if len(columns) > most else "")

@@ -12,7 +12,11 @@ OutPath = Annotated[
     str, typer.Option("--out", help="Where to write the data (.csv, .parquet or .jsonl); never overwritten.")
 ]
 RunId = Annotated[str, typer.Option("--run-id", help="MLflow run id, as returned by `train`.")]
-Version = Annotated[int, typer.Option("--version", min=1, help="Registered model version, as returned by `register`.")]
+Version = Annotated[
+    int,
+    # MLflow keeps versions as 32-bit integers: a larger number is a typo, not a version.
+    typer.Option("--version", min=1, max=2**31 - 1, help="Registered model version, as returned by `register`."),
+]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")]
 
 

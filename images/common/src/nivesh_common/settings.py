@@ -7,7 +7,14 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nivesh_common.errors import BadInputError
-from nivesh_contract.deployment import ARTIFACT_ROOT_VARIABLE, TRACKING_URI_VARIABLE, XCOM_DIR, XCOM_DIR_VARIABLE
+from nivesh_contract.deployment import (
+    ARTIFACT_ROOT_VARIABLE,
+    DATA_ROOT_VARIABLE,
+    DATA_SCHEMES_VARIABLE,
+    TRACKING_URI_VARIABLE,
+    XCOM_DIR,
+    XCOM_DIR_VARIABLE,
+)
 
 # What MLflow reads from the environment, as a step wants it unless the deployment says otherwise:
 # - bounded retries, so that a step that loses its server fails within two minutes (MLflow's own
@@ -33,6 +40,21 @@ class XComSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     xcom_dir: Path = Field(Path(XCOM_DIR), validation_alias=XCOM_DIR_VARIABLE)
+
+
+class DataSettings(BaseSettings):
+    """Where a step may read data: local files under `data_root` (anywhere when it is empty, as when a step runs
+    by hand), and URLs only of the schemes listed (none by default): a pod reads its data volume, not the
+    network, and never a metadata endpoint or a secret beside its data."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    data_root: str = Field("", validation_alias=DATA_ROOT_VARIABLE)
+    schemes: str = Field("", validation_alias=DATA_SCHEMES_VARIABLE)
+
+    @property
+    def allowed_schemes(self) -> set[str]:
+        return {"file", *(scheme.strip() for scheme in self.schemes.split(",") if scheme.strip())}
 
 
 class TrackingSettings(BaseSettings):

@@ -78,11 +78,16 @@ def use_experiment(model_name: str, settings: TrackingSettings) -> str:
     return mlflow.set_experiment(name).experiment_id
 
 
+RUN_ID = re.compile(r"[0-9a-f]{32}")  # what MLflow makes: a UUID's hex digits
+
+
 def get_run(client: MlflowClient, run_id: str) -> Run:
+    if not RUN_ID.fullmatch(run_id):
+        raise BadInputError(f"--run-id {run_id[:80]!r}: not an MLflow run id (32 hexadecimal digits)")
     try:
         return client.get_run(run_id)
     except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
             raise BadInputError(f"--run-id {run_id}: no such MLflow run") from None
         raise
 

@@ -12,6 +12,7 @@ from typing import Any
 import mlflow
 import pandas as pd
 
+from nivesh_common.coverage import CLASS_COUNTS, class_counts
 from nivesh_common.settings import load_tracking_settings
 from nivesh_common.tracking import connect, log_training_data, use_experiment
 from nivesh_contract.declaration import ModelDeclaration
@@ -42,6 +43,7 @@ def run_training(model: ModelDeclaration, data: TrainingData, fit_and_log: Calla
     use_experiment(model.name, settings)
     with mlflow.start_run(tags={MODEL_TAG: model.name, STEP_TAG: "train"}) as run:
         data_sha256 = log_training_data(data.table, data.source, data.label)
+        _log_class_counts(model, data)
         logged = fit_and_log()
         mlflow.set_tag(MODEL_URI_TAG, logged.model_uri)
     return {
@@ -51,3 +53,11 @@ def run_training(model: ModelDeclaration, data: TrainingData, fit_and_log: Calla
         "data_sha256": data_sha256,
         **logged.details,
     }
+
+
+def _log_class_counts(model: ModelDeclaration, data: TrainingData) -> None:
+    """What the model is trained on, class by class: new data is later held against it (coverage)."""
+    column = model.coverage.column or data.label
+    if column:
+        counts = class_counts(data.table, column, model.coverage.spans)
+        mlflow.log_dict({"column": column, "counts": counts}, CLASS_COUNTS)

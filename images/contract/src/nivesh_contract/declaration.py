@@ -183,6 +183,22 @@ class TextDrift:
     label_is_spans: bool = False
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """What new data must cover of what production was trained on, before anything trains on it.
+
+    Every class production was trained on must be in the new data, at least `min_per_class` times, and at
+    a share of the rows within a factor `share_ratio` of its share in production's training data. Classes
+    are the values of `column` (empty: the label column the training run recorded), or with `spans` the
+    labels of `[start, end, label]` spans.
+    """
+
+    column: str = ""
+    spans: bool = False
+    min_per_class: int = 5
+    share_ratio: float = 3.0
+
+
 DRIFT_SHARE_HELP = "Share of drifted columns that counts as drift."
 
 
@@ -203,6 +219,7 @@ class ModelDeclaration:
     promotion: Promotion
     drift: TableDrift | TextDrift
     summary_metrics: tuple[str, ...]  # shown by `make summary` beside the gates
+    coverage: Coverage = Coverage()
     quick_sample: tuple[str, ...] = ()  # `sample-data` flags for a small data set: tests and smoke runs
     gates: tuple[Gate, ...] = (EVALUATE_GATE,)  # in the order the pipeline runs them
     options: tuple[Option, ...] = ()

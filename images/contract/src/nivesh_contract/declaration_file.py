@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nivesh_contract.declaration import (
     EVALUATE_GATE,
+    Coverage,
     DataCheck,
     DatePart,
     Gate,
@@ -46,6 +47,7 @@ def _model(data: dict) -> ModelDeclaration:
         thresholds=tuple(_threshold(**each) for each in data.pop("thresholds")),
         promotion=Promotion(**data.pop("promotion")),
         drift=_drift(**data.pop("drift", {})),
+        coverage=Coverage(**data.pop("coverage", {})),
         summary_metrics=tuple(data.pop("summary_metrics")),
         quick_sample=tuple(data.pop("quick_sample", ())),
         gates=tuple(Gate(**each) for each in data.pop("gates", ())) or (EVALUATE_GATE,),

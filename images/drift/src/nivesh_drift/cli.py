@@ -54,7 +54,7 @@ def report(
     import mlflow
 
     from nivesh_common.data import read_table
-    from nivesh_common.errors import BadInputError
+    from nivesh_common.errors import BadInputError, GateFailedError
     from nivesh_common.settings import load_tracking_settings
     from nivesh_common.tracking import connect, use_experiment
     from nivesh_contract.names import DRIFT_EXPERIMENT, STEP_TAG
@@ -71,6 +71,8 @@ def report(
                 rows.append(drift_decision(client, settings, name, (read_table(path), path), drift_share))
             except BadInputError as exc:  # one model's bad data must not hide the others
                 rows.append({"model": name, "retrain": None, "reason": f"bad input: {exc}"})
+            except GateFailedError as exc:
+                rows.append({"model": name, "retrain": None, "reason": f"data quality: {exc}"})
         summary = summary_table(rows)
         mlflow.log_text(summary, "summary.md")
     return {"models": rows, "summary": summary, "report_run_id": run.info.run_id}

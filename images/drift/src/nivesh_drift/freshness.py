@@ -4,11 +4,13 @@ from datetime import UTC, datetime
 
 import fsspec
 
+from nivesh_common.data import check_data_path
 from nivesh_common.errors import BadInputError, GateFailedError
 
 
 def dataset_age(name: str, path: str, now: datetime) -> dict:
     """Last modification time and age in days of one dataset (any fsspec URL that reports one)."""
+    check_data_path(path)
     fs, fs_path = fsspec.core.url_to_fs(path)
     if not fs.exists(fs_path):
         raise BadInputError(f"{path}: {name}'s data does not exist")

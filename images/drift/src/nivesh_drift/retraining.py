@@ -1,4 +1,5 @@
-"""The retrain decision: no production version, changed data or drift all mean train."""
+"""The retrain decision: no production version, changed data or drift all mean train; data that does not
+cover what production was trained on means stop (a gate, exit 3)."""
 
 import logging
 import tempfile
@@ -22,6 +23,7 @@ from nivesh_contract.names import (
     STEP_TAG,
 )
 from nivesh_contract.results import DriftDecision
+from nivesh_drift.data_quality import require_coverage
 from nivesh_drift.detection import measure_drift
 from nivesh_drift.profiles import PROFILES
 
@@ -44,6 +46,7 @@ def drift_decision(
     run = client.get_run(production.run_id)
     reference = load_table(production.run_id, REFERENCE_SNAPSHOT)
     require_columns(table, list(reference.columns), source)
+    require_coverage(model, production, table, source)
     data_changed = table_sha256(table) != run.data.tags.get(DATA_SHA256_TAG)
     use_experiment(DRIFT_EXPERIMENT, settings)
     with (

@@ -21,6 +21,8 @@ def parse_examples(table: pd.DataFrame, source: str) -> pd.DataFrame:
             raise BadInputError(f"{source}: record {record}: `{column}` is missing, empty or not text")
     examples = examples.assign(**{TEXT: examples[TEXT].str.strip(), LABEL: examples[LABEL].str.strip()})
     counts = examples[LABEL].value_counts()
+    if len(counts) < 2:
+        raise BadInputError(f"{source}: every record's `intent` is {counts.index[0]!r}; a classifier needs two or more")
     too_few = counts[counts < MIN_EXAMPLES_PER_INTENT]
     if not too_few.empty:
         named = ", ".join(f"{intent} ({count})" for intent, count in too_few.items())

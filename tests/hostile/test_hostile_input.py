@@ -1,0 +1,299 @@
+"""Hostile and careless input, a case per kind of defect: each gets the contract's exit code, one error line and
+no traceback, and leaves MLflow exactly as it found it (runs, their status, versions, aliases)."""
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from registry_state import aliases, client_for, store_state
+from steps import StepRun, run_step, step_environment
+
+CREDIT, ANOMALY, INTENT, SPENDING, NER, DRIFT = (
+    "nivesh-credit-risk",
+    "nivesh-anomaly",
+    "nivesh-intent",
+    "nivesh-spending",
+    "nivesh-ner",
+    "nivesh-drift",
+)
+
+
+def assert_refused(run: StepRun, exit_code: int, message: str) -> None:
+    assert run.exit_code == exit_code, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    (line,) = run.error_lines
+    assert message in line, line
+    if run.result is not None:  # a usage error stops before the step, so it has no result
+        assert message in run.result["error"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, credit_data, annotated_data):
+    """credit_risk_scorer and financial_ner in production, trained on the sample data."""
+    env = step_environment(tmp_path_factory.mktemp("hostile-store"))
+    for script, data, gates in (
+        (CREDIT, credit_data, (("fairness", "--min-disparate-impact", "0.5"), ("evaluate",))),
+        (NER, annotated_data, (("evaluate", "--min-entity-f1", "0.5"),)),
+    ):
+        trained = run_step(script, "train", "--data", data, env=env)
+        assert trained.exit_code == 0, trained.stderr[-3000:]
+        run_id = trained.result["run_id"]
+        for gate, *options in gates:
+            assert run_step(script, gate, "--run-id", run_id, *options, env=env).exit_code == 0
+        version = run_step(script, "register", "--run-id", run_id, env=env).result["version"]
+        assert run_step(script, "promote", "--version", version, env=env).result["promoted"]
+    return env
+
+
+@pytest.fixture(scope="module")
+def credit_run_id(store) -> str:
+    return client_for(store).get_model_version_by_alias("credit_risk_scorer", "production").run_id
+
+
+@pytest.fixture
+def unchanged(store):
+    """Asserts, after the test, that the store is as the test found it."""
+    before = store_state(store)
+    yield store
+    assert store_state(store) == before
+
+
+# ---- data that the data contracts refuse: validate and train alike, before any run opens -----------------
+
+
+@dataclass(frozen=True)
+class Broken:
+    """A model's sample data, changed as a broken weekly extract would be."""
+
+    script: str
+    fixture: str  # the sample data's fixture name
+    change: Callable[[pd.DataFrame], pd.DataFrame]
+    message: str
+    options: tuple[str, ...] = ()
+
+
+def _one(table: pd.DataFrame, column: str, row: int, value) -> pd.DataFrame:
+    changed = table.copy()
+    changed[column] = changed[column].astype(object)
+    changed.loc[row, column] = value
+    return changed
+
+
+def _few_positives(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([table[table["default"] == 0], table[table["default"] == 1].head(3)])
+
+
+def _day_of_month_at_most_12(table: pd.DataFrame, layout: str) -> pd.DataFrame:
+    dates = pd.to_datetime(table["date"])
+    kept = table[dates.dt.day <= 12].copy()
+    kept["date"] = pd.to_datetime(kept["date"]).dt.strftime(layout)
+    return kept
+
+
+def _no_late_anomalies(table: pd.DataFrame) -> pd.DataFrame:
+    late = pd.to_datetime(table["timestamp"]) >= pd.to_datetime(table["timestamp"]).quantile(0.5)
+    return table.assign(is_anomaly=table["is_anomaly"].where(~late, 0))
+
+
+BROKEN = {
+    "credit: a minority class of 3 rows": Broken(
+        CREDIT, "credit_data", _few_positives, "3 positive rows; need at least 20 of each class"
+    ),
+    "credit: an infinite feature": Broken(
+        CREDIT, "credit_data", lambda t: _one(t, "annual_income", 6, np.inf), "column annual_income: row 7 is inf"
+    ),
+    "credit: a number beyond float32": Broken(
+        CREDIT, "credit_data", lambda t: _one(t, "loan_amount", 2, 1e39), "column loan_amount: row 3 is 1e+39"
+    ),
+    "credit: one class": Broken(
+        CREDIT, "credit_data", lambda t: t.assign(default=0), "column default: only one class (0)"
+    ),
+    "credit: a target that is not there": Broken(
+        CREDIT, "credit_data", lambda t: t, "missing column(s) outcome", ("--target", "outcome")
+    ),
+    "intent: one intent": Broken(
+        INTENT, "intents_data", lambda t: t.assign(intent="check_balance"), "a classifier needs two or more"
+    ),
+    "intent: five examples of an intent": Broken(
+        INTENT,
+        "intents_data",
+        lambda t: pd.concat([t[t.intent != "card_block"], t[t.intent == "card_block"].head(5)]),
+        "fewer than 10 examples: card_block (5)",
+    ),
+    "anomaly: every timestamp the same": Broken(
+        ANOMALY, "transactions_data", lambda t: t.assign(timestamp="2026-03-01 10:00:00"), "nothing to train on"
+    ),
+    "anomaly: no anomalies in the test period": Broken(
+        ANOMALY, "transactions_data", _no_late_anomalies, "no labelled anomalies after"
+    ),
+    "anomaly: zoned and naive timestamps in one column": Broken(
+        ANOMALY,
+        "transactions_data",
+        lambda t: _one(t, "timestamp", 3, "2026-03-01T10:00:00+05:30"),
+        "row 4 has a time zone ('2026-03-01T10:00:00+05:30') and row 1 has none",
+    ),
+    "anomaly: epochs in seconds and milliseconds": Broken(
+        ANOMALY,
+        "transactions_data",
+        lambda t: t.assign(timestamp=np.where(t.index == 0, 1.7e12, 1.7e9)),
+        "epochs in more than one unit (ms, s)",
+    ),
+    "anomaly: an infinite amount": Broken(
+        ANOMALY, "transactions_data", lambda t: _one(t, "amount", 4, np.inf), "column amount: row 5 is inf"
+    ),
+    "spending: dates that are day-first and month-first alike": Broken(
+        SPENDING,
+        "spending_data",
+        lambda t: _day_of_month_at_most_12(t, "%d/%m/%Y"),
+        "day-first or month-first alike; pass --date-order day-first or month-first",
+    ),
+    "spending: day-first and month-first dates in one column": Broken(
+        SPENDING,
+        "spending_data",
+        lambda t: t.assign(date=pd.to_datetime(t.date).dt.strftime("%d/%m/%Y").where(t.index != 5, "01/31/2026")),
+        "month-first ('01/31/2026')",
+    ),
+    "spending: a category named total": Broken(
+        SPENDING, "spending_data", lambda t: _one(t, "category", 8, "total"), "row 9 is 'total', the name of the total"
+    ),
+    "spending: a negative infinite amount": Broken(
+        SPENDING, "spending_data", lambda t: _one(t, "amount", 1, -np.inf), "row 2 is '-inf', expected a finite"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN.values(), ids=BROKEN.keys())
+def test_broken_data_is_refused_before_any_run_opens(case, request, tmp_path, unchanged):
+    source = request.getfixturevalue(case.fixture)
+    table = pd.read_json(source, lines=True) if source.suffix == ".jsonl" else pd.read_csv(source)
+    broken = tmp_path / f"broken{source.suffix}"
+    changed = case.change(table)
+    if source.suffix == ".jsonl":
+        changed.to_json(broken, orient="records", lines=True)
+    else:
+        changed.to_csv(broken, index=False)
+    for subcommand in ("validate", "train"):
+        assert_refused(
+            run_step(case.script, subcommand, "--data", broken, *case.options, env=unchanged), 2, case.message
+        )
+
+
+def test_a_date_order_flag_reads_what_would_be_ambiguous(spending_data, tmp_path, step_env):
+    dates = tmp_path / "day-first.csv"
+    _day_of_month_at_most_12(pd.read_csv(spending_data), "%d/%m/%Y").to_csv(dates, index=False)
+    run = run_step(SPENDING, "validate", "--data", dates, "--date-order", "day-first", env=step_env)
+    assert run.exit_code == 0, run.stderr[-2000:]
+
+
+# ---- where data may come from ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_root(tmp_path, credit_data, unchanged):
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "applications.csv").write_bytes(credit_data.read_bytes())
+    (tmp_path / "secret.csv").write_text("user,password\nroot,hunter2\n")
+    (root / "link.csv").symlink_to(tmp_path / "secret.csv")
+    return root, unchanged | {"NIVESH_DATA_ROOT": str(root)}
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("{root}/../secret.csv", "outside the data root"),
+        ("{root}/link.csv", "outside the data root"),
+        ("/etc/passwd", "/etc/passwd: outside the data root"),
+        ("http://169.254.169.254/latest/meta-data/", "http:// is not an allowed source here"),
+        ("simplecache::file:///etc/passwd", "simplecache::file:// is not an allowed source here"),
+    ],
+    ids=["dot-dot", "symlink out", "absolute path", "metadata endpoint", "chained protocol"],
+)
+def test_data_is_read_only_under_the_data_root_and_from_allowed_schemes(data_root, path, message):
+    root, env = data_root
+    run = run_step(CREDIT, "validate", "--data", path.format(root=root), env=env)
+    assert_refused(run, 2, message)
+    assert "hunter2" not in run.stdout + run.stderr
+
+
+def test_data_under_the_root_is_read(data_root):
+    root, env = data_root
+    assert run_step(CREDIT, "validate", "--data", root / "applications.csv", env=env).exit_code == 0
+
+
+# ---- the registry --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("script", "arguments", "exit_code", "message"),
+    [
+        (CREDIT, ("evaluate", "--run-id", "../../etc/passwd"), 2, "not an MLflow run id"),
+        (CREDIT, ("promote", "--version", "99999999999999999999"), 2, "Invalid value for '--version'"),
+        (CREDIT, ("promote", "--version", "9"), 2, "--version 9: credit_risk_scorer has no such version"),
+        (ANOMALY, ("register", "--run-id", "{credit_run}"), 2, "a run of credit_risk_scorer, not of anomaly_detector"),
+        (CREDIT, ("rollback",), 2, "no 'previous' version to roll back to; production stays v1"),
+    ],
+    ids=["run id path", "20-digit version", "unknown version", "another model's run", "nothing to roll back to"],
+)
+def test_registry_commands_refuse_what_does_not_fit(script, arguments, exit_code, message, credit_run_id, unchanged):
+    arguments = [part.format(credit_run=credit_run_id) for part in arguments]
+    assert_refused(run_step(script, *arguments, env=unchanged), exit_code, message)
+
+
+# ---- new data that does not cover what production serves: stopped at check_drift, before training -------
+
+
+def test_credit_data_whose_default_rate_collapsed_is_stopped(credit_data, tmp_path, unchanged):
+    table = pd.read_csv(credit_data)
+    collapsed = tmp_path / "collapsed.csv"
+    pd.concat([table[table["default"] == 0], table[table["default"] == 1].head(60)]).to_csv(collapsed, index=False)
+    run = run_step(DRIFT, "check", "--model", "credit_risk_scorer", "--current", collapsed, env=unchanged)
+    assert_refused(run, 3, "column default does not cover what production v1 was trained on: 1: 7.2% of all")
+    assert run.result["coverage"]["column"] == "default" and run.result["production_version"] == 1
+
+
+def test_ner_data_with_only_amounts_is_stopped(annotated_data, tmp_path, unchanged):
+    records = [json.loads(line) for line in annotated_data.read_text().splitlines()]
+    only_amounts = tmp_path / "amounts.jsonl"
+    kept = [{**record, "entities": [span for span in record["entities"] if span[2] == "AMOUNT"]} for record in records]
+    only_amounts.write_text("\n".join(json.dumps(record) for record in kept))
+    run = run_step(DRIFT, "check", "--model", "financial_ner", "--current", only_amounts, env=unchanged)
+    assert_refused(run, 3, "column entities does not cover what production v1 was trained on")
+    assert "DATE: none (production was trained on" in run.result["error"]
+
+
+# ---- the tracking server and what is printed ---------------------------------------------------------------
+
+
+def test_credentials_in_the_tracking_uri_are_never_printed(credit_data, tmp_path):
+    env = step_environment(tmp_path) | {"MLFLOW_TRACKING_URI": "http://alice:s3cret@127.0.0.1:9"}
+    run = run_step(CREDIT, "train", "--data", credit_data, env=env)
+    assert_refused(run, 1, "MLflow tracking server http://***@127.0.0.1:9 cannot be reached")
+    written = (Path(env["NIVESH_XCOM_DIR"]) / "return.json").read_text()
+    assert "s3cret" not in run.stdout + run.stderr + written
+
+
+def test_results_are_strict_json(spending_data, tmp_path, step_env):
+    huge = tmp_path / "huge.csv"
+    pd.read_csv(spending_data).assign(amount=1e308).to_csv(huge, index=False)
+    run = run_step(SPENDING, "validate", "--data", huge, env=step_env)
+    assert run.exit_code == 0, run.stderr[-2000:]
+
+    def refuse(constant: str):
+        raise AssertionError(f"{constant} is not JSON")
+
+    result = json.loads(run.stdout.splitlines()[-1], parse_constant=refuse)
+    assert result["mean_daily_spend"] is None  # the sum overflows: null, never Infinity
+
+
+def test_nothing_was_left_behind(store):
+    """The store still holds what the fixture made, and no lock."""
+    assert aliases(store, "credit_risk_scorer") == {"candidate": 1, "production": 1}
+    assert set(store_state(store)["models"]) == {"credit_risk_scorer", "financial_ner"}
+    assert os.path.exists(store["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///"))
