@@ -62,13 +62,17 @@ class TrainingStepOperator(KubernetesPodOperator):
         )
 
     def build_pod_request_obj(self, context=None, *, dry_run: bool = False) -> k8s.V1Pod:
-        """As the base class, with the XCom sidecar as locked down as the step (restricted Pod Security)."""
+        """As the base class, with the XCom sidecar as locked down as the step (restricted Pod Security), and the
+        deployment's GPU limit and MLflow login on the step's container."""
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
         for container in pod.spec.containers:
             if container.name != BASE_CONTAINER:
                 container.security_context = pod_spec.container_security_context()
-            elif self.needs_gpu:  # the GPU limit follows the deployment's setting when the pod is built
+                continue
+            # The deployment's settings, read when the pod is built: the GPU limit, the MLflow login.
+            if self.needs_gpu:
                 container.resources = pod_spec.gpu_resources()
+            container.env_from = pod_spec.mlflow_credentials()
         return pod
 
     def execute(self, context):

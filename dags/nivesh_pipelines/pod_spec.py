@@ -22,6 +22,9 @@ GPU_RESOURCE = "nvidia.com/gpu"
 GPU_NODE_LABEL = "nvidia.com/gpu.present"
 # Set to "false" where the GPU pool has no GPUs (kind): the pod keeps its placement, without the GPU limit.
 GPU_LIMIT_SETTING = "NIVESH_GPU_LIMIT"
+# Names the Secret (in the training namespace) holding MLFLOW_TRACKING_USERNAME and _PASSWORD, where MLflow
+# asks for a login (the cluster); unset: no login (make run).
+CREDENTIALS_SETTING = "NIVESH_MLFLOW_CREDENTIALS_SECRET"
 PART_OF = "nivesh-training"
 
 
@@ -103,3 +106,9 @@ def gpu_resources() -> k8s.V1ResourceRequirements:
     if gpu_limit_enabled():
         resources.limits = {**resources.limits, GPU_RESOURCE: "1"}
     return resources
+
+
+def mlflow_credentials() -> list[k8s.V1EnvFromSource] | None:
+    """The MLflow login as environment variables from the deployment's Secret; read where the pod is built."""
+    secret = os.environ.get(CREDENTIALS_SETTING, "").strip()
+    return [k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=secret))] if secret else None

@@ -122,10 +122,10 @@ def test_an_existing_secret_replaces_the_generated_one():
     manifests = render(
         "mlflow", {"postgresql": {"auth": {"existingSecret": "db-password"}}}, name="mlflow", namespace="nivesh-mlflow"
     )
-    assert not [m for m in manifests if m["kind"] == "Secret"]
+    assert not [m for m in manifests if m["kind"] == "Secret" and m["metadata"]["name"] == "mlflow-postgresql"]
     deployment = find(manifests, "Deployment", "mlflow")
     refs = jmespath.search("spec.template.spec.containers[].env[].valueFrom.secretKeyRef.name", deployment)
-    assert refs == ["db-password"]
+    assert refs == ["db-password", "mlflow-auth"]
 
 
 def test_mlflow_is_published_on_the_node_port_kind_maps(mlflow):
@@ -179,7 +179,9 @@ def test_network_policy_lets_training_pods_reach_mlflow_and_dns_only_inside_the_
     assert mlflow["to"][0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "mlflow"}
     assert mlflow["ports"] == [{"protocol": "TCP", "port": 5000}]
     assert {port["port"] for port in dns["ports"]} == {53}
-    assert external["to"][0]["ipBlock"]["except"] == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+    blocked = external["to"][0]["ipBlock"]["except"]
+    assert blocked[:3] == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]  # the cluster
+    assert {"169.254.0.0/16", "127.0.0.0/8", "100.64.0.0/10"} <= set(blocked)  # cloud metadata, loopback, CGNAT
 
 
 def test_network_policy_without_external_egress_leaves_mlflow_and_dns():
@@ -193,3 +195,51 @@ def test_a_cluster_without_host_paths_gets_a_provisioned_claim():
     manifests = render("nivesh-training", values, name="nivesh-training", namespace="default")
     assert not [m for m in manifests if m["kind"] == "PersistentVolume"]
     assert find(manifests, "PersistentVolumeClaim")["spec"]["storageClassName"] == "standard"
+
+
+def test_mlflow_asks_for_a_login_with_a_generated_admin_password(mlflow):
+    server = jmespath.search("spec.template.spec.containers[?name=='mlflow'] | [0]", find(mlflow, "Deployment"))
+    assert "--app-name=basic-auth" in server["args"]
+    password = jmespath.search("env[?name=='MLFLOW_AUTH_ADMIN_PASSWORD'] | [0].valueFrom.secretKeyRef", server)
+    assert password == {"name": "mlflow-auth", "key": "password"}
+    assert jmespath.search("env[?name=='MLFLOW_AUTH_CONFIG_PATH'] | [0].value", server) == (
+        "/etc/mlflow-auth/basic_auth.ini"
+    )
+    settings = find(mlflow, "ConfigMap", "mlflow-auth")["data"]["basic_auth.ini"]
+    assert "admin_username = admin" in settings and "default_permission = READ" in settings
+    assert "admin_password" not in settings, "the password lives in the Secret only"
+    secret = find(mlflow, "Secret", "mlflow-auth")["data"]
+    assert set(secret) == {"username", "password"} and len(secret["password"]) >= 24
+    assert jmespath.search("startupProbe.httpGet.path", server) == "/health"  # MLflow's auth leaves /health open
+
+
+def test_mlflow_without_a_login_renders_none_of_it():
+    manifests = render("mlflow", {"auth": {"enabled": False}}, name="mlflow", namespace="nivesh-mlflow")
+    server = jmespath.search("spec.template.spec.containers[?name=='mlflow'] | [0]", find(manifests, "Deployment"))
+    assert "--app-name=basic-auth" not in server["args"]
+    assert not [m for m in manifests if m["metadata"]["name"] == "mlflow-auth"]
+
+
+def test_only_airflow_the_training_pods_and_the_ui_reach_mlflow_and_only_mlflow_reaches_postgresql(mlflow):
+    server = find(mlflow, "NetworkPolicy", "mlflow")["spec"]
+    assert server["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "mlflow"
+    sources = server["ingress"][0]["from"]
+    namespaces = [s["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for s in sources[:2]]
+    assert namespaces == ["nivesh-airflow", "nivesh-training"] and sources[2] == {"ipBlock": {"cidr": "172.16.0.0/12"}}
+    assert server["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 5000}]
+    database = find(mlflow, "NetworkPolicy", "mlflow-postgresql")["spec"]
+    assert database["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "postgresql"
+    assert database["ingress"][0]["from"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "mlflow", "app.kubernetes.io/instance": "mlflow"}}}
+    ]
+
+
+def test_the_training_steps_get_the_mlflow_login_as_a_secret(training):
+    assert not [m for m in training if m["kind"] == "Secret"], "no cluster to read the login from, none given"
+    values = {"mlflow": {"credentials": {"username": "admin", "password": "pw"}}}
+    secret = find(render("nivesh-training", values, name="nivesh-training", namespace="default"), "Secret")
+    assert secret["metadata"] == secret["metadata"] | {
+        "name": "nivesh-mlflow-credentials",
+        "namespace": "nivesh-training",
+    }
+    assert set(secret["data"]) == {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"}

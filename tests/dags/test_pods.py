@@ -101,3 +101,11 @@ def test_no_other_step_goes_to_the_gpu_pool(dagbag):
             pod = dagbag.dags[dag_id].get_task(step.task_id).build_pod_request_obj(dry_run=True)
             assert not pod.spec.node_selector and not pod.spec.tolerations, f"{dag_id}.{step.task_id}"
             assert "nvidia.com/gpu" not in (_base(pod).resources.limits or {})
+
+
+def test_training_pods_get_the_mlflow_login_where_the_deployment_names_its_secret(dagbag, monkeypatch):
+    task = dagbag.dags["credit_risk_training"].get_task("train_model")
+    assert _base(task.build_pod_request_obj(dry_run=True)).env_from is None  # make run: no login
+    monkeypatch.setenv("NIVESH_MLFLOW_CREDENTIALS_SECRET", "nivesh-mlflow-credentials")
+    (source,) = _base(task.build_pod_request_obj(dry_run=True)).env_from
+    assert source.secret_ref.name == "nivesh-mlflow-credentials"

@@ -7,6 +7,10 @@
 {{ include "mlflow.fullname" . }}-postgresql
 {{- end }}
 
+{{- define "mlflow.authSecret" -}}
+{{ include "mlflow.fullname" . }}-auth
+{{- end }}
+
 {{- define "mlflow.postgresqlSecret" -}}
 {{ .Values.postgresql.auth.existingSecret | default (include "mlflow.postgresql" .) }}
 {{- end }}
