@@ -1,5 +1,6 @@
 """Notifications through Airflow connections to real servers on 127.0.0.1: a Slack webhook and an SMTP server."""
 
+import email
 import http.server
 import json
 import socket
@@ -74,6 +75,18 @@ def test_email_reaches_the_smtp_server(smtp_server):
     ]
     ((recipients, content),) = smtp_server
     assert recipients == ["ml-ops@nivesh.ai"] and "Subject: [nivesh] anomaly_detector_training" in content
+
+
+def test_data_quoted_in_an_email_alert_is_text_not_markup(smtp_server):
+    hostile = (
+        'credit_risk_scorer: failed at step validate_data: x.csv: missing column(s) <img src=x onerror="alert(1)">'
+    )
+    deliver("[nivesh] credit_risk_training", hostile, {})
+    ((_, content),) = smtp_server
+    body = email.message_from_string(content).get_payload(decode=True) or b""
+    parts = [body] if body else [part.get_payload(decode=True) for part in email.message_from_string(content).walk()]
+    html = b"".join(part for part in parts if part).decode()
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html and "<img" not in html
 
 
 def test_both_channels_when_both_are_configured(slack_webhook, smtp_server):

@@ -34,12 +34,13 @@ def assert_refused(run: StepRun, exit_code: int, message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, credit_data, annotated_data):
-    """credit_risk_scorer and financial_ner in production, trained on the sample data."""
+def store(tmp_path_factory, credit_data, annotated_data, transactions_data):
+    """credit_risk_scorer, financial_ner and anomaly_detector in production, trained on the sample data."""
     env = step_environment(tmp_path_factory.mktemp("hostile-store"))
     for script, data, gates in (
         (CREDIT, credit_data, (("fairness", "--min-disparate-impact", "0.5"), ("evaluate",))),
         (NER, annotated_data, (("evaluate", "--min-entity-f1", "0.5"),)),
+        (ANOMALY, transactions_data, (("evaluate", "--min-precision-at-k", "0", "--min-recall", "0"),)),
     ):
         trained = run_step(script, "train", "--data", data, env=env)
         assert trained.exit_code == 0, trained.stderr[-3000:]
@@ -295,5 +296,36 @@ def test_results_are_strict_json(spending_data, tmp_path, step_env):
 def test_nothing_was_left_behind(store):
     """The store still holds what the fixture made, and no lock."""
     assert aliases(store, "credit_risk_scorer") == {"candidate": 1, "production": 1}
-    assert set(store_state(store)["models"]) == {"credit_risk_scorer", "financial_ner"}
+    assert set(store_state(store)["models"]) == {"credit_risk_scorer", "financial_ner", "anomaly_detector"}
     assert os.path.exists(store["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///"))
+
+
+def test_one_models_bad_dates_in_the_drift_report_are_its_row_only(store, transactions_data, credit_data, tmp_path):
+    zoned = tmp_path / "zoned.csv"
+    _one(pd.read_csv(transactions_data), "timestamp", 3, "2026-03-01T10:00:00+05:30").to_csv(zoned, index=False)
+    before = store_state(store)
+    models = ("--models", f"anomaly_detector={zoned}", "--models", f"credit_risk_scorer={credit_data}")
+    run = run_step(DRIFT, "report", *models, env=store)
+    assert run.exit_code == 0, run.stderr[-2000:]
+    rows = {row["model"]: row for row in run.result["models"]}
+    assert rows["anomaly_detector"]["retrain"] is None and "has a time zone" in rows["anomaly_detector"]["reason"]
+    assert rows["credit_risk_scorer"]["retrain"] is False
+    after = store_state(store)
+    new_runs = set(after["runs"]) - set(before["runs"])
+    assert {status for _, status in new_runs} == {"FINISHED"}, "the report and credit's drift run; no failed run"
+    assert len(new_runs) == 2 and after["models"] == before["models"]
+
+
+def test_a_category_that_climbs_out_of_a_folder_is_stored_under_a_safe_name(spending_data, tmp_path):
+    env = step_environment(tmp_path / "store")
+    escaping = tmp_path / "escaping.csv"
+    table = pd.read_csv(spending_data)
+    table.assign(category=table["category"].where(table["category"] != "travel", "../../travel")).to_csv(
+        escaping, index=False
+    )
+    trained = run_step(SPENDING, "train", "--data", escaping, env=env)
+    assert trained.exit_code == 0, trained.stderr[-2000:]
+    stored = {a.path for a in client_for(env).list_artifacts(trained.result["run_id"], "category_models")}
+    assert {path for path in stored if "travel" in path} == {"category_models/travel-8d1b1b23.json"}
+    assert "../../travel" in trained.result["holdout_mape_by_category"]
+    assert not list(tmp_path.parent.glob("travel*")), "nothing written outside the run's folders"

@@ -47,6 +47,8 @@ def drift_decision(
     reference = load_table(production.run_id, REFERENCE_SNAPSHOT)
     require_columns(table, list(reference.columns), source)
     require_coverage(model, production, table, source)
+    # Derived before the drift run opens: a bad date in the new data is bad input and leaves no run behind.
+    compared = PROFILES[model].compared(reference, table[reference.columns], source, date_order)
     data_changed = table_sha256(table) != run.data.tags.get(DATA_SHA256_TAG)
     use_experiment(DRIFT_EXPERIMENT, settings)
     with (
@@ -58,7 +60,6 @@ def drift_decision(
         ) as drift_run,
     ):
         html = Path(tmp) / f"{model}_drift.html"
-        compared = PROFILES[model].compared(reference, table[reference.columns], source, date_order)
         drift = measure_drift(*compared, drift_share, html)
         mlflow.log_artifact(str(html), artifact_path="reports")
         mlflow.log_metric("drift_share", drift["drift_share"])
