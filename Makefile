@@ -138,7 +138,7 @@ deploy: kind-load ## Install MLflow, the training namespace and Airflow on the k
 	$(HELM) upgrade --install nivesh-training charts/nivesh-training --namespace default --wait --timeout $(HELM_TIMEOUT)
 	$(HELM) upgrade --install airflow charts/airflow --namespace nivesh-airflow --create-namespace --wait --timeout $(HELM_TIMEOUT)
 	@echo; echo "Airflow UI: http://127.0.0.1:8080  (login admin / admin: this local cluster only)"
-	@echo "MLflow UI:  http://127.0.0.1:5000"
+	@echo "MLflow UI:  http://127.0.0.1:5000  (login admin; password: $(KUBECTL) get secret mlflow-auth -n nivesh-mlflow -o jsonpath='{.data.password}' | base64 -d)"
 	@echo "Next: make trigger DAG=master_training_pipeline; make status; make logs MODEL=credit_risk_scorer"
 
 status: ## Helm releases, Airflow and MLflow pods, and the training pods with their model and step
