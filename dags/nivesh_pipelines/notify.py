@@ -32,7 +32,8 @@ def deliver(subject: str, message: str, context) -> list[str]:
     """Send to every configured channel (errors propagate: the calling task fails); returns the channels."""
     channels = []
     if _configured(SLACK_CONNECTION):
-        SlackWebhookNotifier(slack_webhook_conn_id=SLACK_CONNECTION, text=f"*{subject}*\n{message}").notify(context)
+        text = f"*{subject}*\n{_slack_text(message)}"
+        SlackWebhookNotifier(slack_webhook_conn_id=SLACK_CONNECTION, text=text).notify(context)
         channels.append("slack")
     if _configured(SMTP_CONNECTION):
         html = f"<pre>{escape(message)}</pre>"  # the message quotes data (a column, a file name): text, not markup
@@ -42,6 +43,11 @@ def deliver(subject: str, message: str, context) -> list[str]:
         _to_log_and_file(subject, message)
         channels.append("log")
     return channels
+
+
+def _slack_text(message: str) -> str:
+    """Slack's escaping: quoted data cannot turn into a link or a mention (`<!channel>`, `<url|text>`)."""
+    return message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _to_log_and_file(subject: str, message: str) -> None:

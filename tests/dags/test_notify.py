@@ -108,3 +108,9 @@ def test_unreachable_webhook_fails_loudly(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_SLACK_WEBHOOK", json.dumps({"conn_type": "slackwebhook", "password": url}))
     with pytest.raises(Exception, match=r"Connection refused|URLError|Errno 111"):
         deliver("s", "m", {})
+
+
+def test_data_quoted_in_a_slack_message_cannot_mention_or_link(slack_webhook):
+    deliver("[nivesh] s", "intent_classifier: failed: x.jsonl: unknown intent <!channel> <http://evil|bank>", {})
+    ((message,),) = [list(received.values()) for received in slack_webhook]
+    assert "&lt;!channel&gt; &lt;http://evil|bank&gt;" in message and "<!channel>" not in message

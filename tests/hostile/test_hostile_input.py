@@ -238,9 +238,17 @@ def test_data_under_the_root_is_read(data_root):
         (CREDIT, ("promote", "--version", "99999999999999999999"), 2, "Invalid value for '--version'"),
         (CREDIT, ("promote", "--version", "9"), 2, "--version 9: credit_risk_scorer has no such version"),
         (ANOMALY, ("register", "--run-id", "{credit_run}"), 2, "a run of credit_risk_scorer, not of anomaly_detector"),
+        (ANOMALY, ("evaluate", "--run-id", "{credit_run}"), 2, "not of anomaly_detector; nothing judged or recorded"),
         (CREDIT, ("rollback",), 2, "no 'previous' version to roll back to; production stays v1"),
     ],
-    ids=["run id path", "20-digit version", "unknown version", "another model's run", "nothing to roll back to"],
+    ids=[
+        "run id path",
+        "20-digit version",
+        "unknown version",
+        "another model's run registered",
+        "another model's run judged",
+        "nothing to roll back to",
+    ],
 )
 def test_registry_commands_refuse_what_does_not_fit(script, arguments, exit_code, message, credit_run_id, unchanged):
     arguments = [part.format(credit_run=credit_run_id) for part in arguments]

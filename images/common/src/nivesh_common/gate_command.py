@@ -55,7 +55,7 @@ def gate_command(app: typer.Typer, model: ModelDeclaration, gate: Gate = EVALUAT
 
         def command(run_id: str, **options: Any) -> Judged:
             limits = {threshold: options.pop(threshold.name) for threshold in thresholds}
-            return judge(gate.name, run_id, functools.partial(measure, **options), limits)
+            return judge(model.name, gate.name, run_id, functools.partial(measure, **options), limits)
 
         run_id = inspect.Parameter("run_id", inspect.Parameter.KEYWORD_ONLY, annotation=RunId)
         parameters = [run_id, *own, *map(setting_parameter, thresholds)]
@@ -68,14 +68,15 @@ def gate_command(app: typer.Typer, model: ModelDeclaration, gate: Gate = EVALUAT
 
 
 def judge(
-    gate: str, run_id: str, measure: Callable[[TrainedRun], Measurement], limits: dict[Threshold, float]
+    model: str, gate: str, run_id: str, measure: Callable[[TrainedRun], Measurement], limits: dict[Threshold, float]
 ) -> Judged:
     import mlflow
 
     from nivesh_common.gates import enforce_gate, evaluate_gate, record_gate
-    from nivesh_common.tracking import connect, get_run, model_uri_of
+    from nivesh_common.tracking import connect, get_run, model_uri_of, require_run_of
 
     run = get_run(connect(load_tracking_settings()), run_id)
+    require_run_of(run, model, "nothing judged or recorded")
     trained = TrainedRun(run_id, run.data.params, run.data.tags, model_uri_of(run))
     mlflow.start_run(run_id=run_id)
     try:

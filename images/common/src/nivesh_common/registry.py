@@ -14,9 +14,9 @@ from mlflow.exceptions import MlflowException
 from nivesh_common.errors import BadInputError, GateFailedError
 from nivesh_common.gates import gates_not_passed
 from nivesh_common.registry_lock import registry_lock
-from nivesh_common.tracking import get_run, model_uri_of
+from nivesh_common.tracking import get_run, model_uri_of, require_run_of
 from nivesh_contract.declaration import ModelDeclaration
-from nivesh_contract.names import CANDIDATE, DATA_SHA256_TAG, MODEL_TAG, PREVIOUS, PRODUCTION, ROLLED_BACK_TAG
+from nivesh_contract.names import CANDIDATE, DATA_SHA256_TAG, PREVIOUS, PRODUCTION, ROLLED_BACK_TAG
 from nivesh_contract.results import Registered, RolledBack
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,7 @@ def register_candidate(client: MlflowClient, model: ModelDeclaration, run_id: st
     """Register the run's model (once) and point `candidate` at it."""
     name = model.name
     run = get_run(client, run_id)
-    trained_for = run.data.tags.get(MODEL_TAG)
-    if trained_for != name:
-        raise BadInputError(
-            f"--run-id {run_id}: a run of {trained_for or 'no model'}, not of {name}; nothing registered"
-        )
+    require_run_of(run, name, "nothing registered")
     require_gates(client, run_id, model.gate_names)
     existing = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
     if existing:

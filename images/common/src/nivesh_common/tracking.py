@@ -22,6 +22,7 @@ from nivesh_contract.names import (
     DATA_ROWS_TAG,
     DATA_SHA256_TAG,
     DATA_SOURCE_TAG,
+    MODEL_TAG,
     MODEL_URI_TAG,
     REFERENCE_SNAPSHOT,
     experiment_name,
@@ -90,6 +91,15 @@ def get_run(client: MlflowClient, run_id: str) -> Run:
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
             raise BadInputError(f"--run-id {run_id}: no such MLflow run") from None
         raise
+
+
+def require_run_of(run: Run, model: str, consequence: str) -> None:
+    """A run another model trained is bad input to this model's steps (a pasted run id from the wrong DAG)."""
+    trained_for = run.data.tags.get(MODEL_TAG)
+    if trained_for != model:
+        raise BadInputError(
+            f"--run-id {run.info.run_id}: a run of {trained_for or 'no model'}, not of {model}; {consequence}"
+        )
 
 
 def log_training_data(table: pd.DataFrame, source: str, targets: str | None) -> str:
