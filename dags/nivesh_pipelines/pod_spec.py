@@ -4,14 +4,7 @@ import os
 
 from kubernetes.client import models as k8s
 
-from nivesh_contract.deployment import (
-    ARTIFACT_ROOT_VARIABLE,
-    DATA_ROOT_VARIABLE,
-    DATA_SCHEMES_VARIABLE,
-    TRACKING_URI_VARIABLE,
-    XCOM_DIR,
-    XCOM_DIR_VARIABLE,
-)
+from nivesh_contract import deployment
 
 TRAINING_NAMESPACE = "nivesh-training"
 SERVICE_ACCOUNT = "nivesh-training"
@@ -41,11 +34,13 @@ def labels(model: str, step: str) -> dict[str, str]:
 def environment() -> dict[str, str]:
     """Deployment settings from Airflow Variables (or AIRFLOW_VAR_* env vars), rendered per task."""
     return {
-        TRACKING_URI_VARIABLE: "{{ var.value.get('nivesh_mlflow_tracking_uri', 'http://mlflow.nivesh-mlflow:5000') }}",
-        ARTIFACT_ROOT_VARIABLE: "{{ var.value.get('nivesh_mlflow_artifact_root', '') }}",
-        XCOM_DIR_VARIABLE: XCOM_DIR,
-        DATA_ROOT_VARIABLE: "{{ var.value.get('nivesh_data_root', '/data') }}",
-        DATA_SCHEMES_VARIABLE: "{{ var.value.get('nivesh_data_schemes', '') }}",
+        deployment.TRACKING_URI_VARIABLE: (
+            "{{ var.value.get('nivesh_mlflow_tracking_uri', 'http://mlflow.nivesh-mlflow:5000') }}"
+        ),
+        deployment.ARTIFACT_ROOT_VARIABLE: "{{ var.value.get('nivesh_mlflow_artifact_root', '') }}",
+        deployment.XCOM_DIR_VARIABLE: deployment.XCOM_DIR,
+        deployment.DATA_ROOT_VARIABLE: "{{ var.value.get('nivesh_data_root', '/data') }}",
+        deployment.DATA_SCHEMES_VARIABLE: "{{ var.value.get('nivesh_data_schemes', '') }}",
     }
 
 

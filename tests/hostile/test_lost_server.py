@@ -4,13 +4,12 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
-from nivesh_platform.services import Process, free_port
+from mlflow_server import start_mlflow_server
 from steps import BIN, run_step, step_environment
 
 pytestmark = pytest.mark.slow
@@ -19,20 +18,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def server(tmp_path):
     """An MLflow server of this test's own, to kill."""
-    port = free_port()
-    command = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--artifacts-destination", str(tmp_path)]
-    process = Process.start("mlflow server", command, dict(os.environ), tmp_path / "server.log")
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
-        except OSError:
-            process.check_alive()
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
-            time.sleep(1)
+    url, process = start_mlflow_server(tmp_path)
     yield url, process
     process.stop()
 
