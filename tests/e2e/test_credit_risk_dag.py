@@ -26,9 +26,11 @@ def embedded(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def loans_conf(tmp_path_factory, credit_data):
-    """Another data contract, given as DAG params: target `outcome`, positive label `charged_off`."""
-    data = tmp_path_factory.mktemp("loans") / "loans.parquet"
+def loans_conf(embedded, credit_data):
+    """Another data contract, given as DAG params: target `outcome`, positive label `charged_off`. The file is
+    under the data root (the Variable nivesh_data_root): steps read nothing outside it."""
+    state, _ = embedded
+    data = state.data_dir / "loans.parquet"
     table = pd.read_csv(credit_data).rename(columns={"default": "outcome"})
     table["outcome"] = table["outcome"].map({0: "repaid", 1: "charged_off"})
     table.to_parquet(data)
@@ -82,3 +84,11 @@ def test_gate_failure_fails_the_run_without_retries_and_keeps_production(embedde
     assert f"credit_risk_scorer: kept v{before} because a gate failed at evaluate_model" in notifications
     assert len(client.search_model_versions("name='credit_risk_scorer'")) == 2
     assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == before
+
+
+def test_data_outside_the_data_root_is_refused_at_validate_data(embedded, credit_data):
+    state, environment = embedded
+    outcome = run_dag(state, DAG_ID, environment, {"data_path": str(credit_data), **SMALL_DATA_CONF})
+    log = outcome.log_file.read_text()
+    assert not outcome.succeeded
+    assert f"credit_risk_scorer: failed at step validate_data: {credit_data}: outside the data root" in log
