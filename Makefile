@@ -123,23 +123,39 @@ kind-up: $(INSTALLED) ## Create the kind cluster (control plane, CPU worker, GPU
 	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --config $(STATE_DIR)/kind-config.yaml --wait 180s
 	$(KUBECTL) get nodes -L nvidia.com/gpu.present
 
-kind-load: $(INSTALLED) ## Load every image (built by `make images`) onto the kind nodes
+kind-load: $(INSTALLED) ## Load every image (built by `make images`) onto the kind nodes (THIRD_PARTY=1: also pull and load what the charts pull)
 	$(call require,docker kind)
 	@for image in $$($(BIN)/nivesh-platform images); do \
 	  docker image inspect $$image >/dev/null 2>&1 || { echo "make: image $$image not built: run make images" >&2; exit 1; }; \
 	  echo "kind load docker-image $$image"; kind load docker-image --name $(KIND_CLUSTER) $$image || exit 1; \
 	done
+	@$(if $(THIRD_PARTY),for image in $$($(BIN)/nivesh-platform images --third-party); do \
+	  docker image inspect $$image >/dev/null 2>&1 || docker pull $$image || exit 1; \
+	  echo "kind load docker-image $$image"; kind load docker-image --name $(KIND_CLUSTER) $$image || exit 1; \
+	done,:)
 
-deploy: kind-load ## Install MLflow, the training namespace and Airflow on the kind cluster; wait; print URLs and logins
-	$(call require,kubectl helm)
-	helm dependency build charts/airflow
-	$(BIN)/nivesh-platform check-chart-values charts/airflow
+deploy-check: $(INSTALLED) ## What make deploy decides, without a cluster: official chart (where reachable) and its schema, all three releases rendered, Kubernetes schemas, Pod Security
+	$(BIN)/nivesh-platform deploy-check
+
+# The Airflow chart's migration and create-user jobs are plain Jobs in our values (useHelmHooks: false), so
+# --wait cannot deadlock on a first install (pods waiting for migrations that a post-install hook would run).
+deploy: $(INSTALLED) ## Check (deploy-check), load the images, install MLflow, the training namespace and Airflow on the kind cluster; wait; print how to reach them
+	$(call require,docker kind kubectl helm)
+	$(BIN)/nivesh-platform deploy-check --require-official-chart
+	$(MAKE) --no-print-directory kind-load
+	$(KUBECTL) apply -f charts/nivesh-training/namespace.yaml
 	$(HELM) upgrade --install mlflow charts/mlflow --namespace nivesh-mlflow --create-namespace --wait --timeout $(HELM_TIMEOUT)
-	$(HELM) upgrade --install nivesh-training charts/nivesh-training --namespace default --wait --timeout $(HELM_TIMEOUT)
-	$(HELM) upgrade --install airflow charts/airflow --namespace nivesh-airflow --create-namespace --wait --timeout $(HELM_TIMEOUT)
-	@echo; echo "Airflow UI: http://127.0.0.1:8080  (login admin / admin: this local cluster only)"
-	@echo "MLflow UI:  http://127.0.0.1:5000  (login admin; password: $(KUBECTL) get secret mlflow-auth -n nivesh-mlflow -o jsonpath='{.data.password}' | base64 -d)"
-	@echo "Next: make trigger DAG=master_training_pipeline; make status; make logs MODEL=credit_risk_scorer"
+	$(HELM) upgrade --install nivesh-training charts/nivesh-training --namespace nivesh-training --wait --timeout $(HELM_TIMEOUT)
+	$(HELM) upgrade --install airflow charts/airflow --namespace nivesh-airflow --create-namespace --wait --wait-for-jobs --timeout $(HELM_TIMEOUT)
+	$(BIN)/nivesh-platform cluster info --context $(KUBE_CONTEXT)
+
+ui-cluster: $(INSTALLED) ## The cluster's Airflow UI (http://127.0.0.1:8080) and MLflow UI (http://127.0.0.1:5000) through kubectl port-forward, until Ctrl-C
+	$(call require,kubectl)
+	$(BIN)/nivesh-platform cluster ui --context $(KUBE_CONTEXT)
+
+smoke: $(INSTALLED) ## On the cluster: trigger the master pipeline through the REST API, wait, check every model has a production version, print the registry
+	$(call require,kubectl)
+	$(BIN)/nivesh-platform cluster smoke --context $(KUBE_CONTEXT)
 
 status: ## Helm releases, Airflow and MLflow pods, and the training pods with their model and step
 	$(call require,kubectl helm)
@@ -153,10 +169,10 @@ logs: ## A model's training pod logs: MODEL=credit_risk_scorer [STEP=train_model
 	@test -n "$(MODEL)" || { echo "make: logs needs MODEL=<registered model name>, e.g. MODEL=credit_risk_scorer" >&2; exit 2; }
 	$(KUBECTL) logs --namespace nivesh-training --selector nivesh.ai/model=$(MODEL)$(if $(STEP),$(comma)nivesh.ai/step=$(STEP)) --container base --prefix --tail=-1 --max-log-requests 20
 
-trigger: ## Trigger a DAG through the Airflow CLI in the scheduler pod: DAG=credit_risk_training [CONF='{"force": true}']
+trigger: $(INSTALLED) ## Trigger a DAG on the cluster through Airflow's REST API: DAG=credit_risk_training [CONF='{"force": true}']
 	$(call require,kubectl)
 	@test -n "$(DAG)" || { echo "make: trigger needs DAG=<dag id>, e.g. DAG=master_training_pipeline" >&2; exit 2; }
-	$(KUBECTL) exec --namespace nivesh-airflow deploy/airflow-scheduler --container scheduler -- airflow dags trigger $(DAG) $(if $(CONF),--conf '$(CONF)')
+	$(BIN)/nivesh-platform cluster trigger $(DAG) --context $(KUBE_CONTEXT) $(if $(CONF),--conf '$(CONF)')
 
 kind-down: ## Delete the kind cluster
 	$(call require,kind)
@@ -168,4 +184,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install new-model run ui summary images step-images airflow-image base-image kind-up kind-load deploy status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean
+.PHONY: help install new-model run ui summary images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean

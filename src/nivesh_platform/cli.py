@@ -8,12 +8,17 @@ from typing import Annotated
 
 import typer
 
+from nivesh_platform.cluster_cli import cluster_app, deploy_check
+
 app = typer.Typer(
     help="Nivesh training platform on this machine: no cluster, no server.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+app.add_typer(cluster_app, name="cluster")
+app.command()(deploy_check)
 
 StateDir = Annotated[Path, typer.Option("--state-dir", envvar="NIVESH_STATE_DIR", help="Embedded state folder.")]
 

@@ -1,41 +1,33 @@
-"""Rendering our charts with the real Helm engine, and what the cluster runs (Kubernetes version, kind config)."""
+"""Our charts rendered by the real Helm engine, and what the cluster runs, for the tests (the repository's own)."""
 
-import re
 from pathlib import Path
 
-import helm_python
-import kubernetes_validate
-import yaml
+from nivesh_platform import charts
+from nivesh_platform.charts import Release
 
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS = ROOT / "charts"
-KIND_CONFIG = CHARTS / "kind" / "kind-config.yaml"
+KIND_CONFIG = ROOT / charts.KIND_CONFIG
 
 
 def kind_config() -> dict:
-    return yaml.safe_load(KIND_CONFIG.read_text())
+    return charts.kind_config(ROOT)
 
 
 def kubernetes_version() -> str:
-    """The Kubernetes minor version of the kind node image, e.g. `1.34`."""
-    images = {node["image"] for node in kind_config()["nodes"]}
-    (image,) = images
-    return re.fullmatch(r"kindest/node:v(\d+\.\d+)\.\d+", image).group(1)
+    return charts.kubernetes_version(ROOT)
 
 
 def chart_values(chart: str) -> dict:
-    return yaml.safe_load((CHARTS / chart / "values.yaml").read_text())
+    return charts.chart_values(ROOT, chart)
 
 
 def render(chart: str, values: dict | None = None, *, name: str, namespace: str) -> list[dict]:
-    """Every manifest the chart renders, parsed."""
-    manifests = helm_python.Chart.load(CHARTS / chart).render(values, name=name, namespace=namespace)
-    return [doc for text in manifests.values() for doc in yaml.safe_load_all(text) if doc]
+    return charts.render(ROOT, Release(name, chart, namespace), values)
 
 
 def validate(manifest: dict) -> None:
-    """Strict validation against the Kubernetes schemas of the cluster's version (raises on error)."""
-    kubernetes_validate.validate(manifest, kubernetes_version(), strict=True)
+    charts.validate(manifest, kubernetes_version())
 
 
 def find(manifests: list[dict], kind: str, name: str | None = None) -> dict:

@@ -1,5 +1,5 @@
 import sys
 from pathlib import Path
 
-# tests/cluster's helpers (charts.py, pod_security.py) import by name, like tests/steps.py.
+# tests/cluster's helpers (charts.py) import by name, like tests/steps.py.
 sys.path.insert(0, str(Path(__file__).parent))

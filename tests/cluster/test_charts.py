@@ -3,10 +3,14 @@
 import helm_python
 import jmespath
 import pytest
-from charts import CHARTS, chart_values, find, kubernetes_version, render, validate
-from pod_security import restricted_violations
+import yaml
+from charts import CHARTS, chart_values, find, kind_config, kubernetes_version, render, validate
 
-OUR_CHARTS = {"mlflow": "nivesh-mlflow", "nivesh-training": "default"}
+from nivesh_pipelines.pod_spec import TRAINING_NAMESPACE
+from nivesh_platform.charts import RELEASES, pod_specs
+from nivesh_platform.pod_security import restricted_violations
+
+OUR_CHARTS = {release.chart: release.namespace for release in RELEASES if release.chart != "airflow"}
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +20,7 @@ def mlflow():
 
 @pytest.fixture(scope="module")
 def training():
-    return render("nivesh-training", name="nivesh-training", namespace="default")
+    return render("nivesh-training", name="nivesh-training", namespace="nivesh-training")
 
 
 @pytest.mark.parametrize("chart", OUR_CHARTS)
@@ -73,7 +77,7 @@ def test_an_uncommented_value_is_found():
         ("mlflow", {"server": {"service": {"nodePort": 80}}}, "nodePort"),
         ("mlflow", {"server": {"image": {"pullPolicy": "Sometimes"}}}, "pullPolicy"),
         ("mlflow", {"postgresql": {"auth": {"pasword": "x"}}}, "pasword"),
-        ("nivesh-training", {"namespace": {"podSecurity": "lax"}}, "podSecurity"),
+        ("nivesh-training", {"data": {"hostPathNodeLabel": {"key": "a b", "value": "x"}}}, "key"),
         ("nivesh-training", {"quota": {"requestsCpu": "eight"}}, "requestsCpu"),
         ("nivesh-training", {"networkPolicy": {"clusterCidrs": ["10.0.0.0"]}}, "clusterCidrs"),
     ],
@@ -90,9 +94,9 @@ def test_mlflow_server_serves_artifacts_on_postgresql_with_the_password_from_a_s
     server = jmespath.search("spec.template.spec.containers[?name=='mlflow'] | [0]", deployment)
     assert "--serve-artifacts" in server["args"] and "--artifacts-destination=/mlartifacts" in server["args"]
     backend = next(arg for arg in server["args"] if arg.startswith("--backend-store-uri="))
-    assert backend == "--backend-store-uri=postgresql://mlflow:$(POSTGRES_PASSWORD)@mlflow-postgresql:5432/mlflow"
-    password = jmespath.search("env[?name=='POSTGRES_PASSWORD'] | [0].valueFrom.secretKeyRef", server)
-    assert password == {"name": "mlflow-postgresql", "key": "password"}
+    assert backend == "--backend-store-uri=postgresql://mlflow@mlflow-postgresql:5432/mlflow"
+    password = jmespath.search("env[?name=='PGPASSWORD'] | [0].valueFrom.secretKeyRef", server)
+    assert password == {"name": "mlflow-postgresql", "key": "password"}  # libpq reads it: not in any argument
     assert find(mlflow, "Secret", "mlflow-postgresql")["data"]["password"]
     allowed = next(arg for arg in server["args"] if arg.startswith("--allowed-hosts=")).split("=", 1)[1].split(",")
     assert {"mlflow.nivesh-mlflow:*", "localhost:*"} <= set(allowed)
@@ -149,12 +153,15 @@ def test_launcher_role_grants_exactly_what_the_pod_operator_needs(training):
     ]
 
 
-def test_training_namespace_enforces_restricted_pod_security(training):
-    namespace = find(training, "Namespace", "nivesh-training")
+def test_the_training_namespace_is_no_release_s_and_enforces_restricted_pod_security(training):
+    namespace = yaml.safe_load((CHARTS / "nivesh-training" / "namespace.yaml").read_text())
+    validate(namespace)
+    assert namespace["metadata"]["name"] == TRAINING_NAMESPACE
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert not [m for m in training if m["kind"] == "Namespace"], "helm uninstall would delete it with its pods"
     for manifest in training:
-        if manifest["kind"] not in ("Namespace", "PersistentVolume"):
-            assert manifest["metadata"]["namespace"] == "nivesh-training", manifest["kind"]
+        if manifest["kind"] != "PersistentVolume":
+            assert manifest["metadata"]["namespace"] == TRAINING_NAMESPACE, manifest["kind"]
 
 
 def test_quota_limits_configmap_and_data_volume(training):
@@ -186,13 +193,13 @@ def test_network_policy_lets_training_pods_reach_mlflow_and_dns_only_inside_the_
 
 def test_network_policy_without_external_egress_leaves_mlflow_and_dns():
     values = {"networkPolicy": {"allowExternalEgress": False}}
-    manifests = render("nivesh-training", values, name="nivesh-training", namespace="default")
+    manifests = render("nivesh-training", values, name="nivesh-training", namespace="nivesh-training")
     assert len(find(manifests, "NetworkPolicy")["spec"]["egress"]) == 2
 
 
 def test_a_cluster_without_host_paths_gets_a_provisioned_claim():
     values = {"data": {"hostPath": "", "storageClassName": "standard"}}
-    manifests = render("nivesh-training", values, name="nivesh-training", namespace="default")
+    manifests = render("nivesh-training", values, name="nivesh-training", namespace="nivesh-training")
     assert not [m for m in manifests if m["kind"] == "PersistentVolume"]
     assert find(manifests, "PersistentVolumeClaim")["spec"]["storageClassName"] == "standard"
 
@@ -237,9 +244,57 @@ def test_only_airflow_the_training_pods_and_the_ui_reach_mlflow_and_only_mlflow_
 def test_the_training_steps_get_the_mlflow_login_as_a_secret(training):
     assert not [m for m in training if m["kind"] == "Secret"], "no cluster to read the login from, none given"
     values = {"mlflow": {"credentials": {"username": "admin", "password": "pw"}}}
-    secret = find(render("nivesh-training", values, name="nivesh-training", namespace="default"), "Secret")
+    secret = find(render("nivesh-training", values, name="nivesh-training", namespace="nivesh-training"), "Secret")
     assert secret["metadata"] == secret["metadata"] | {
         "name": "nivesh-mlflow-credentials",
         "namespace": "nivesh-training",
     }
     assert set(secret["data"]) == {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"}
+
+
+def test_no_secret_reaches_a_command_line_where_ps_would_show_it(mlflow):
+    for manifest in mlflow:
+        for spec in pod_specs(manifest):
+            for container in spec.get("initContainers", []) + spec["containers"]:
+                secret_variables = {
+                    item["name"] for item in container.get("env", []) if "secretKeyRef" in item.get("valueFrom", {})
+                }
+                words = " ".join(container.get("command", []) + container.get("args", []))
+                assert not [name for name in secret_variables if f"$({name})" in words], container["name"]
+                assert "password" not in words.lower(), container["name"]
+
+
+def test_mlflow_stops_its_old_pod_before_the_new_one_mounts_the_artifacts_volume(mlflow):
+    claim = find(mlflow, "PersistentVolumeClaim", "mlflow-artifacts")
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert find(mlflow, "Deployment", "mlflow")["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_what_outlives_uninstall_keeps_what_it_needs(mlflow):
+    """The database's claim (a StatefulSet's) survives `helm uninstall`: so must its password and the artifacts."""
+    assert find(mlflow, "StatefulSet", "mlflow-postgresql")["spec"]["volumeClaimTemplates"]
+    for kind, name in [("Secret", "mlflow-postgresql"), ("Secret", "mlflow-auth"), ("PersistentVolumeClaim", None)]:
+        annotations = find(mlflow, kind, name)["metadata"].get("annotations") or {}
+        assert annotations.get("helm.sh/resource-policy") == "keep", (kind, name)
+
+
+def test_the_postgresql_statefulset_is_governed_by_a_headless_service(mlflow):
+    statefulset = find(mlflow, "StatefulSet", "mlflow-postgresql")
+    governing = find(mlflow, "Service", statefulset["spec"]["serviceName"])
+    assert governing["spec"]["clusterIP"] == "None"
+    assert governing["spec"]["selector"].items() <= statefulset["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_the_data_volume_is_placed_on_the_nodes_that_mount_it(training):
+    volume = find(training, "PersistentVolume")
+    (term,) = volume["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+    (expression,) = term["matchExpressions"]
+    mounting = [
+        node
+        for node in kind_config()["nodes"]
+        if any(mount["containerPath"] == volume["spec"]["hostPath"]["path"] for mount in node.get("extraMounts", []))
+    ]
+    assert mounting, "no kind node mounts the data"
+    for node in kind_config()["nodes"]:
+        assert (node.get("labels", {}).get(expression["key"]) in expression["values"]) == (node in mounting)
+    assert volume["spec"]["claimRef"]["namespace"] == TRAINING_NAMESPACE

@@ -6,9 +6,10 @@ from airflow.dag_processing.dagbag import DagBag
 from charts import chart_values, kind_config, validate
 from kubernetes.client import ApiClient
 from kubernetes_validate import ValidationError
-from pod_security import restricted_violations
 
 from nivesh_pipelines.operator import TrainingStepOperator
+from nivesh_platform.charts import release_named
+from nivesh_platform.pod_security import restricted_violations
 from nivesh_platform.state import DAGS_FOLDER
 
 TRAINING = chart_values("nivesh-training")
@@ -33,7 +34,7 @@ PODS = _pods()
 @pytest.mark.parametrize(("task", "pod"), PODS, ids=[task for task, _ in PODS])
 def test_pod_is_valid_and_fits_the_training_namespace(task, pod):
     validate(pod)
-    assert pod["metadata"]["namespace"] == TRAINING["namespace"]["name"]
+    assert pod["metadata"]["namespace"] == release_named("nivesh-training").namespace
     assert pod["spec"]["serviceAccountName"] == TRAINING["serviceAccount"]["name"]
     claims = [
         volume["persistentVolumeClaim"]["claimName"]
@@ -41,7 +42,6 @@ def test_pod_is_valid_and_fits_the_training_namespace(task, pod):
         if "persistentVolumeClaim" in volume
     ]
     assert claims == [TRAINING["data"]["claimName"]]
-    assert TRAINING["namespace"]["podSecurity"] == "restricted"
     assert restricted_violations(pod["spec"]) == []
 
 

@@ -1,0 +1,137 @@
+"""The kind cluster from this machine: reach Airflow's REST API and MLflow through `kubectl port-forward`.
+
+Port-forwarding reaches a Service whatever the chart renders for node ports, and selects nothing by a
+guessed object kind (the scheduler is a Deployment or a StatefulSet depending on the chart's values).
+"""
+
+import base64
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nivesh_platform.charts import release_named
+from nivesh_platform.services import AirflowApi, free_port
+
+KUBE_CONTEXT = "kind-nivesh"  # the Makefile's KUBE_CONTEXT
+AIRFLOW_SERVICE = ("airflow-api-server", 8080)  # the official chart: <release>-api-server
+MLFLOW_SERVICE = ("mlflow", 5000)
+AIRFLOW_LOGIN = ("admin", "admin")  # charts/airflow/values.yaml createUserJob: this local cluster only
+MLFLOW_AUTH_SECRET = "mlflow-auth"
+ALERTS_SECRET = "nivesh-alerts"
+FORWARD_TIMEOUT_S = 30
+
+
+class ClusterError(RuntimeError):
+    """kubectl failed, or the cluster does not answer as `make deploy` left it."""
+
+
+def kubectl(context: str, *args: str) -> str:
+    command = ["kubectl", "--context", context, *args]
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise ClusterError("kubectl not found: install kubectl 1.34, https://kubernetes.io/docs/tasks/tools/") from None
+    if completed.returncode != 0:
+        detail = " ".join(completed.stderr.split())[:300]
+        hint = "; run make kind-up && make deploy" if "does not exist" in detail or "not found" in detail else ""
+        raise ClusterError(f"kubectl {' '.join(args[:3])}: {detail}{hint}")
+    return completed.stdout
+
+
+@contextmanager
+def port_forward(context: str, namespace: str, service: str, port: int, local_port: int = 0) -> Iterator[str]:
+    """`kubectl port-forward svc/<service>` on a loopback port (0: a free one) while the block runs; its URL."""
+    local = local_port or free_port()
+    command = ["kubectl", "--context", context, "--namespace", namespace, "port-forward", "--address", "127.0.0.1"]
+    forward = subprocess.Popen(
+        [*command, f"service/{service}", f"{local}:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_until_forwarding(forward, f"{namespace}/{service}")
+        yield f"http://127.0.0.1:{local}"
+    finally:
+        forward.terminate()
+        forward.wait(10)
+
+
+def _wait_until_forwarding(forward: subprocess.Popen, what: str) -> None:
+    """kubectl prints `Forwarding from ...` once it listens; it exits at once when the service is missing."""
+    deadline = time.monotonic() + FORWARD_TIMEOUT_S
+    while time.monotonic() < deadline:
+        line = forward.stdout.readline()
+        if line.startswith("Forwarding from"):
+            return
+        if forward.poll() is not None:
+            detail = " ".join(forward.stderr.read().split())[:300]
+            raise ClusterError(f"port-forward to {what}: {detail}; run make kind-up && make deploy")
+    raise ClusterError(f"port-forward to {what}: not listening after {FORWARD_TIMEOUT_S}s")
+
+
+def secret_value(context: str, namespace: str, name: str, key: str) -> str:
+    encoded = kubectl(context, "get", "secret", name, "--namespace", namespace, "-o", f"jsonpath={{.data.{key}}}")
+    return base64.b64decode(encoded).decode()
+
+
+def has_secret(context: str, namespace: str, name: str) -> bool:
+    found = kubectl(context, "get", "secrets", "--namespace", namespace, "-o", "jsonpath={.items[*].metadata.name}")
+    return name in found.split()
+
+
+@contextmanager
+def airflow_api(context: str) -> Iterator[AirflowApi]:
+    service, port = AIRFLOW_SERVICE
+    with port_forward(context, release_named("airflow").namespace, service, port) as url:
+        yield AirflowApi(url, login=AIRFLOW_LOGIN)
+
+
+@contextmanager
+def mlflow_tracking(context: str) -> Iterator[str]:
+    """MLflow's URL through a port-forward, with its admin login in the environment MLflow's client reads."""
+    namespace = release_named("mlflow").namespace
+    login = {
+        "MLFLOW_TRACKING_USERNAME": secret_value(context, namespace, MLFLOW_AUTH_SECRET, "username"),
+        "MLFLOW_TRACKING_PASSWORD": secret_value(context, namespace, MLFLOW_AUTH_SECRET, "password"),
+    }
+    saved = {name: os.environ.get(name) for name in login}
+    service, port = MLFLOW_SERVICE
+    with port_forward(context, namespace, service, port) as url:
+        os.environ.update(login)
+        try:
+            yield url
+        finally:
+            for name, value in saved.items():
+                os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+
+
+def trigger(context: str, dag_id: str, conf: dict) -> str:
+    """Trigger `dag_id` with `conf`; every pipeline DAG is unpaused first (the master triggers the model DAGs)."""
+    from nivesh_platform.embedded import PIPELINE_DAG_IDS
+
+    with airflow_api(context) as api:
+        if not api.has_dag(dag_id):
+            raise ClusterError(f"no DAG {dag_id} in the cluster's Airflow (is the nivesh/airflow image current?)")
+        for pipeline in PIPELINE_DAG_IDS:
+            api.unpause(pipeline)
+        return api.trigger(dag_id, conf)
+
+
+def wait_for(context: str, dag_id: str, run_id: str, timeout_s: float) -> str:
+    """The run's final state; each task is logged as it finishes."""
+    with airflow_api(context) as api:
+        return api.wait_for_run(dag_id, run_id, timeout_s, poll_s=15)
+
+
+def registry_rows(context: str) -> list[dict]:
+    """The registry table's rows, read from the cluster's MLflow with its admin login."""
+    from mlflow import MlflowClient
+
+    from nivesh_contract.catalog import MODELS
+    from nivesh_platform.summary import registry_rows as rows_of
+
+    with mlflow_tracking(context) as url:
+        return rows_of(MlflowClient(url), MODELS)

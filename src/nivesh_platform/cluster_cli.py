@@ -1,0 +1,159 @@
+"""`nivesh-platform cluster ...` and `deploy-check`: what the Makefile's cluster targets run."""
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+cluster_app = typer.Typer(
+    help="The kind cluster of `make kind-up && make deploy`, reached through kubectl port-forward.",
+    no_args_is_help=True,
+)
+Context = Annotated[str, typer.Option("--context", envvar="KUBE_CONTEXT", help="kubectl context of the cluster.")]
+DEFAULT_CONTEXT = "kind-nivesh"
+
+
+def _fail(error: Exception | str) -> typer.Exit:
+    typer.echo(f"nivesh-platform: error: {error}", err=True)
+    return typer.Exit(2)
+
+
+def deploy_check(
+    root: Annotated[Path, typer.Option(help="The repository (charts/ under it).")] = Path("."),
+    require_official_chart: Annotated[
+        bool, typer.Option(help="Fail where the official Airflow chart cannot be fetched (make deploy).")
+    ] = False,
+) -> None:
+    """Everything `make deploy` decides, without a cluster; says what it checked and what it skipped."""
+    from nivesh_platform.deploy_check import run_deploy_check
+
+    report = run_deploy_check(root.resolve())
+    for line in report.checked:
+        typer.echo(f"checked: {line}")
+    for line in report.skipped:
+        typer.echo(f"skipped: {line}")
+    for line in report.problems:
+        typer.echo(f"problem: {line}", err=True)
+    if report.problems or (require_official_chart and report.skipped):
+        typer.echo("deploy-check failed: make deploy would not install this", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"deploy-check passed ({len(report.checked)} checked, {len(report.skipped)} skipped)")
+
+
+@cluster_app.command()
+def trigger(
+    dag_id: Annotated[str, typer.Argument(help="DAG id, e.g. master_training_pipeline.")],
+    conf: Annotated[str, typer.Option(help="Run parameters as JSON, e.g. '{\"force\": true}'.")] = "{}",
+    context: Context = DEFAULT_CONTEXT,
+) -> None:
+    """Trigger a DAG through Airflow's REST API (every pipeline DAG is unpaused first)."""
+    from nivesh_platform.cluster import ClusterError
+    from nivesh_platform.cluster import trigger as trigger_dag
+
+    try:
+        run_id = trigger_dag(context, dag_id, _conf(conf))
+    except ClusterError as error:
+        raise _fail(error) from None
+    typer.echo(f"triggered {dag_id} run {run_id}; follow it: make ui-cluster, or make status")
+
+
+def _conf(text: str) -> dict:
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _fail(f"--conf is not JSON: {error}") from None
+    if not isinstance(conf, dict):
+        raise _fail("--conf must be a JSON object")
+    return conf
+
+
+@cluster_app.command()
+def smoke(
+    context: Context = DEFAULT_CONTEXT,
+    timeout: Annotated[int, typer.Option(help="Seconds to wait for the master pipeline.")] = 3600,
+) -> None:
+    """Trigger the master pipeline, wait for it, and check every model has a production version in MLflow."""
+    from nivesh_contract.catalog import MASTER
+    from nivesh_platform.cluster import ClusterError, registry_rows, wait_for
+    from nivesh_platform.cluster import trigger as trigger_dag
+    from nivesh_platform.services import ServiceError
+    from nivesh_platform.summary import format_rows
+
+    started = time.monotonic()
+    try:
+        run_id = trigger_dag(context, MASTER.dag_id, {})
+        typer.echo(f"triggered {MASTER.dag_id} run {run_id}; waiting up to {timeout} s")
+        state = wait_for(context, MASTER.dag_id, run_id, timeout)
+        rows = registry_rows(context)
+    except (ClusterError, ServiceError) as error:
+        raise _fail(error) from None
+    typer.echo(format_rows(rows))
+    missing = [row["model"] for row in rows if row["production"] is None]
+    typer.echo(f"{MASTER.dag_id} run {run_id}: {state} after {time.monotonic() - started:.0f} s")
+    if state != "success" or missing:
+        typer.echo(f"smoke failed: no production version of {', '.join(missing) or 'none missing'}", err=True)
+        raise typer.Exit(1)
+    typer.echo("smoke passed: every model has a production version on the cluster")
+
+
+@cluster_app.command()
+def info(context: Context = DEFAULT_CONTEXT) -> None:
+    """How to reach both UIs and their logins, and where alerts go (what `make deploy` prints at the end)."""
+    from nivesh_platform.cluster import ALERTS_SECRET, ClusterError, has_secret
+
+    try:
+        alerts = has_secret(context, "nivesh-airflow", ALERTS_SECRET)
+    except ClusterError as error:
+        raise _fail(error) from None
+    typer.echo(_reach_text(context))
+    if alerts:
+        typer.echo(f"Alerts: the Slack and SMTP connections of Secret {ALERTS_SECRET} (namespace nivesh-airflow).")
+    else:
+        typer.echo(_no_alerts_text(ALERTS_SECRET))
+
+
+def _reach_text(context: str) -> str:
+    secret = f"kubectl --context {context} get secret mlflow-auth -n nivesh-mlflow -o jsonpath='{{.data.password}}'"
+    return (
+        "\nBoth UIs: make ui-cluster (kubectl port-forward: Airflow http://127.0.0.1:8080, MLflow http://127.0.0.1:5000)\n"
+        "  Airflow login admin / admin (this local cluster only)\n"
+        f"  MLflow login admin; password: {secret} | base64 -d\n"
+        "Next: make smoke (trains every model once and checks production), make status, make logs MODEL=..."
+    )
+
+
+def _no_alerts_text(secret: str) -> str:
+    return (
+        f"Alerts: none configured (no Secret {secret}): notifications go to the task logs only. To send them:\n"
+        f"  kubectl -n nivesh-airflow create secret generic {secret} \\\n"
+        "    --from-literal=AIRFLOW_CONN_SLACK_WEBHOOK='slackwebhook://:T000%2FB000%2FXXXX@hooks.slack.com' \\\n"
+        "    --from-literal=AIRFLOW_CONN_SMTP_DEFAULT='smtp://user:password@smtp.example.com:587'\n"
+        "  kubectl -n nivesh-airflow rollout restart statefulset,deployment"
+    )
+
+
+@cluster_app.command()
+def ui(
+    context: Context = DEFAULT_CONTEXT,
+    airflow_port: Annotated[int, typer.Option(envvar="AIRFLOW_PORT", help="Local port of the Airflow UI.")] = 8080,
+    mlflow_port: Annotated[int, typer.Option(envvar="MLFLOW_PORT", help="Local port of the MLflow UI.")] = 5000,
+) -> None:
+    """Forward the Airflow and MLflow UIs of the cluster to 127.0.0.1 until Ctrl-C."""
+    from nivesh_platform.charts import release_named
+    from nivesh_platform.cluster import AIRFLOW_SERVICE, MLFLOW_SERVICE, ClusterError, port_forward
+
+    airflow_namespace, mlflow_namespace = release_named("airflow").namespace, release_named("mlflow").namespace
+    try:
+        with (
+            port_forward(context, airflow_namespace, *AIRFLOW_SERVICE, local_port=airflow_port) as airflow,
+            port_forward(context, mlflow_namespace, *MLFLOW_SERVICE, local_port=mlflow_port) as mlflow,
+        ):
+            typer.echo(f"Airflow UI: {airflow}  (admin / admin)\nMLflow UI:  {mlflow}\nCtrl-C stops forwarding.")
+            while True:
+                time.sleep(3600)
+    except ClusterError as error:
+        raise _fail(error) from None
+    except KeyboardInterrupt:
+        typer.echo("stopped forwarding")

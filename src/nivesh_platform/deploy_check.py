@@ -1,0 +1,136 @@
+"""`make deploy-check`: everything `make deploy` decides, checked without a cluster.
+
+Fetch the pinned official Airflow chart (where its repository answers), check our values against its
+schema, render the three releases, validate every manifest against the kind cluster's Kubernetes version
+and every pod of our charts against Pod Security `restricted`; with the official chart rendered, check
+what our Makefile and values count on it to do. Says what it skipped and why.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from nivesh_platform import charts
+from nivesh_platform.chart_values import ChartValuesError, check_dependency_values, pinned_dependency
+from nivesh_platform.pod_security import restricted_violations
+
+HOOK_ANNOTATION = "helm.sh/hook"
+ALERTS_SECRET = "nivesh-alerts"  # optional: the Slack and SMTP connections as AIRFLOW_CONN_* (README)
+
+
+@dataclass
+class Report:
+    checked: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def fetch_official_chart(root: Path) -> str | None:
+    """`helm dependency build charts/airflow` from Chart.lock, unless fetched; None, or why it is not here."""
+    import helm_python
+
+    wrapper = root / "charts" / "airflow"
+    dependency = pinned_dependency(wrapper)
+    if (wrapper / "charts" / f"{dependency['name']}-{dependency['version']}.tgz").exists():
+        return None
+    try:
+        helm_python.dependency_build(wrapper)
+    except helm_python.HelmError as error:
+        return f"the official chart {dependency['name']} {dependency['version']} is not fetched and " + (
+            f"{dependency['repository']} did not answer ({' '.join(str(error).split())[:160]})"
+        )
+    return None
+
+
+def check_manifests(root: Path, source: str, manifests: list[dict], *, own_chart: bool) -> list[str]:
+    """Kubernetes schema errors of every manifest; Pod Security `restricted` findings of our own charts' pods."""
+    from kubernetes_validate import ValidationError
+
+    version, problems = charts.kubernetes_version(root), []
+    for manifest in manifests:
+        where = f"{source}: {manifest['kind']} {manifest['metadata']['name']}"
+        try:
+            charts.validate(manifest, version)
+        except ValidationError as error:
+            problems.append(f"{where}: {' '.join(str(error).split())[:200]}")
+        if own_chart:
+            problems += [
+                f"{where}: {finding}" for spec in charts.pod_specs(manifest) for finding in restricted_violations(spec)
+            ]
+    return problems
+
+
+def official_chart_problems(root: Path, manifests: list[dict]) -> tuple[list[str], list[str]]:
+    """What `make deploy` counts on in the rendered official chart: (facts found, problems)."""
+    by_name = {(m["kind"], m["metadata"]["name"]): m for m in manifests}
+    facts, problems = [], []
+    hooked = [f"{kind} {name}" for (kind, name), m in by_name.items() if HOOK_ANNOTATION in _annotations(m)]
+    if hooked:
+        problems.append(f"Helm hooks block `helm upgrade --install --wait` on a first install: {', '.join(hooked)}")
+    schedulers = [(kind, name) for kind, name in by_name if name == "airflow-scheduler" and kind != "ServiceAccount"]
+    workloads = [f"{kind} {name}" for kind, name in schedulers if kind in ("Deployment", "StatefulSet")]
+    facts.append(f"scheduler: {', '.join(workloads) or 'none rendered'} (make trigger/smoke use the REST API)")
+    problems += _api_server_problems(root, by_name.get(("Service", "airflow-api-server")))
+    scheduler = by_name.get(("StatefulSet", "airflow-scheduler")) or by_name.get(("Deployment", "airflow-scheduler"))
+    if scheduler:
+        problems += _scheduler_environment_problems(root, scheduler)
+    return facts, problems
+
+
+def _annotations(manifest: dict) -> dict:
+    return manifest["metadata"].get("annotations") or {}
+
+
+def _api_server_problems(root: Path, service: dict | None) -> list[str]:
+    if service is None:
+        return ["no Service airflow-api-server rendered: the UI and `make trigger` have nothing to reach"]
+    (control_plane,) = [node for node in charts.kind_config(root)["nodes"] if node["role"] == "control-plane"]
+    mapped = {mapping["containerPort"] for mapping in control_plane.get("extraPortMappings", [])}
+    node_ports = {port.get("nodePort") for port in service["spec"]["ports"]}
+    if not node_ports & mapped:
+        return [f"Service airflow-api-server has node ports {sorted(map(str, node_ports))}, kind maps {sorted(mapped)}"]
+    return []
+
+
+def _scheduler_environment_problems(root: Path, scheduler: dict) -> list[str]:
+    """Our `env` values and the optional alerts Secret must reach the container that runs the tasks."""
+    ours = {item["name"] for item in charts.chart_values(root, "airflow")["airflow"]["env"]}
+    containers = scheduler["spec"]["template"]["spec"]["containers"]
+    (container,) = [c for c in containers if c["name"] == "scheduler"]
+    missing = sorted(ours - {item["name"] for item in container.get("env") or []})
+    problems = [f"scheduler container lacks {', '.join(missing)} from our env values"] if missing else []
+    secrets = {(source.get("secretRef") or {}).get("name") for source in container.get("envFrom") or []}
+    if ALERTS_SECRET not in secrets:
+        problems.append(f"scheduler container does not read Secret {ALERTS_SECRET} (alert connections)")
+    return problems
+
+
+def run_deploy_check(root: Path) -> Report:
+    report = Report()
+    for manifest_path in charts.NAMESPACE_MANIFESTS:
+        manifest = yaml.safe_load((root / manifest_path).read_text())
+        report.problems += check_manifests(root, manifest_path, [manifest], own_chart=True)
+        report.checked.append(manifest_path)
+    not_fetched = fetch_official_chart(root)
+    for release in charts.RELEASES:
+        official = release.chart == "airflow"
+        if official and not_fetched:
+            report.skipped.append(f"values schema check and rendering of release {release.name}: {not_fetched}")
+            continue
+        if official:
+            try:
+                report.checked.append(
+                    f"charts/airflow/values.yaml against {check_dependency_values(root / 'charts/airflow')}"
+                )
+            except ChartValuesError as error:
+                report.problems.append(str(error))
+                continue
+        manifests = charts.render(root, release)
+        report.problems += check_manifests(root, f"release {release.name}", manifests, own_chart=not official)
+        report.checked.append(f"release {release.name}: {len(manifests)} manifests rendered and valid")
+        if official:
+            facts, problems = official_chart_problems(root, manifests)
+            report.checked += facts
+            report.problems += problems
+    return report

@@ -1,0 +1,154 @@
+"""`make deploy-check` without the chart repository (as here), and with a fetched chart that behaves as the
+official one does in what we count on.
+
+The official chart cannot be fetched here. Its stand-in below is written for these tests from what the
+official templates do (read in apache/airflow chart/: jobs/migrate-database-job.yaml adds post-install hooks
+when useHelmHooks; scheduler/scheduler-deployment.yaml is a StatefulSet with LocalExecutor and workers
+persistence; api-server/api-server-service.yaml copies every key of a port; _helpers.yaml renders `env` and the
+templated `extraEnvFrom` into the scheduler container).
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import helm_python
+import pytest
+import yaml
+from charts import CHARTS
+
+from nivesh_platform.deploy_check import run_deploy_check
+
+PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
+STAND_IN = {
+    "Chart.yaml": "apiVersion: v2\nname: airflow\nversion: 1.22.0\n",
+    "values.schema.json": '{"type": "object"}',
+    "values.yaml": """
+executor: CeleryExecutor
+env: []
+extraEnvFrom: ~
+workers: {persistence: {enabled: true}}
+migrateDatabaseJob: {useHelmHooks: true}
+apiServer: {service: {type: ClusterIP, ports: [{name: api-server, port: 8080}]}}
+""",
+    "templates/migrate-job.yaml": """apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-run-airflow-migrations
+  {{- if .Values.migrateDatabaseJob.useHelmHooks }}
+  annotations:
+    helm.sh/hook: post-install,post-upgrade
+  {{- end }}
+spec:
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers:
+        - name: run-airflow-migrations
+          image: apache/airflow:3.3.2
+""",
+    "templates/scheduler.yaml": """{{- $local := contains "Local" .Values.executor }}
+{{- $stateful := and $local .Values.workers.persistence.enabled }}
+apiVersion: apps/v1
+kind: {{ if $stateful }}StatefulSet{{ else }}Deployment{{ end }}
+metadata:
+  name: {{ .Release.Name }}-scheduler
+spec:
+  {{- if $stateful }}
+  serviceName: {{ .Release.Name }}-scheduler
+  {{- end }}
+  selector: {matchLabels: {component: scheduler}}
+  template:
+    metadata: {labels: {component: scheduler}}
+    spec:
+      containers:
+        - name: scheduler
+          image: apache/airflow:3.3.2
+          env:
+            {{- range .Values.env }}
+            - {name: {{ .name }}, value: {{ .value | quote }}}
+            {{- end }}
+          {{- with .Values.extraEnvFrom }}
+          envFrom:
+            {{- tpl . $ | nindent 12 }}
+          {{- end }}
+""",
+    "templates/api-server-service.yaml": """apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}-api-server
+spec:
+  type: {{ .Values.apiServer.service.type }}
+  selector: {component: api-server}
+  ports:
+  {{- range .Values.apiServer.service.ports }}
+    -
+      {{- range $key, $val := . }}
+      {{ $key }}: {{ $val }}
+      {{- end }}
+  {{- end }}
+""",
+}
+
+
+def _repository_with(tmp_path: Path, stand_in: dict[str, str] | None) -> Path:
+    """charts/ of this repository in a copy, with the official chart fetched (the stand-in) or not fetched."""
+    root = tmp_path / "repository"
+    shutil.copytree(CHARTS, root / "charts", ignore=shutil.ignore_patterns("charts"))
+    if stand_in is not None:
+        source = tmp_path / "airflow"
+        for name, text in stand_in.items():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            (source / name).write_text(text)
+        (root / "charts" / "airflow" / "charts").mkdir()
+        helm_python.package(source, destination=root / "charts" / "airflow" / "charts")
+    return root
+
+
+def _override_our_values(root: Path, **changes) -> None:
+    path = root / "charts" / "airflow" / "values.yaml"
+    values = yaml.safe_load(path.read_text())
+    values["airflow"].update(changes)
+    path.write_text(yaml.safe_dump(values))
+
+
+def test_without_the_chart_repository_it_passes_and_says_what_it_skipped(tmp_path):
+    root = _repository_with(tmp_path, None)
+    completed = subprocess.run([PLATFORM, "deploy-check", "--root", str(root)], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    assert "skipped: values schema check and rendering of release airflow" in completed.stdout
+    assert "checked: release mlflow" in completed.stdout and "checked: release nivesh-training" in completed.stdout
+    required = [PLATFORM, "deploy-check", "--root", str(root), "--require-official-chart"]
+    assert subprocess.run(required, capture_output=True, text=True).returncode == 2  # what make deploy runs
+
+
+def test_with_the_chart_fetched_our_values_meet_what_make_deploy_counts_on(tmp_path):
+    report = run_deploy_check(_repository_with(tmp_path, STAND_IN))
+    assert report.problems == [] and report.skipped == []
+    assert "scheduler: Deployment airflow-scheduler (make trigger/smoke use the REST API)" in report.checked
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"migrateDatabaseJob": {"useHelmHooks": True}}, "Helm hooks block"),
+        (
+            {"apiServer": {"service": {"type": "NodePort", "ports": [{"name": "api-server", "port": 8080}]}}},
+            "node ports",
+        ),
+        ({"extraEnvFrom": None}, "does not read Secret nivesh-alerts"),
+    ],
+)
+def test_a_value_the_chart_would_act_on_badly_is_a_problem(tmp_path, changes, problem):
+    root = _repository_with(tmp_path, STAND_IN)
+    _override_our_values(root, **changes)
+    report = run_deploy_check(root)
+    assert [line for line in report.problems if problem in line], report.problems
+
+
+def test_a_manifest_invalid_for_the_cluster_version_is_a_problem(tmp_path):
+    root = _repository_with(tmp_path, None)
+    deployment = root / "charts" / "mlflow" / "templates" / "mlflow-deployment.yaml"
+    deployment.write_text(deployment.read_text().replace("replicas: {{ .Values.server.replicas }}", "replicas: two"))
+    assert [line for line in run_deploy_check(root).problems if "Deployment mlflow" in line]

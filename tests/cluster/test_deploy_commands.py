@@ -1,0 +1,77 @@
+"""What `make deploy`, `make trigger` and `make smoke` would run, read from `make -n` (no cluster here)."""
+
+import shlex
+import shutil
+import subprocess
+
+import pytest
+from charts import CHARTS, chart_values
+
+from nivesh_platform.charts import NAMESPACE_MANIFESTS, RELEASES
+
+AIRFLOW = chart_values("airflow")["airflow"]
+RUN_BY_DEPLOY = ("helm", "kubectl", "nivesh-platform")
+
+
+def planned(target: str, *variables: str) -> list[list[str]]:
+    """The helm, kubectl and nivesh-platform commands `make -n target` prints, split into words."""
+    completed = subprocess.run(
+        [shutil.which("make"), "-n", "--no-print-directory", "--old-file=.venv/.installed", target, *variables],
+        cwd=CHARTS.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    commands = completed.stdout.replace("\\\n", " ").splitlines()
+    return [shlex.split(line) for line in commands if line.split(" ")[0].endswith(RUN_BY_DEPLOY)]
+
+
+def helm_installs(commands: list[list[str]]) -> list[list[str]]:
+    return [words for words in commands if words[:1] == ["helm"] and "upgrade" in words]
+
+
+def option(words: list[str], name: str) -> str:
+    return words[words.index(name) + 1]
+
+
+@pytest.fixture(scope="module")
+def deploy() -> list[list[str]]:
+    return planned("deploy")
+
+
+def test_deploy_installs_each_release_into_its_namespace_in_order(deploy):
+    installs = helm_installs(deploy)
+    assert [
+        (option(words, "--install"), words[words.index("--install") + 2], option(words, "--namespace"))
+        for words in installs
+    ] == [(release.name, f"charts/{release.chart}", release.namespace) for release in RELEASES]
+
+
+def test_deploy_checks_first_and_applies_the_training_namespace_before_its_release(deploy):
+    assert deploy[0][-2:] == ["deploy-check", "--require-official-chart"]
+    applied = [index for index, words in enumerate(deploy) if words[-2:] == ["-f", NAMESPACE_MANIFESTS[0]]]
+    training = next(i for i, words in enumerate(deploy) if "charts/nivesh-training" in words)
+    assert applied and applied[0] < training
+    assert "--create-namespace" not in deploy[training], "the namespace is applied, not the release's"
+
+
+def test_no_release_waits_on_jobs_its_own_hooks_would_run_after_the_wait(deploy):
+    """With --wait, Helm runs post-install hooks only once the pods are ready; Airflow's pods wait for migrations."""
+    (airflow,) = [words for words in helm_installs(deploy) if "charts/airflow" in words]
+    assert "--wait" in airflow
+    for job in ("migrateDatabaseJob", "createUserJob"):
+        assert AIRFLOW[job]["useHelmHooks"] is False, job
+        assert AIRFLOW[job]["applyCustomEnv"] is False, job
+
+
+@pytest.mark.parametrize(("target", "variables"), [("trigger", ["DAG=master_training_pipeline"]), ("smoke", [])])
+def test_trigger_and_smoke_go_through_the_rest_api_not_a_guessed_object_kind(target, variables):
+    commands = planned(target, *variables)
+    words = [word for command in commands for word in command]
+    assert not [word for word in words if word.startswith(("deploy/", "statefulset/", "sts/"))]
+    assert ["cluster", target] == commands[-1][1:3]
+
+
+def test_make_trigger_passes_the_conf_as_one_argument():
+    (command,) = planned("trigger", "DAG=credit_risk_training", 'CONF={"force": true}')[-1:]
+    assert option(command, "--conf") == '{"force": true}'
