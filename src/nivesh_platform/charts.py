@@ -71,3 +71,28 @@ def pod_specs(manifest: dict) -> list[dict]:
         return [manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]]
     template = (manifest.get("spec") or {}).get("template")
     return [template["spec"]] if isinstance(template, dict) and "spec" in template else []
+
+
+def container_images(manifests: list[dict]) -> set[str]:
+    """Every image the manifests' pods run, init containers included."""
+    return {
+        container["image"]
+        for manifest in manifests
+        for spec in pod_specs(manifest)
+        for container in spec.get("initContainers", []) + spec["containers"]
+    }
+
+
+def third_party_images(root: Path) -> set[str]:
+    """What the nodes would pull for our releases: every image not ours (nivesh/*), rendered where possible.
+
+    The official Airflow chart renders only once fetched; until then its PostgreSQL image is the one our
+    values name (StatsD is off in them; the Airflow image is ours).
+    """
+    images = set()
+    for release in RELEASES:
+        if release.chart != "airflow" or (root / "charts" / "airflow" / "charts").is_dir():
+            images |= container_images(render(root, release))
+    database = chart_values(root, "airflow")["airflow"]["postgresql"]["image"]
+    images.add(f"{database['registry']}/{database['repository']}:{database['tag']}")
+    return {image for image in images if not image.startswith("nivesh/")}

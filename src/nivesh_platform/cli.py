@@ -98,10 +98,19 @@ def sample_data(state_dir: StateDir = Path(".nivesh")) -> None:
 
 
 @app.command()
-def images() -> None:
+def images(
+    third_party: Annotated[
+        bool, typer.Option("--third-party", help="Instead: the images the charts pull (PostgreSQL, MLflow...).")
+    ] = False,
+) -> None:
     """Every image the DAGs and the cluster run (what `make kind-load` loads), one per line."""
     from nivesh_contract.catalog import AIRFLOW_IMAGE_REF, STEP_IMAGES
 
+    if third_party:
+        from nivesh_platform.charts import third_party_images
+
+        typer.echo("\n".join(sorted(third_party_images(Path(".").resolve()))))
+        return
     typer.echo("\n".join(sorted({image.ref for image in STEP_IMAGES} | {AIRFLOW_IMAGE_REF})))
 
 

@@ -118,3 +118,32 @@ def test_cluster_targets_say_how_to_install_a_missing_tool(tmp_path, target, fir
     )
     assert completed.returncode != 0
     assert f"make: {first_missing} not found: install" in completed.stderr and "https://" in completed.stderr
+
+
+def test_the_committed_lock_matches_chart_yaml_for_the_real_helm(tmp_path):
+    """`helm dependency build` refuses a lock out of sync with Chart.yaml before it fetches anything."""
+    wrapper = tmp_path / "airflow"
+    shutil.copytree(CHARTS / "airflow", wrapper, ignore=shutil.ignore_patterns("charts"))
+    lock = yaml.safe_load((wrapper / "Chart.lock").read_text())
+    assert [{key: d[key] for key in ("name", "version", "repository")} for d in lock["dependencies"]] == [
+        pinned_dependency(wrapper)
+    ]
+    try:
+        helm_python.dependency_build(wrapper)
+    except helm_python.HelmRepoError as error:  # no chart repository here: it got as far as fetching
+        assert "out of sync" not in str(error)
+    (wrapper / "Chart.yaml").write_text((wrapper / "Chart.yaml").read_text().replace("1.22.0", "1.21.0"))
+    with pytest.raises(helm_python.HelmRepoError, match="out of sync"):
+        helm_python.dependency_build(wrapper)
+
+
+def test_third_party_images_are_every_image_our_values_name_and_nothing_else():
+    completed = subprocess.run([PLATFORM, "images", "--third-party"], cwd=CHARTS.parent, capture_output=True, text=True)
+    mlflow = chart_values("mlflow")
+    named = {
+        "{repository}:{tag}".format(**mlflow["server"]["image"]),
+        "{repository}:{tag}".format(**mlflow["postgresql"]["image"]),
+        "{registry}/{repository}:{tag}".format(**AIRFLOW["postgresql"]["image"]),
+    }
+    assert set(completed.stdout.split()) == named
+    assert AIRFLOW["statsd"]["enabled"] is False, "its exporter image would be pulled too"

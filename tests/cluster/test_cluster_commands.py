@@ -1,0 +1,87 @@
+"""`make trigger`, `make smoke`, `make ui-cluster` and `cluster info` reach the cluster through kubectl
+port-forward. No cluster can run here: kubectl is stood in for (fake_kubectl.py), the services behind it are
+real (an MLflow server with a registered model)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+
+from mlflow_server import start_mlflow_server
+from nivesh_contract.catalog import MODELS
+from nivesh_contract.names import PRODUCTION
+from nivesh_platform import cluster
+
+PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
+FAKE_KUBECTL = Path(__file__).parent / "fake_kubectl.py"
+
+
+@pytest.fixture
+def kubectl_path(tmp_path, monkeypatch) -> dict[str, str]:
+    """PATH with the stand-in `kubectl` first; the environment a subprocess needs for it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_KUBECTL} "$@"\n')
+    (bin_dir / "kubectl").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return dict(os.environ)
+
+
+def test_without_the_cluster_make_trigger_says_how_to_create_it(kubectl_path):
+    command = [PLATFORM, "cluster", "trigger", "master_training_pipeline", "--context", "kind-elsewhere"]
+    completed = subprocess.run(command, capture_output=True, text=True, env=kubectl_path)
+    assert completed.returncode == 2
+    (line,) = completed.stderr.strip().splitlines()
+    assert 'context "kind-elsewhere" does not exist' in line and "make kind-up && make deploy" in line
+
+
+def test_without_airflow_deployed_the_port_forward_says_so(kubectl_path):
+    completed = subprocess.run(
+        [PLATFORM, "cluster", "trigger", "credit_risk_training"], capture_output=True, text=True, env=kubectl_path
+    )
+    assert completed.returncode == 2
+    (line,) = completed.stderr.strip().splitlines()
+    assert 'services "airflow-api-server" not found' in line and "make deploy" in line
+
+
+@pytest.mark.slow  # a real MLflow server: ~15-30 s
+def test_smoke_reads_the_cluster_registry_through_a_port_forward_with_the_mlflow_login(
+    kubectl_path, tmp_path, monkeypatch
+):
+    url, server = start_mlflow_server(tmp_path)
+    try:
+        client = MlflowClient(url)
+        experiment = client.create_experiment("smoke")
+        run = client.create_run(experiment)
+        model = MODELS[0].name
+        client.create_registered_model(model)
+        version = client.create_model_version(model, f"runs:/{run.info.run_id}/model", run.info.run_id)
+        client.set_registered_model_alias(model, PRODUCTION, version.version)
+        port = int(url.rsplit(":", 1)[1])
+        monkeypatch.setenv("FAKE_CLUSTER_SERVICES", json.dumps({"mlflow": port}))
+        login = {"username": "admin", "password": "s3cret"}
+        monkeypatch.setenv("FAKE_CLUSTER_SECRETS", json.dumps({cluster.MLFLOW_AUTH_SECRET: login}))
+        rows = cluster.registry_rows(cluster.KUBE_CONTEXT)
+    finally:
+        server.stop()
+        mlflow.set_tracking_uri(None)
+    assert {row["model"]: row["production"] for row in rows} == {
+        declared.name: 1 if declared.name == model else None for declared in MODELS
+    }
+    assert "MLFLOW_TRACKING_PASSWORD" not in os.environ, "the login is only lent for the call"
+
+
+def test_info_says_where_alerts_go_and_how_to_send_them(kubectl_path, monkeypatch):
+    monkeypatch.setenv("FAKE_CLUSTER_SECRETS", "{}")
+    completed = subprocess.run([PLATFORM, "cluster", "info"], capture_output=True, text=True, env=dict(os.environ))
+    assert completed.returncode == 0, completed.stderr
+    assert "make ui-cluster" in completed.stdout and "Alerts: none configured" in completed.stdout
+    assert "kubectl -n nivesh-airflow create secret generic nivesh-alerts" in completed.stdout
+    monkeypatch.setenv("FAKE_CLUSTER_SECRETS", json.dumps({cluster.ALERTS_SECRET: {}}))
+    completed = subprocess.run([PLATFORM, "cluster", "info"], capture_output=True, text=True, env=dict(os.environ))
+    assert "Alerts: the Slack and SMTP connections of Secret nivesh-alerts" in completed.stdout
