@@ -147,3 +147,17 @@ def test_third_party_images_are_every_image_our_values_name_and_nothing_else():
     }
     assert set(completed.stdout.split()) == named
     assert AIRFLOW["statsd"]["enabled"] is False, "its exporter image would be pulled too"
+
+
+def test_no_log_volume_that_kinds_local_path_storage_would_leave_unwritable():
+    """With LocalExecutor the chart gives the scheduler and triggerer 100Gi claims, and `fixPermissions` only
+    acts on Celery workers: on kind they are off."""
+    assert AIRFLOW["executor"] == "LocalExecutor"
+    assert AIRFLOW["workers"]["persistence"]["enabled"] is False
+    assert AIRFLOW["triggerer"]["persistence"]["enabled"] is False
+    assert "logs" not in AIRFLOW or AIRFLOW["logs"]["persistence"]["enabled"] is False
+
+
+def test_the_alert_connections_come_from_an_optional_secret():
+    (source,) = yaml.safe_load(AIRFLOW["extraEnvFrom"])
+    assert source == {"secretRef": {"name": "nivesh-alerts", "optional": True}}
