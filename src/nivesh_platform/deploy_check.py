@@ -37,8 +37,9 @@ def fetch_official_chart(root: Path) -> str | None:
     try:
         helm_python.dependency_build(wrapper)
     except helm_python.HelmError as error:
-        return f"the official chart {dependency['name']} {dependency['version']} is not fetched and " + (
-            f"{dependency['repository']} did not answer ({' '.join(str(error).split())[:160]})"
+        detail = " ".join(str(error).split())[:160]
+        return f"the official chart {dependency['name']} {dependency['version']} could not be fetched from " + (
+            f"{dependency['repository']} ({detail})"
         )
     return None
 
