@@ -30,14 +30,16 @@ def number_param(setting: Setting) -> Param:
     return Param(setting.default, type="number", description=setting.help, **defined)
 
 
+def text_param(default: str, description: str) -> Param:
+    """A text param that may be left empty: the UI's trigger form refuses an empty field of type "string" alone
+    (it reads it as required), and sends null for a field emptied there."""
+    return Param(default, type=["string", "null"], description=description)
+
+
 def _params(model: ModelDeclaration) -> dict[str, Param]:
-    params = {
-        "data_path": Param(
-            "", type="string", description="Training data (path or URL); empty: the declared file under the data root."
-        )
-    }
+    params = {"data_path": text_param("", "Training data (path or URL); empty: the declared file under the data root.")}
     params |= {setting.name: number_param(setting) for setting in model.settings}
-    params |= {option.name: Param(option.default, type="string", description=option.help) for option in model.options}
+    params |= {option.name: text_param(option.default, option.help) for option in model.options}
     params["force"] = Param(False, type="boolean", description="Train even without drift or new data.")
     return params
 

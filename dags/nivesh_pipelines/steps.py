@@ -30,7 +30,14 @@ class Step:
 
 def flags(*settings: Setting | Option) -> tuple[str, ...]:
     """`--min-accuracy {{ params.min_accuracy }}` for each declared setting or option."""
-    return tuple(part for each in settings for part in (each.flag, f"{{{{ params.{each.name} }}}}"))
+    return tuple(part for each in settings for part in (each.flag, _param_value(each)))
+
+
+def _param_value(each: Setting | Option) -> str:
+    """An option is a text param, which arrives as null when emptied in the UI's trigger form: empty text then."""
+    if isinstance(each, Option):
+        return f"{{{{ params.{each.name} or '' }}}}"
+    return f"{{{{ params.{each.name} }}}}"
 
 
 def data_path(model: ModelDeclaration) -> str:

@@ -118,7 +118,8 @@ def _command(console_script: str, subcommand: str):
 def _passed_settings(step) -> dict[str, str]:
     """`--min-accuracy {{ params.min_accuracy }}` pairs of a step: flag -> the param it passes."""
     pairs = zip(step.arguments, step.arguments[1:], strict=False)
-    return {flag: match[1] for flag, value in pairs if (match := re.fullmatch(r"\{\{ params\.(\w+) \}\}", value))}
+    template = r"\{\{ params\.(\w+)(?: or '')? \}\}"
+    return {flag: match[1] for flag, value in pairs if (match := re.fullmatch(template, value))}
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.dag_id)
@@ -158,3 +159,17 @@ def test_master_steps_pass_flags_their_commands_have_with_the_params_defaults(da
         options = {option: param for param in _command("nivesh-drift", step.subcommand).params for option in param.opts}
         for flag, param_name in _passed_settings(step).items():
             assert options[flag].default == params[param_name], f"{step.subcommand} {flag}"
+
+
+@pytest.mark.parametrize("dag_id", [model.dag_id for model in MODELS] + [MASTER.dag_id])
+def test_the_trigger_form_accepts_every_default(dagbag, dag_id):
+    """Airflow's trigger form treats a param whose type has no "null" as required and refuses it empty: every
+    param must validate with its default, and an empty default must allow null (what the form sends)."""
+    params = dagbag.dags[dag_id].params
+    params.validate()
+    for name in params:
+        param = params.get_param(name)
+        types = param.schema.get("type")
+        if param.value in ("", None):
+            assert isinstance(types, list) and "null" in types, f"{dag_id}: {name} would be required, empty"
+            param.resolve(None)  # what the form sends for an emptied field
