@@ -2,8 +2,11 @@ import importlib.metadata
 
 import mlflow
 import pandas as pd
+from mlflow import MlflowClient
 
-from nivesh_common.tracking import pinned_requirements
+from nivesh_common.settings import TrackingSettings
+from nivesh_common.tracking import pinned_requirements, use_experiment
+from nivesh_contract.names import EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND, experiment_name
 
 
 def test_pinned_requirements_work_where_mlflow_is_installed_as_mlflow_skinny(monkeypatch):
@@ -16,3 +19,19 @@ def test_pinned_requirements_work_where_mlflow_is_installed_as_mlflow_skinny(mon
 
     monkeypatch.setattr(importlib.metadata, "version", skinny_only)
     assert pinned_requirements("pandas") == [f"mlflow=={mlflow.__version__}", f"pandas=={pd.__version__}"]
+
+
+def test_experiments_open_on_their_runs_in_mlflow_s_ui_new_or_made_before(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    try:
+        settings = TrackingSettings(mlflow_tracking_uri=uri, artifact_root=str(tmp_path / "artifacts"))
+        new = use_experiment("credit_risk_scorer", settings)
+        older = MlflowClient().create_experiment(experiment_name("anomaly_detector"))  # as before the tag existed
+        assert use_experiment("anomaly_detector", settings) == older
+        for experiment_id in (new, older):
+            tags = MlflowClient().get_experiment(experiment_id).tags
+            assert tags[EXPERIMENT_KIND_TAG] == MODEL_TRAINING_KIND == "custom_model_development"
+    finally:
+        mlflow.set_tracking_uri(None)

@@ -22,7 +22,9 @@ from nivesh_contract.names import (
     DATA_ROWS_TAG,
     DATA_SHA256_TAG,
     DATA_SOURCE_TAG,
+    EXPERIMENT_KIND_TAG,
     MODEL_TAG,
+    MODEL_TRAINING_KIND,
     MODEL_URI_TAG,
     REFERENCE_SNAPSHOT,
     experiment_name,
@@ -70,12 +72,14 @@ def _check_reachable(uri: str) -> None:
 
 
 def use_experiment(model_name: str, settings: TrackingSettings) -> str:
-    """Select (creating if needed) the model's experiment; returns its id."""
+    """Select (creating if needed) the model's experiment, marked as model training; returns its id."""
     name = experiment_name(model_name)
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is None:
         location = f"{settings.artifact_root.rstrip('/')}/{model_name}" if settings.artifact_root else None
-        mlflow.create_experiment(name, artifact_location=location)
+        mlflow.create_experiment(name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING_KIND})
+    elif EXPERIMENT_KIND_TAG not in experiment.tags:  # made before the tag was set
+        MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND)
     return mlflow.set_experiment(name).experiment_id
 
 

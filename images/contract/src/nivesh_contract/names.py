@@ -22,6 +22,10 @@ REFERENCE_SNAPSHOT = "reference/data.parquet"  # what drift checks compare new d
 TEST_SPLIT = "evaluation/test.parquet"  # the held-out data the gates and the champion are scored on
 
 DRIFT_EXPERIMENT = "drift"
+# MLflow 3's experiment kind (its UI opens a "custom model development" experiment on its runs, not the GenAI
+# traces view).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING_KIND = "custom_model_development"
 
 
 def gate_tag(gate: str) -> str:
