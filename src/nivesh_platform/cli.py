@@ -36,10 +36,15 @@ def run(
 ) -> None:
     """Generate sample data, run the master pipeline (every model DAG) with launcher `local`, print the outcome."""
     from nivesh_platform.embedded import run_master
+    from nivesh_platform.services import ServiceError
 
     state = _state(state_dir)
     _stop_cleanly_on_signals()
-    outcome = run_master(state, {"force": force})
+    try:
+        outcome = run_master(state, {"force": force})
+    except ServiceError as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(1) from None
     summary(state_dir)
     typer.echo(f"\nEvery notification: {state.notification_file}; task logs: {state.airflow_home / 'logs'}")
     if outcome.state != "success":
@@ -68,7 +73,7 @@ def ui(
 ) -> None:
     """Airflow (api-server, scheduler, dag-processor, triggerer) and the MLflow UI on the state dir, until Ctrl-C."""
     from nivesh_platform.embedded import PIPELINE_DAG_IDS, prepare
-    from nivesh_platform.services import LOGIN, local_airflow, mlflow_ui
+    from nivesh_platform.services import LOGIN, ServiceError, local_airflow, mlflow_ui
 
     state = _state(state_dir)
     _stop_cleanly_on_signals()
@@ -83,6 +88,9 @@ def ui(
             )
             while True:
                 time.sleep(3600)
+    except ServiceError as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         typer.echo("stopped Airflow and the MLflow UI")
 

@@ -13,6 +13,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -146,14 +147,20 @@ class AirflowApi:
 
 @contextmanager
 def state_lock(state: EmbeddedState) -> Iterator[None]:
-    """One set of Airflow components per state dir: two schedulers on one SQLite DB would fight."""
-    with open(state.root / "services.lock", "w") as lock_file:
+    """One set of Airflow components per state dir: two schedulers on one SQLite DB would fight. The holder
+    writes its command and PID into the lock file, so that the next one can say who holds it."""
+    with open(state.root / "services.lock", "a+") as lock_file:  # not "w": that would erase the holder's line
         try:
             fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            lock_file.seek(0)
+            holder = lock_file.read().strip() or "another process"
             raise ServiceError(
-                f"Airflow is already running on {state.root} (make ui?): use it, or stop it first"
+                f"Airflow is already running on {state.root}: {holder}; wait for it or stop it"
             ) from None
+        lock_file.truncate(0)
+        lock_file.write(f"`{' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])}` holds it, PID {os.getpid()}")
+        lock_file.flush()
         yield
 
 
