@@ -6,6 +6,7 @@ import mlflow
 import pandas as pd
 import pytest
 
+from nivesh_ner.evaluation import load_model
 from registry_state import aliases, client_for, load_from_store, run_count
 from steps import run_step, step_environment
 
@@ -66,9 +67,11 @@ def test_evaluate_register_promote_and_recognise(trained):
     assert nothing_to_roll_back.exit_code == 2 and "no 'previous' version" in nothing_to_roll_back.result["error"]
     assert aliases(env, MODEL) == {"candidate": 1, "production": 1}
 
-    nlp = load_from_store(env, f"models:/{MODEL}@production", mlflow.spacy.load_model)
-    doc = nlp("Rs. 2,500 debited from HDFC savings account on 12 March at Swiggy.")
-    assert {entity.label_ for entity in doc.ents} >= {"AMOUNT", "MERCHANT"}
+    served = load_from_store(env, f"models:/{MODEL}@production", mlflow.pyfunc.load_model)  # as the app would
+    text = "Rs. 2,500 debited from HDFC savings account on 12 March at Swiggy."
+    (entities,) = served.predict(pd.DataFrame({"text": [text]}))["entities"]
+    assert {entity["label"] for entity in entities} >= {"AMOUNT", "MERCHANT"}
+    assert all(text[entity["start"] : entity["end"]] == entity["text"] for entity in entities)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +136,7 @@ def test_too_few_records_and_an_unknown_base_pipeline(tmp_path, step_env):
 def test_a_trained_pipeline_directory_is_fine_tuned(tmp_path, trained, one_epoch, annotated_data):
     """`--base-pipeline DIR`: a saved pipeline with an entity recognizer is trained further, not reset."""
     env, run = trained
-    load_from_store(env, run.result["model_uri"], mlflow.spacy.load_model).to_disk(tmp_path / "base")
+    load_from_store(env, run.result["model_uri"], load_model).to_disk(tmp_path / "base")
     tuned = ner("train", "--data", annotated_data, "--base-pipeline", tmp_path / "base", "--epochs", "1", env=env)
     assert tuned.exit_code == 0, tuned.stderr[-2000:]
     assert tuned.result["base_pipeline"] == str(tmp_path / "base")

@@ -1,4 +1,5 @@
-"""Models loaded without pickle: scikit-learn models from MLflow's skops format, with the trust list fixed here.
+"""Models loaded without pickle: our served models (MLflow "models from code": a code file, and artifacts in
+their libraries' own formats), and scikit-learn models from MLflow's skops format, with the trust list fixed here.
 
 MLflow's own loader reads the trusted types from the model's MLmodel file, which whoever writes to the
 registry controls; with pickle deserialization off (the steps' default) it refuses skops models altogether.
@@ -23,3 +24,9 @@ def load_sklearn_model(model_uri: str, trusted: Sequence[str]) -> Any:
     if not (local / SKOPS_FILE).is_file():
         raise BadInputError(f"{model_uri}: not a scikit-learn model in skops format ({SKOPS_FILE} missing)")
     return skops.io.load(local / SKOPS_FILE, trusted=list(trusted))
+
+
+def load_python_model(model_uri: str) -> Any:
+    """The served model's own PythonModel, its artifacts loaded (models from code: the file runs, nothing is
+    unpickled); the gates and the champion reach the estimator inside through it."""
+    return mlflow.pyfunc.load_model(model_uri).unwrap_python_model()

@@ -44,6 +44,25 @@ def pinned_requirements(*distributions: str) -> list[str]:
     return [f"mlflow=={mlflow.__version__}", *(f"{name}=={importlib.metadata.version(name)}" for name in distributions)]
 
 
+def log_python_model(
+    code_file: str, artifacts: dict[str, str], example: pd.DataFrame, output: pd.DataFrame, requirements: list[str]
+) -> str:
+    """Log a served model as MLflow "models from code" (`code_file` calls `mlflow.models.set_model`; no pickle)
+    with `artifacts` in their libraries' own formats; the signature is `example` in, `output` out, and MLflow
+    replays the input example through the model when it is logged. Returns the model URI."""
+    from mlflow.models import infer_signature
+
+    model_info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=code_file,
+        artifacts=artifacts,
+        input_example=example,
+        signature=infer_signature(example, output),
+        pip_requirements=requirements,
+    )
+    return model_info.model_uri
+
+
 def connect(settings: TrackingSettings) -> MlflowClient:
     """Point MLflow at the tracking store, failing fast and readably when it is unreachable."""
     uri = settings.mlflow_tracking_uri

@@ -2,16 +2,19 @@
 
 import logging
 import random
+import tempfile
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import mlflow
 import pandas as pd
 
 from nivesh_common.errors import BadInputError
-from nivesh_common.tracking import log_table, pinned_requirements
+from nivesh_common.tracking import log_python_model, log_table, pinned_requirements
 from nivesh_common.training import LoggedModel
 from nivesh_contract.names import TEST_SPLIT
+from nivesh_ner import pyfunc
 from nivesh_ner.evaluation import entity_scores, to_examples
 from nivesh_ner.schema import LABELS
 
@@ -132,13 +135,10 @@ def train_epochs(
 
 
 def _log_pipeline(nlp) -> str:
-    from mlflow.models import infer_signature
-
-    example = pd.DataFrame({"text": ["Rs 499 debited from A/c XX4521 at Swiggy yesterday"]})
-    model_info = mlflow.spacy.log_model(
-        nlp,
-        name="model",
-        signature=infer_signature(example),
-        pip_requirements=pinned_requirements("spacy", "pandas"),
-    )
-    return model_info.model_uri
+    """The pipeline as the served model: spaCy's directory format inside a models-from-code pyfunc."""
+    example = pd.DataFrame({pyfunc.TEXT: ["Rs 499 debited from A/c XX4521 at Swiggy yesterday"]})
+    output = pd.DataFrame({pyfunc.ENTITIES: pyfunc.entities_of(nlp, example[pyfunc.TEXT].tolist())})
+    with tempfile.TemporaryDirectory() as work:
+        nlp.to_disk(Path(work) / "pipeline")
+        requirements = pinned_requirements("spacy", "pandas")
+        return log_python_model(pyfunc.__file__, {"pipeline": f"{work}/pipeline"}, example, output, requirements)
