@@ -68,6 +68,8 @@ def test_evaluate_gates_register_promote_and_forecast(trained):
     model = load_from_store(env, f"models:/{MODEL}@production", mlflow.pyfunc.load_model)
     forecast = model.predict(pd.DataFrame({"ds": pd.date_range("2026-11-01", periods=7)}))
     assert len(forecast) == 7 and (forecast["yhat"] > 0).all()
+    assert list(forecast.columns) == ["ds", "yhat", "yhat_lower", "yhat_upper"]  # what the README promises
+    assert (forecast["yhat_lower"] <= forecast["yhat"]).all() and (forecast["yhat"] <= forecast["yhat_upper"]).all()
 
 
 def test_an_equal_candidate_is_promoted_and_a_failed_gate_moves_nothing(trained):

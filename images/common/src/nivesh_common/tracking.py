@@ -45,7 +45,12 @@ def pinned_requirements(*distributions: str) -> list[str]:
 
 
 def log_python_model(
-    code_file: str, artifacts: dict[str, str], example: pd.DataFrame, output: pd.DataFrame, requirements: list[str]
+    code_file: str,
+    artifacts: dict[str, str],
+    example: pd.DataFrame,
+    output: pd.DataFrame,
+    requirements: list[str],
+    name: str = "model",
 ) -> str:
     """Log a served model as MLflow "models from code" (`code_file` calls `mlflow.models.set_model`; no pickle)
     with `artifacts` in their libraries' own formats; the signature is `example` in, `output` out, and MLflow
@@ -53,7 +58,7 @@ def log_python_model(
     from mlflow.models import infer_signature
 
     model_info = mlflow.pyfunc.log_model(
-        name="model",
+        name=name,
         python_model=code_file,
         artifacts=artifacts,
         input_example=example,

@@ -6,8 +6,10 @@ import pandas as pd
 from nivesh_common.errors import BadInputError
 from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.plots import log_figure
+from nivesh_common.safe_models import load_python_model
 from nivesh_common.tracking import load_table
-from nivesh_spending.forecasting import forecast, mape
+from nivesh_spending.forecasting import mape
+from nivesh_spending.pyfunc import forecast
 
 HOLDOUT = "evaluation/holdout.parquet"  # ds, y (actual total spend), seasonal_naive
 HOLDOUT_MODEL_TAG = "nivesh.holdout_model_uri"
@@ -63,7 +65,8 @@ def measure_forecast(run: TrainedRun) -> Measurement:
 
 
 def load_model(model_uri: str):
-    return mlflow.prophet.load_model(model_uri)
+    """The Prophet model inside the served model."""
+    return load_python_model(model_uri).model
 
 
 def promotion_score(model_uri: str, model_run_id: str, evaluation_run_id: str) -> float:

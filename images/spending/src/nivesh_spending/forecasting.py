@@ -46,10 +46,6 @@ def fit(series: pd.Series):
     return model
 
 
-def forecast(model, days: pd.Series) -> pd.DataFrame:
-    return model.predict(pd.DataFrame({"ds": pd.to_datetime(days)}))[["ds", "yhat", "yhat_lower", "yhat_upper"]]
-
-
 def seasonal_naive(history: pd.Series, horizon: int) -> np.ndarray:
     """Each holdout day gets the spend of the same weekday in the last week of history."""
     return np.resize(history.to_numpy()[-WEEK:], horizon)

@@ -8,10 +8,12 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from nivesh_common.tracking import artifact_name, log_table, pinned_requirements
+from nivesh_common.tracking import artifact_name, log_python_model, log_table, pinned_requirements
 from nivesh_common.training import LoggedModel
+from nivesh_spending import pyfunc
 from nivesh_spending.evaluation import HOLDOUT, HOLDOUT_MODEL_TAG
-from nivesh_spending.forecasting import TOTAL, daily_spend, fit, forecast, mape, seasonal_naive
+from nivesh_spending.forecasting import TOTAL, daily_spend, fit, mape, seasonal_naive
+from nivesh_spending.pyfunc import forecast
 from nivesh_spending.schema import HORIZON_DAYS
 
 log = logging.getLogger(__name__)
@@ -46,11 +48,11 @@ def train_predictor(transactions: pd.DataFrame) -> LoggedModel:
     naive = seasonal_naive(history[TOTAL], len(holdout))
     holdout_table = pd.DataFrame({"ds": holdout.index, "y": holdout[TOTAL].to_numpy(), "seasonal_naive": naive})
     log_table(holdout_table, HOLDOUT)
-    mlflow.set_tag(HOLDOUT_MODEL_TAG, _log_prophet(holdout_model, "holdout_model", holdout.index).model_uri)
+    mlflow.set_tag(HOLDOUT_MODEL_TAG, _log_prophet(holdout_model, "holdout_model", holdout.index))
     future = pd.date_range(series.index[-1] + pd.Timedelta(days=1), periods=HORIZON_DAYS, freq="D")
-    model_info = _log_prophet(model, "model", future)
+    model_uri = _log_prophet(model, "model", future)
     by_category = {category: round(value, 4) for category, value in category_mape.items()}
-    return LoggedModel(model_info.model_uri, {"days": len(series), "holdout_mape_by_category": by_category})
+    return LoggedModel(model_uri, {"days": len(series), "holdout_mape_by_category": by_category})
 
 
 def _category_models(series: pd.DataFrame, history: pd.DataFrame, holdout: pd.DataFrame) -> dict[str, float]:
@@ -67,14 +69,15 @@ def _category_models(series: pd.DataFrame, history: pd.DataFrame, holdout: pd.Da
     return scores
 
 
-def _log_prophet(model, name: str, example_days: pd.DatetimeIndex):
-    from mlflow.models import infer_signature
+def _log_prophet(model, name: str, example_days: pd.DatetimeIndex) -> str:
+    """A fitted Prophet model as a served model (Prophet's JSON inside a models-from-code pyfunc); its URI."""
+    from prophet.serialize import model_to_json
 
-    example = pd.DataFrame({"ds": example_days[:5]})
-    return mlflow.prophet.log_model(
-        model,
-        name=name,
-        signature=infer_signature(example, forecast(model, example["ds"])),
-        input_example=example,
-        pip_requirements=pinned_requirements("prophet", "pandas"),
-    )
+    example = pd.DataFrame({pyfunc.DAY: example_days[:5]})
+    with tempfile.TemporaryDirectory() as work:
+        saved = Path(work) / "prophet.json"
+        saved.write_text(model_to_json(model))
+        requirements = pinned_requirements("prophet", "pandas")
+        return log_python_model(
+            pyfunc.__file__, {"prophet": str(saved)}, example, forecast(model, example[pyfunc.DAY]), requirements, name
+        )
