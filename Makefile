@@ -29,6 +29,10 @@ run: $(INSTALLED) ## Main job: the master pipeline (every model DAG) on the embe
 ui: $(INSTALLED) ## Airflow UI (http://127.0.0.1:8080, admin/admin) and MLflow UI (http://127.0.0.1:5000) on the embedded default until Ctrl-C (AIRFLOW_PORT, MLFLOW_PORT)
 	$(BIN)/nivesh-platform ui --state-dir $(STATE_DIR)
 
+serve: $(INSTALLED) ## MLflow's scoring server for a production model of the embedded default on 127.0.0.1:5001 (SERVE_PORT): MODEL=credit_risk_scorer
+	@test -n "$(MODEL)" || { echo "make: serve needs MODEL=<registered model name>, e.g. MODEL=credit_risk_scorer" >&2; exit 2; }
+	$(BIN)/nivesh-platform serve $(MODEL) --state-dir $(STATE_DIR)
+
 summary: $(INSTALLED) ## Print the registry table of the embedded default
 	$(BIN)/nivesh-platform summary --state-dir $(STATE_DIR)
 
@@ -184,4 +188,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install new-model run ui summary images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean
+.PHONY: help install new-model run ui serve summary images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean

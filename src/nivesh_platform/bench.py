@@ -8,8 +8,10 @@ import json
 import os
 import re
 import sqlite3
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tabulate import tabulate
@@ -164,6 +166,34 @@ def credit_training(state: EmbeddedState, environment: dict[str, str], sizes: li
     return rows
 
 
+def scoring_latency(state: EmbeddedState, repeats: dict[int, int] | None = None) -> list[list]:
+    """`mlflow models serve` of the production credit model (launcher_overhead's run left it): median time of a
+    POST /invocations with 1 and 1,000 application rows (after one warm-up call each)."""
+    import pandas as pd
+
+    from nivesh_platform.services import free_port
+    from nivesh_platform.serving import invocations, start_scoring_server
+
+    applications = pd.read_csv(state.data_dir / CREDIT_RISK.data_file).drop(columns=["default"])
+    log_file = state.logs_dir / "bench-scoring-server.log"
+    url, server = start_scoring_server(state.tracking_uri, CREDIT_RISK.name, free_port(), log_file)
+    rows = []
+    try:
+        for count, times in (repeats or {1: 30, 1000: 10}).items():
+            body = {"dataframe_split": applications.head(count).to_dict(orient="split", index=False)}
+            invocations(url, body)
+            seconds = []
+            for _ in range(times):
+                started = time.perf_counter()
+                invocations(url, body)
+                seconds.append(time.perf_counter() - started)
+            median = statistics.median(seconds)
+            rows.append([CREDIT_RISK.name, count, f"{median * 1000:.1f}", f"{count / median:,.0f}"])
+    finally:
+        server.stop()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--state-dir", type=Path, default=Path(".nivesh/bench"))
@@ -187,6 +217,8 @@ def main() -> None:
             headers=["task", "step process (s)", "Airflow task (s)", "overhead (s)"],
         )
     )
+    print("\nMLflow scoring server (mlflow models serve, 1 worker): the production credit model, median of repeats")
+    print(tabulate(scoring_latency(state), headers=["model", "records", "latency (ms)", "records/s"]))
     print(f"\nIntent training on {os.cpu_count()} CPU cores (a GPU figure needs a GPU machine)")
     print(
         tabulate(

@@ -96,6 +96,48 @@ def ui(
 
 
 @app.command()
+def serve(
+    model: Annotated[str, typer.Argument(help="Registered model name, e.g. credit_risk_scorer.")],
+    state_dir: StateDir = Path(".nivesh"),
+    port: Annotated[int, typer.Option(envvar="SERVE_PORT", help="Port on 127.0.0.1.")] = 5001,
+) -> None:
+    """MLflow's scoring server for the model's production version on 127.0.0.1 until Ctrl-C; prints a curl call."""
+    from mlflow import MlflowClient
+
+    from nivesh_contract.catalog import UnknownModelError, model_named
+    from nivesh_contract.names import PRODUCTION
+    from nivesh_platform.services import ServiceError
+    from nivesh_platform.serving import curl_example, serving_example, start_scoring_server
+
+    state = _state(state_dir)
+    try:
+        model_named(model)
+        MlflowClient(state.tracking_uri).get_model_version_by_alias(model, PRODUCTION)
+    except UnknownModelError as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(2) from None
+    except Exception:  # noqa: BLE001 (MLflow: no such model, alias or store; all mean the same here)
+        typer.echo(f"nivesh-platform: error: no production version of {model} in {state.root}: make run", err=True)
+        raise typer.Exit(2) from None
+    _stop_cleanly_on_signals()
+    try:
+        url, server = start_scoring_server(state.tracking_uri, model, port, state.logs_dir / f"serve-{model}.log")
+    except ServiceError as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        typer.echo(f"{model}@{PRODUCTION} at {url}/invocations; for example:")
+        typer.echo(curl_example(url, serving_example(state.tracking_uri, model)))
+        typer.echo("Ctrl-C stops it.")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        typer.echo("stopped the scoring server")
+    finally:
+        server.stop()
+
+
+@app.command()
 def sample_data(state_dir: StateDir = Path(".nivesh")) -> None:
     """Generate each model's sample data under the state dir's data/ (once; existing data is kept)."""
     from nivesh_platform.embedded import prepare

@@ -8,6 +8,7 @@ from mlflow import MlflowClient
 
 from nivesh_platform.embedded import migrate_metadata_db, run_dag
 from nivesh_platform.state import EmbeddedState
+from scoring import ANSWERS, answers_of_the_scoring_server
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +52,15 @@ def test_dag_run_leaves_a_production_version(embedded, loans_conf):
     assert run.data.params["protected_attribute"] == "age"
     assert "credit_risk_scorer: promoted v1" in log
     assert "launcher local: pod credit-risk-scorer-train-model" in log
+
+
+def test_the_production_model_answers_raw_applications_through_the_scoring_server(embedded, loans_conf, tmp_path):
+    state, _ = embedded
+    applications = pd.read_parquet(loans_conf["data_path"]).drop(columns=["outcome"]).head(3)
+    body = {"dataframe_split": applications.to_dict(orient="split", index=False)}
+    predictions = answers_of_the_scoring_server(state.tracking_uri, "credit_risk_scorer", body, tmp_path)
+    assert len(predictions) == 3 and set(predictions[0]) == ANSWERS["credit_risk_scorer"]
+    assert {prediction["decision"] for prediction in predictions} <= {"approve", "refuse"}
 
 
 def test_unchanged_data_skips_training_and_force_trains(embedded, loans_conf):

@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from nivesh_contract.catalog import MODELS
 from nivesh_platform.services import AirflowApi, free_port
 from nivesh_platform.state import EmbeddedState
+from scoring import ANSWERS, REQUESTS, answers_of_the_scoring_server
 
 pytestmark = pytest.mark.slow
 
@@ -67,6 +68,9 @@ def test_master_pipeline_with_one_model_failing_still_promotes_the_others(tmp_pa
     for model in ("anomaly_detector", "financial_ner", "spending_predictor"):
         assert int(client.get_model_version_by_alias(model, "production").version) == 1, model
     assert not client.search_registered_models("name = 'credit_risk_scorer'")
+    for model in ("anomaly_detector", "financial_ner", "spending_predictor", "intent_classifier"):
+        predictions = answers_of_the_scoring_server(state.tracking_uri, model, REQUESTS[model], tmp_path)
+        assert predictions and set(predictions[0]) == ANSWERS[model], (model, predictions)
     notifications = state.notification_file.read_text()
     assert "credit_risk_training.validate_data failed" in notifications
     assert "Nivesh training summary" in notifications

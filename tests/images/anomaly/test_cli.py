@@ -1,9 +1,14 @@
 """Every `nivesh-anomaly` subcommand, run for real on small data, and its bad input."""
 
+import mlflow
 import pandas as pd
 import pytest
 
-from registry_state import aliases, run_count, version_count
+from nivesh_anomaly.evaluation import anomaly_scores, load_model
+from nivesh_anomaly.schema import parse_transactions, time_split
+from nivesh_common.tracking import load_table
+from nivesh_contract.names import TEST_SPLIT
+from registry_state import aliases, load_from_store, run_count, version_count
 from steps import run_step
 
 MODEL = "anomaly_detector"
@@ -28,6 +33,7 @@ def test_validate_summarises_the_history(transactions_data, step_env):
 
 def test_train_evaluate_register_promote_rollback(transactions_data, step_env):
     first = anomaly("train", "--data", transactions_data, env=step_env)
+    _served_model_reproduces_training(step_env, first.result, transactions_data)
     assert first.exit_code == 0, first.stderr
     evaluated = anomaly("evaluate", "--run-id", first.result["run_id"], env=step_env)
     assert evaluated.exit_code == 0, evaluated.stderr
@@ -46,6 +52,28 @@ def test_train_evaluate_register_promote_rollback(transactions_data, step_env):
     assert aliases(step_env, MODEL) == {"candidate": 2, "production": 2, "previous": 1}
     assert anomaly("rollback", env=step_env).result["production_version"] == 1
     assert version_count(step_env, MODEL) == 2
+
+
+def _served_model_reproduces_training(env, trained: dict, transactions_data) -> None:
+    """The test period's raw rows through the served model give the scores of the features training logged;
+    one new transaction of an unseen user is scored too (the cold-start rule)."""
+    raw = pd.read_csv(transactions_data)
+    test = time_split(parse_transactions(raw, "data"), 0.2, "data")[1]
+    served = load_from_store(env, trained["model_uri"], mlflow.pyfunc.load_model)
+    contract = ["user_id", "timestamp", "amount", "merchant"]  # what `validate` reads, minus the label
+    answer = served.predict(raw.loc[test, contract])
+    assert list(answer.columns) == ["anomaly_score", "is_anomaly"] and len(answer) == test.sum()
+
+    def training_time_scores(model_uri: str):
+        logged = load_table(trained["run_id"], TEST_SPLIT)
+        return anomaly_scores(load_model(model_uri), logged)
+
+    expected = load_from_store(env, trained["model_uri"], training_time_scores)
+    assert answer["anomaly_score"].to_numpy() == pytest.approx(expected, abs=1e-9)
+    newcomer = pd.DataFrame(
+        [{"user_id": "U-new", "timestamp": "2026-12-01T03:10:00+05:30", "amount": 9999.0, "merchant": "Nowhere"}]
+    )
+    assert len(served.predict(newcomer)) == 1
 
 
 def _test_period_anomalies(table: pd.DataFrame) -> int:

@@ -3,9 +3,12 @@
 import json
 from pathlib import Path
 
+import mlflow
+import pandas as pd
 import pytest
 
-from registry_state import aliases, version_count
+from nivesh_credit_risk.evaluation import load_model, score
+from registry_state import aliases, load_from_store, version_count
 from steps import run_step, step_environment
 
 MODEL = "credit_risk_scorer"
@@ -182,3 +185,23 @@ def test_help_lists_every_subcommand(step_env):
         "rollback",
     ):
         assert subcommand in run.stdout
+
+
+def test_the_served_model_scores_raw_applications_as_training_did(trained, store, credit_data):
+    """What the app sends: rows of the data contract (text categories, whole numbers, an identifier column)."""
+    applications = pd.read_csv(credit_data).drop(columns=["default"]).head(40)
+    served = load_from_store(store, trained["model_uri"], mlflow.pyfunc.load_model)
+    answer = served.predict(applications)
+    assert list(answer.columns) == ["default_probability", "decision"] and len(answer) == 40
+    assert set(answer["decision"]) <= {"approve", "refuse"}
+    assert ((answer["default_probability"] >= 0.5) == (answer["decision"] == "refuse")).all()
+
+    def scored_as_in_training(model_uri: str):
+        return score(load_model(model_uri), trained["run_id"], applications)
+
+    in_training = load_from_store(store, trained["model_uri"], scored_as_in_training)
+    assert answer["default_probability"].to_numpy() == pytest.approx(in_training, abs=1e-6)
+
+    one = applications.head(1).assign(employment_type="a kind never seen in training")
+    (probability,) = served.predict(one)["default_probability"]
+    assert 0 <= probability <= 1

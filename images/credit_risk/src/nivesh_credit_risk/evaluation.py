@@ -1,6 +1,5 @@
 """Test-split metrics, the evaluation gate's thresholds, plots, and scoring a registered champion."""
 
-import mlflow
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (
@@ -16,15 +15,17 @@ from xgboost import XGBClassifier
 
 from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.plots import log_figure
+from nivesh_common.safe_models import load_python_model
 from nivesh_common.tracking import load_table
 from nivesh_contract.names import TEST_SPLIT
 from nivesh_credit_risk.features import feature_matrix, load_feature_spec
 
 LABEL = "_label"
+THRESHOLD = 0.5  # default probability at which an application is refused (the served model's decision)
 
 
 def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    predicted = (scores >= 0.5).astype(int)
+    predicted = (scores >= THRESHOLD).astype(int)
     return {
         "test_accuracy": accuracy_score(labels, predicted),
         "test_precision": precision_score(labels, predicted, zero_division=0),
@@ -44,7 +45,7 @@ def measure_classification(run: TrainedRun) -> Measurement:
 def log_evaluation_plots(labels: np.ndarray, scores: np.ndarray) -> None:
     log_figure(RocCurveDisplay.from_predictions(labels, scores, name="test").figure_, "plots/roc_curve.png")
     display = ConfusionMatrixDisplay.from_predictions(
-        labels, (scores >= 0.5).astype(int), display_labels=["repaid", "default"]
+        labels, (scores >= THRESHOLD).astype(int), display_labels=["repaid", "default"]
     )
     log_figure(display.figure_, "plots/confusion_matrix.png")
 
@@ -57,7 +58,8 @@ def score(model: XGBClassifier, run_id: str, test: pd.DataFrame) -> np.ndarray:
 
 
 def load_model(model_uri: str) -> XGBClassifier:
-    return mlflow.xgboost.load_model(model_uri)
+    """The classifier inside the served model."""
+    return load_python_model(model_uri).classifier
 
 
 def promotion_score(model_uri: str, model_run_id: str, evaluation_run_id: str) -> float:

@@ -1,19 +1,22 @@
 """Train the XGBoost scorer on a reproducible train/validation/test split and log it to MLflow."""
 
+import json
 import logging
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.models import infer_signature
 from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
 from nivesh_common.logs import Stopwatch
-from nivesh_common.tracking import log_table
+from nivesh_common.tracking import log_python_model, log_table, pinned_requirements
 from nivesh_common.training import LoggedModel
 from nivesh_contract.names import TEST_SPLIT
-from nivesh_credit_risk.evaluation import LABEL, log_evaluation_plots
+from nivesh_credit_risk import pyfunc
+from nivesh_credit_risk.evaluation import LABEL, THRESHOLD, log_evaluation_plots
 from nivesh_credit_risk.features import FEATURE_SPEC, FeatureSpec, detect_features, feature_matrix
 from nivesh_credit_risk.schema import TargetSpec
 
@@ -82,7 +85,7 @@ def train_scorer(table: pd.DataFrame, labels: pd.Series, config: TrainingConfig,
     )
     mlflow.log_dict(spec.to_dict(), FEATURE_SPEC)
     log_test_split(model, test, spec, config, source)
-    model_uri = log_scorer(model, feature_matrix(train.features.head(5), spec, source))
+    model_uri = log_scorer(model, spec, train.features.head(5))
     details = {"validation_roc_auc": round(validation_auc, 6), "fit_seconds": fit_seconds, "features": spec.to_dict()}
     return LoggedModel(model_uri, details)
 
@@ -123,18 +126,17 @@ def log_test_split(model: XGBClassifier, test: Split, spec: FeatureSpec, config:
     log_evaluation_plots(test.labels.to_numpy(), scores)
 
 
-def log_scorer(model: XGBClassifier, example: pd.DataFrame) -> str:
-    """The model in MLflow's xgboost flavour; returns its URI.
+def log_scorer(model: XGBClassifier, spec: FeatureSpec, rows: pd.DataFrame) -> str:
+    """The served model: raw application rows in (`rows` as its input example), probability and decision out.
 
-    The xgboost flavour takes categorical columns as pandas `category` (see feature_spec.json). An input
-    example would be replayed through pyfunc serving as plain strings, which XGBoost rejects, so the example
-    is logged beside the model instead of inside it.
+    The signature keeps the contract's own column types: whole-number columns stay integers (MLflow refuses
+    integers where it expects doubles, and decimals where it expects integers).
     """
-    model_info = mlflow.xgboost.log_model(
-        model,
-        name="model",
-        signature=infer_signature(example, model.predict_proba(example)[:, 1]),
-        model_format="ubj",
-    )
-    mlflow.log_dict(example.astype(object).to_dict(orient="split"), "model_input_example.json")
-    return model_info.model_uri
+    example = rows[spec.columns]
+    output = pyfunc.decide(model.predict_proba(feature_matrix(example, spec, "input example"))[:, 1], THRESHOLD)
+    with tempfile.TemporaryDirectory() as work:
+        model.save_model(f"{work}/classifier.ubj")
+        Path(work, "scoring.json").write_text(json.dumps({"features": spec.to_dict(), "threshold": THRESHOLD}))
+        artifacts = {"classifier": f"{work}/classifier.ubj", "scoring": f"{work}/scoring.json"}
+        requirements = pinned_requirements("xgboost-cpu", "pandas", "scikit-learn")
+        return log_python_model(pyfunc.__file__, artifacts, example, output, requirements)

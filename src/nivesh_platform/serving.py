@@ -1,0 +1,70 @@
+"""A production model behind MLflow's own scoring server (`mlflow models serve`), as the app would call it.
+
+`make serve MODEL=...` runs it on the embedded default; the tests and `make bench` start it the same way.
+The server runs in this environment (`--env-manager local`): the step packages the served models import
+are installed here, as they are in each model's image.
+"""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from nivesh_contract.names import PRODUCTION
+from nivesh_platform.services import Process, ServiceError
+
+READY_TIMEOUT_S = 180
+SERVING_EXAMPLE = "serving_input_example.json"  # MLflow writes it beside a model logged with an input example
+
+
+def production_uri(model: str) -> str:
+    return f"models:/{model}@{PRODUCTION}"
+
+
+def start_scoring_server(tracking_uri: str, model: str, port: int, log_file: Path) -> tuple[str, Process]:
+    """`mlflow models serve` of the model's production version on 127.0.0.1:`port`, once it answers /ping."""
+    mlflow = str(Path(sys.executable).parent / "mlflow")
+    command = [mlflow, "models", "serve", "-m", production_uri(model), "--env-manager", "local"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    environment = dict(os.environ) | {"MLFLOW_TRACKING_URI": tracking_uri}
+    server = Process.start(f"scoring server of {model}", command, environment, log_file)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not _answers(f"{url}/ping"):
+        server.check_alive()
+        if time.monotonic() > deadline:
+            server.stop()
+            raise ServiceError(f"scoring server of {model} not ready after {READY_TIMEOUT_S}s; see {log_file}")
+        time.sleep(1)
+    return url, server
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def invocations(url: str, payload: dict) -> list:
+    """POST /invocations with one of MLflow's JSON inputs (`dataframe_records`, `dataframe_split`, `inputs`)."""
+    response = httpx.post(f"{url}/invocations", json=payload, timeout=120)
+    if response.is_error:
+        raise ServiceError(f"POST {url}/invocations: HTTP {response.status_code}: {response.text[:500]}")
+    return response.json()["predictions"]
+
+
+def serving_example(tracking_uri: str, model: str) -> dict:
+    """The request body MLflow stored with the production version (its input example, in the server's format)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    local = mlflow.artifacts.download_artifacts(f"{production_uri(model)}/{SERVING_EXAMPLE}")
+    return json.loads(Path(local).read_text())
+
+
+def curl_example(url: str, body: dict) -> str:
+    return f"curl -s {url}/invocations -H 'Content-Type: application/json' -d '{json.dumps(body)}'"
