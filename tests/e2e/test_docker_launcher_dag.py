@@ -5,6 +5,7 @@ Needs a Docker engine and the images (`make images`); skipped, saying which is m
 
 import os
 import shutil
+import subprocess
 
 import pytest
 from mlflow import MlflowClient
@@ -44,3 +45,29 @@ def test_credit_risk_dag_through_the_real_images(tmp_path, mlflow_server, credit
     production = client.get_model_version_by_alias(CREDIT_RISK.name, "production")
     assert int(production.version) == 1
     assert client.get_run(production.run_id).data.tags["nivesh.data.source"] == "/data/credit_risk/applications.csv"
+
+    _served_in_its_own_image(mlflow_server, data / "credit_risk" / "applications.csv")
+
+
+SERVE_IN_IMAGE = """
+import mlflow, pandas as pd
+applications = pd.read_csv("/data/applications.csv").drop(columns=["default"]).head(5)
+answer = mlflow.pyfunc.load_model("models:/credit_risk_scorer@production").predict(applications)
+print(sorted(answer.columns), len(answer))
+"""
+
+
+def _served_in_its_own_image(mlflow_server: str, applications) -> None:
+    """The production model loads and answers raw rows in the credit image alone, as a consumer's pod would:
+    read-only, its own user, pickle refused."""
+    isolated = ["--rm", "--read-only", "--tmpfs", "/tmp", "--network", "host", "--entrypoint", "python"]
+    settings = ["-e", f"MLFLOW_TRACKING_URI={mlflow_server}", "-e", "MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false"]
+    mounted = ["-v", f"{applications}:/data/applications.csv:ro"]
+    completed = subprocess.run(
+        [DOCKER, "run", *isolated, *settings, *mounted, CREDIT_RISK.image.ref, "-c", SERVE_IN_IMAGE],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.strip().splitlines()[-1] == "['decision', 'default_probability'] 5"

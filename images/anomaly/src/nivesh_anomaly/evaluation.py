@@ -9,7 +9,7 @@ from nivesh_anomaly.features import FEATURES
 from nivesh_anomaly.schema import LABEL
 from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.plots import log_figure
-from nivesh_common.safe_models import load_python_model
+from nivesh_common.safe_models import load_estimator, load_sklearn_model
 from nivesh_common.tracking import load_table
 from nivesh_contract.names import TEST_SPLIT
 
@@ -66,8 +66,8 @@ TRUSTED_TYPES = ("sklearn.tree._tree.Tree",)
 
 
 def load_model(model_uri: str) -> IsolationForest:
-    """The Isolation Forest inside the served model."""
-    return load_python_model(model_uri).forest
+    """The Isolation Forest inside the served model (or a version's from before: sklearn flavour, skops)."""
+    return load_estimator(model_uri, "forest", lambda uri: load_sklearn_model(uri, TRUSTED_TYPES))
 
 
 def promotion_score(model_uri: str, model_run_id: str, evaluation_run_id: str) -> float:

@@ -5,7 +5,7 @@ MLflow's own loader reads the trusted types from the model's MLmodel file, which
 registry controls; with pickle deserialization off (the steps' default) it refuses skops models altogether.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,5 +28,19 @@ def load_sklearn_model(model_uri: str, trusted: Sequence[str]) -> Any:
 
 def load_python_model(model_uri: str) -> Any:
     """The served model's own PythonModel, its artifacts loaded (models from code: the file runs, nothing is
-    unpickled); the gates and the champion reach the estimator inside through it."""
+    unpickled)."""
     return mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
+
+
+def load_estimator(model_uri: str, attribute: str, legacy: Callable[[str], Any]) -> Any:
+    """The estimator the gates and the champion score: `attribute` of the served model's PythonModel.
+
+    A version logged before the models were served on their data contracts carries its library's own MLflow
+    flavour instead (xgboost, spacy, prophet, sklearn with skops; none pickled): `legacy` loads it, so a
+    production version from before still competes as champion.
+    """
+    from mlflow.models import Model
+
+    if set(Model.load(model_uri).flavors) - {"python_function"}:
+        return legacy(model_uri)
+    return getattr(load_python_model(model_uri), attribute)

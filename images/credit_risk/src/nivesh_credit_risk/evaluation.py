@@ -1,5 +1,6 @@
 """Test-split metrics, the evaluation gate's thresholds, plots, and scoring a registered champion."""
 
+import mlflow
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (
@@ -15,7 +16,7 @@ from xgboost import XGBClassifier
 
 from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.plots import log_figure
-from nivesh_common.safe_models import load_python_model
+from nivesh_common.safe_models import load_estimator
 from nivesh_common.tracking import load_table
 from nivesh_contract.names import TEST_SPLIT
 from nivesh_credit_risk.features import feature_matrix, load_feature_spec
@@ -58,8 +59,8 @@ def score(model: XGBClassifier, run_id: str, test: pd.DataFrame) -> np.ndarray:
 
 
 def load_model(model_uri: str) -> XGBClassifier:
-    """The classifier inside the served model."""
-    return load_python_model(model_uri).classifier
+    """The classifier inside the served model (or a version's from before, in the xgboost flavour)."""
+    return load_estimator(model_uri, "classifier", mlflow.xgboost.load_model)
 
 
 def promotion_score(model_uri: str, model_run_id: str, evaluation_run_id: str) -> float:

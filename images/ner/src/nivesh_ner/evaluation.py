@@ -4,7 +4,7 @@ import mlflow
 import pandas as pd
 
 from nivesh_common.gate_command import Measurement, TrainedRun
-from nivesh_common.safe_models import load_python_model
+from nivesh_common.safe_models import load_estimator
 from nivesh_common.tracking import load_table
 from nivesh_contract.names import TEST_SPLIT
 from nivesh_ner.schema import ENTITIES, TEXT, spans_of
@@ -46,8 +46,8 @@ def measure_entities(run: TrainedRun) -> Measurement:
 
 
 def load_model(model_uri: str):
-    """The spaCy pipeline inside the served model."""
-    return load_python_model(model_uri).nlp
+    """The spaCy pipeline inside the served model (or a version's from before, in the spacy flavour)."""
+    return load_estimator(model_uri, "nlp", mlflow.spacy.load_model)
 
 
 def promotion_score(model_uri: str, model_run_id: str, evaluation_run_id: str) -> float:

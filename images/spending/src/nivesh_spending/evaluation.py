@@ -6,7 +6,7 @@ import pandas as pd
 from nivesh_common.errors import BadInputError
 from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.plots import log_figure
-from nivesh_common.safe_models import load_python_model
+from nivesh_common.safe_models import load_estimator
 from nivesh_common.tracking import load_table
 from nivesh_spending.forecasting import mape
 from nivesh_spending.pyfunc import forecast
@@ -65,8 +65,8 @@ def measure_forecast(run: TrainedRun) -> Measurement:
 
 
 def load_model(model_uri: str):
-    """The Prophet model inside the served model."""
-    return load_python_model(model_uri).model
+    """The Prophet model inside the served model (or a version's from before, in the prophet flavour)."""
+    return load_estimator(model_uri, "model", mlflow.prophet.load_model)
 
 
 def promotion_score(model_uri: str, model_run_id: str, evaluation_run_id: str) -> float:
