@@ -26,10 +26,14 @@ def production_uri(model: str) -> str:
 
 def start_scoring_server(tracking_uri: str, model: str, port: int, log_file: Path) -> tuple[str, Process]:
     """`mlflow models serve` of the model's production version on 127.0.0.1:`port`, once it answers /ping."""
-    mlflow = str(Path(sys.executable).parent / "mlflow")
-    command = [mlflow, "models", "serve", "-m", production_uri(model), "--env-manager", "local"]
+    venv_bin = Path(sys.executable).parent
+    command = [str(venv_bin / "mlflow"), "models", "serve", "-m", production_uri(model), "--env-manager", "local"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    environment = dict(os.environ) | {"MLFLOW_TRACKING_URI": tracking_uri}
+    # the server execs `uvicorn` by name: this environment's, whatever PATH the caller had
+    environment = dict(os.environ) | {
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     server = Process.start(f"scoring server of {model}", command, environment, log_file)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + READY_TIMEOUT_S
