@@ -15,7 +15,15 @@ PACKAGES = -e images/contract -e images/common $(foreach directory,$(call contra
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
+# The one Python the project runs on. A .venv made by another (say `PYTHON=python3.9 make run`, which fails) is
+# rebuilt by the next make, not reused.
+PYTHON_VERSION := 3.11
+is_python_version = $(1) -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(PYTHON_VERSION))))' 2>/dev/null
+
 $(INSTALLED): pyproject.toml constraints.txt images/*/pyproject.toml
+	@$(call is_python_version,$(PYTHON)) || { echo "make: $(PYTHON) is not Python $(PYTHON_VERSION) ($$($(PYTHON) --version 2>&1)); choose one: PYTHON=/path/to/python$(PYTHON_VERSION) make ..." >&2; exit 2; }
+	@if test -x $(BIN)/python && ! $(call is_python_version,$(BIN)/python); then \
+	  echo "make: $(VENV) was made by $$($(BIN)/python --version 2>&1), not Python $(PYTHON_VERSION): rebuilding it"; rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet --constraint constraints.txt $(PACKAGES)
