@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
@@ -87,6 +88,18 @@ def test_register_is_idempotent_and_sets_candidate(client, toy):
     assert first["newly_registered"] and not second["newly_registered"]
     assert len(client.search_model_versions(f"name='{NAME}'")) == 1
     assert version_by_alias(client, NAME, "candidate").version == 1
+
+
+def test_each_version_says_what_it_is_in_the_registry(client, toy):
+    """Data, rows, key metrics, gates and what it would replace, on the registered models page; trained_date."""
+    first = register_candidate(client, toy, trained_run(0.9))
+    version = client.get_model_version(NAME, "1")
+    assert "test_score 0.9" in version.description and "Gates: evaluate passed" in version.description
+    assert version.description.endswith("First candidate for production.")
+    assert version.tags["trained_date"] == datetime.now(UTC).date().isoformat()
+    assert promote_candidate(client, toy, first["version"], TOLERANCE, champion_scoring(0.0))["promoted"]
+    register_candidate(client, toy, trained_run(0.8))
+    assert client.get_model_version(NAME, "2").description.endswith("Would replace production v1.")
 
 
 def test_register_refuses_a_run_that_failed_its_gate(client, toy):

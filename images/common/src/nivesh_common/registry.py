@@ -5,9 +5,11 @@ Every move is safe to repeat, and a model that had a `production` version always
 """
 
 import logging
+from datetime import UTC, datetime
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
@@ -16,7 +18,17 @@ from nivesh_common.gates import gates_not_passed
 from nivesh_common.registry_lock import registry_lock
 from nivesh_common.tracking import get_run, model_uri_of, require_run_of
 from nivesh_contract.declaration import ModelDeclaration
-from nivesh_contract.names import CANDIDATE, DATA_SHA256_TAG, PREVIOUS, PRODUCTION, ROLLED_BACK_TAG
+from nivesh_contract.names import (
+    CANDIDATE,
+    DATA_ROWS_TAG,
+    DATA_SHA256_TAG,
+    DATA_SOURCE_TAG,
+    GATE_TAG_PREFIX,
+    PREVIOUS,
+    PRODUCTION,
+    ROLLED_BACK_TAG,
+    TRAINED_DATE_TAG,
+)
 from nivesh_contract.results import Registered, RolledBack
 
 log = logging.getLogger(__name__)
@@ -40,6 +52,38 @@ def require_gates(client: MlflowClient, run_id: str, required: tuple[str, ...]) 
         )
 
 
+def version_tags(run: Run) -> dict[str, str]:
+    """What a registry page should say of a version at a glance: its data and when it was trained."""
+    tags = run.data.tags
+    return {
+        DATA_SHA256_TAG: tags.get(DATA_SHA256_TAG, ""),
+        DATA_ROWS_TAG: tags.get(DATA_ROWS_TAG, ""),
+        DATA_SOURCE_TAG: tags.get(DATA_SOURCE_TAG, ""),
+        TRAINED_DATE_TAG: _trained_at(run).date().isoformat(),
+    }
+
+
+def _trained_at(run: Run) -> datetime:
+    return datetime.fromtimestamp(run.info.start_time / 1000, UTC)
+
+
+def describe_version(run: Run, model: ModelDeclaration, production: ModelVersion | None) -> str:
+    """The version's description: data, rows, key metrics, gates, the production version it would replace."""
+    tags, metrics = run.data.tags, run.data.metrics
+    shown = ", ".join(f"{key} {metrics[key]:.4g}" for key in model.summary_metrics if key in metrics)
+    gates = ", ".join(
+        f"{key.removeprefix(GATE_TAG_PREFIX)} {value}"
+        for key, value in sorted(tags.items())
+        if key.startswith(GATE_TAG_PREFIX)
+    )
+    replaces = f"would replace production v{production.version}" if production else "first candidate for production"
+    return (
+        f"{model.name} trained {_trained_at(run):%Y-%m-%d %H:%M} UTC by run "
+        f"{run.info.run_id} on {tags.get(DATA_SOURCE_TAG, 'unknown data')} ({tags.get(DATA_ROWS_TAG, '?')} rows). "
+        f"Metrics: {shown or 'none logged'}. Gates: {gates or 'none recorded'}. {replaces.capitalize()}."
+    )
+
+
 def register_candidate(client: MlflowClient, model: ModelDeclaration, run_id: str) -> Registered:
     """Register the run's model (once) and point `candidate` at it."""
     name = model.name
@@ -51,9 +95,9 @@ def register_candidate(client: MlflowClient, model: ModelDeclaration, run_id: st
         version = existing[0]
         log.info("run %s is already %s version %s; not registering again", run_id, name, version.version)
     else:
-        version = mlflow.register_model(
-            model_uri_of(run), name, tags={DATA_SHA256_TAG: run.data.tags.get(DATA_SHA256_TAG, "")}
-        )
+        version = mlflow.register_model(model_uri_of(run), name, tags=version_tags(run))
+        production = version_by_alias(client, name, PRODUCTION)
+        client.update_model_version(name, version.version, description=describe_version(run, model, production))
         log.info("registered %s version %s from run %s", name, version.version, run_id)
     client.set_registered_model_alias(name, CANDIDATE, version.version)
     return {

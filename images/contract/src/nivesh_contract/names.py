@@ -14,6 +14,8 @@ GATE_TAG_PREFIX = "nivesh.gate."  # nivesh.gate.<gate> = passed | failed
 GATE_PASSED, GATE_FAILED = "passed", "failed"
 # Tag of a drift run: the production version its reference data came from.
 PRODUCTION_VERSION_TAG = "nivesh.production_version"
+# Tag of a model version: the day its run trained it (UTC), as the seed asks.
+TRAINED_DATE_TAG = "trained_date"
 # Tag of a model version that `rollback` took production away from.
 ROLLED_BACK_TAG = "nivesh.rolled_back"
 
