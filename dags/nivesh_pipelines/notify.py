@@ -51,7 +51,7 @@ def _slack_text(message: str) -> str:
 
 
 def _to_log_and_file(subject: str, message: str) -> None:
-    log.warning("notification (no slack_webhook or smtp_default connection): %s\n%s", subject, message)
+    log.info("notification (no slack_webhook or smtp_default connection): %s\n%s", subject, message)
     path = Variable.get("nivesh_notification_file", default="")
     if path:
         with open(path, "a") as notifications:

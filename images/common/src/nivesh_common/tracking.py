@@ -5,6 +5,7 @@ import importlib.metadata
 import logging
 import re
 import tempfile
+import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -133,7 +134,11 @@ def require_run_of(run: Run, model: str, consequence: str) -> None:
 def log_training_data(table: pd.DataFrame, source: str, targets: str | None) -> str:
     """Record what the model was trained on: dataset input, content hash, row count, reference snapshot."""
     sha256 = table_sha256(table)
-    dataset = mlflow.data.from_pandas(table, source=source, targets=targets, name=Path(source).name)
+    with warnings.catch_warnings():
+        # MLflow registers its local-file source class twice, so every local path "can be interpreted in
+        # multiple ways" (both the same class); nothing to choose.
+        warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted in multiple ways")
+        dataset = mlflow.data.from_pandas(table, source=source, targets=targets, name=Path(source).name)
     mlflow.log_input(dataset, context="training")
     mlflow.set_tags({DATA_SHA256_TAG: sha256, DATA_ROWS_TAG: len(table), DATA_SOURCE_TAG: source})
     snapshot = flattened(table.sample(min(len(table), REFERENCE_MAX_ROWS), random_state=0))
