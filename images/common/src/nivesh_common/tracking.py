@@ -58,12 +58,17 @@ def log_python_model(
     replays the input example through the model when it is logged. Returns the model URI."""
     from mlflow.models import infer_signature
 
+    with warnings.catch_warnings():
+        # Whole-number columns stay integers on purpose (MLflow refuses int64 where a signature says double);
+        # its hint to declare them as doubles does not apply.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
+        signature = infer_signature(example, output)
     model_info = mlflow.pyfunc.log_model(
         name=name,
         python_model=code_file,
         artifacts=artifacts,
         input_example=example,
-        signature=infer_signature(example, output),
+        signature=signature,
         pip_requirements=requirements,
     )
     return model_info.model_uri
