@@ -32,7 +32,8 @@ def labels(model: str, step: str) -> dict[str, str]:
 
 
 def environment() -> dict[str, str]:
-    """Deployment settings from Airflow Variables (or AIRFLOW_VAR_* env vars), rendered per task."""
+    """Deployment settings from Airflow Variables (or AIRFLOW_VAR_* env vars), and the task's own ids, rendered
+    per task."""
     return {
         deployment.TRACKING_URI_VARIABLE: (
             "{{ var.value.get('nivesh_mlflow_tracking_uri', 'http://mlflow.nivesh-mlflow:5000') }}"
@@ -41,7 +42,7 @@ def environment() -> dict[str, str]:
         deployment.XCOM_DIR_VARIABLE: deployment.XCOM_DIR,
         deployment.DATA_ROOT_VARIABLE: "{{ var.value.get('nivesh_data_root', '/data') }}",
         deployment.DATA_SCHEMES_VARIABLE: "{{ var.value.get('nivesh_data_schemes', '') }}",
-    }
+    } | {variable: f"{{{{ ti.{field} }}}}" for field, variable in deployment.AIRFLOW_CONTEXT_VARIABLES.items()}
 
 
 def pod_security_context() -> k8s.V1PodSecurityContext:

@@ -49,7 +49,14 @@ def test_pod_spec(dagbag, dag_id, model, step):
         "NIVESH_XCOM_DIR",
         "NIVESH_DATA_ROOT",
         "NIVESH_DATA_SCHEMES",
+        "NIVESH_AIRFLOW_DAG_ID",
+        "NIVESH_AIRFLOW_RUN_ID",
+        "NIVESH_AIRFLOW_TASK_ID",
+        "NIVESH_AIRFLOW_TRY_NUMBER",
     }
+    assert (
+        env["NIVESH_AIRFLOW_RUN_ID"] == "{{ ti.run_id }}" and env["NIVESH_AIRFLOW_TRY_NUMBER"] == "{{ ti.try_number }}"
+    )
     assert "nivesh_data_root" in env["NIVESH_DATA_ROOT"] and "nivesh_data_schemes" in env["NIVESH_DATA_SCHEMES"]
     assert env["NIVESH_XCOM_DIR"] == "/airflow/xcom"
     assert "nivesh_mlflow_tracking_uri" in env["MLFLOW_TRACKING_URI"]

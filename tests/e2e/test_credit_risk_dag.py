@@ -50,6 +50,11 @@ def test_dag_run_leaves_a_production_version(embedded, loans_conf):
     assert run.data.tags["nivesh.gate.evaluate"] == run.data.tags["nivesh.gate.fairness"] == "passed"
     assert (run.data.params["target"], run.data.params["positive_label"]) == ("outcome", "charged_off")
     assert run.data.params["protected_attribute"] == "age"
+    # the run leads back to its Airflow run: named after it, tagged with the task that trained it
+    airflow_run = run.data.tags["nivesh.airflow.run_id"]
+    assert run.info.run_name == f"credit_risk_scorer_{airflow_run}" and airflow_run.startswith("manual__")
+    assert run.data.tags["nivesh.airflow.dag_id"] == DAG_ID and run.data.tags["nivesh.airflow.task_id"] == "train_model"
+    assert run.data.tags["nivesh.airflow.try_number"] == "1"
     assert "credit_risk_scorer: promoted v1" in log
     assert "launcher local: pod credit-risk-scorer-train-model" in log
 

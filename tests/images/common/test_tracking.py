@@ -35,3 +35,29 @@ def test_experiments_open_on_their_runs_in_mlflow_s_ui_new_or_made_before(tmp_pa
             assert tags[EXPERIMENT_KIND_TAG] == MODEL_TRAINING_KIND == "custom_model_development"
     finally:
         mlflow.set_tracking_uri(None)
+
+
+def test_runs_are_named_after_their_airflow_run_and_tagged_with_the_task(monkeypatch):
+    from nivesh_common.tracking import run_labels
+
+    for name in (
+        "NIVESH_AIRFLOW_DAG_ID",
+        "NIVESH_AIRFLOW_RUN_ID",
+        "NIVESH_AIRFLOW_TASK_ID",
+        "NIVESH_AIRFLOW_TRY_NUMBER",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    by_hand, no_tags = run_labels("credit_risk_scorer", "train")
+    assert by_hand.startswith("credit_risk_scorer_train_") and by_hand.endswith("Z") and no_tags == {}
+    monkeypatch.setenv("NIVESH_AIRFLOW_DAG_ID", "credit_risk_training")
+    monkeypatch.setenv("NIVESH_AIRFLOW_RUN_ID", "scheduled__2026-11-29T03:00:00+00:00")
+    monkeypatch.setenv("NIVESH_AIRFLOW_TASK_ID", "train_model")
+    monkeypatch.setenv("NIVESH_AIRFLOW_TRY_NUMBER", "2")
+    name, tags = run_labels("credit_risk_scorer", "train")
+    assert name == "credit_risk_scorer_scheduled__2026-11-29T03:00:00+00:00"
+    assert tags == {
+        "nivesh.airflow.dag_id": "credit_risk_training",
+        "nivesh.airflow.run_id": "scheduled__2026-11-29T03:00:00+00:00",
+        "nivesh.airflow.task_id": "train_model",
+        "nivesh.airflow.try_number": "2",
+    }

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nivesh_common.errors import BadInputError
 from nivesh_contract.deployment import (
+    AIRFLOW_CONTEXT_VARIABLES,
     ARTIFACT_ROOT_VARIABLE,
     DATA_ROOT_VARIABLE,
     DATA_SCHEMES_VARIABLE,
@@ -76,3 +77,8 @@ def load_tracking_settings() -> TrackingSettings:
             f"{TRACKING_URI_VARIABLE} is not set: pass the MLflow tracking URI in the environment, "
             f"e.g. -e {TRACKING_URI_VARIABLE}=http://mlflow:5000"
         ) from None
+
+
+def airflow_task() -> dict[str, str]:
+    """The Airflow task this step runs for (dag_id, run_id, task_id, try_number); empty when run by hand."""
+    return {field: os.environ[name] for field, name in AIRFLOW_CONTEXT_VARIABLES.items() if os.environ.get(name)}

@@ -6,6 +6,7 @@ import logging
 import re
 import tempfile
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -18,8 +19,9 @@ from mlflow.exceptions import MlflowException
 
 from nivesh_common.data import flattened, table_sha256
 from nivesh_common.errors import BadInputError, TrackingUnavailableError
-from nivesh_common.settings import TrackingSettings
+from nivesh_common.settings import TrackingSettings, airflow_task
 from nivesh_contract.names import (
+    AIRFLOW_TAG_PREFIX,
     DATA_ROWS_TAG,
     DATA_SHA256_TAG,
     DATA_SOURCE_TAG,
@@ -99,6 +101,16 @@ def _check_reachable(uri: str) -> None:
             raise TrackingUnavailableError(
                 f"MLflow tracking store {uri} cannot be reached: folder {database.parent} does not exist"
             )
+
+
+def run_labels(subject: str, step: str) -> tuple[str, dict[str, str]]:
+    """A run's name and tags: `<subject>_<Airflow run id>` and the task's ids in a pipeline (so the run leads back
+    to its Airflow run), `<subject>_<step>_<UTC time>` when a step runs by hand."""
+    task = airflow_task()
+    tags = {f"{AIRFLOW_TAG_PREFIX}{field}": value for field, value in task.items()}
+    if "run_id" in task:
+        return f"{subject}_{task['run_id']}", tags
+    return f"{subject}_{step}_{datetime.now(UTC):%Y%m%dT%H%M%SZ}", tags
 
 
 def use_experiment(model_name: str, settings: TrackingSettings) -> str:

@@ -11,3 +11,11 @@ ARTIFACT_ROOT_VARIABLE = "NIVESH_MLFLOW_ARTIFACT_ROOT"
 # Where steps may read data: local paths under the data root (when set), URLs of the listed schemes only.
 DATA_ROOT_VARIABLE = "NIVESH_DATA_ROOT"
 DATA_SCHEMES_VARIABLE = "NIVESH_DATA_SCHEMES"  # comma-separated, e.g. "s3,gs"; local files are always allowed
+# The Airflow task a step runs for (set in every pod; absent when a step runs by hand): its MLflow runs are
+# named after it and tagged with it, so a run leads back to the Airflow run that made it.
+AIRFLOW_CONTEXT_VARIABLES = {
+    "dag_id": "NIVESH_AIRFLOW_DAG_ID",
+    "run_id": "NIVESH_AIRFLOW_RUN_ID",
+    "task_id": "NIVESH_AIRFLOW_TASK_ID",
+    "try_number": "NIVESH_AIRFLOW_TRY_NUMBER",
+}

@@ -10,6 +10,7 @@ MODEL_URI_TAG = "nivesh.model_uri"
 DATA_SHA256_TAG = "nivesh.data.sha256"
 DATA_ROWS_TAG = "nivesh.data.rows"
 DATA_SOURCE_TAG = "nivesh.data.source"
+AIRFLOW_TAG_PREFIX = "nivesh.airflow."  # nivesh.airflow.<dag_id|run_id|task_id|try_number>
 GATE_TAG_PREFIX = "nivesh.gate."  # nivesh.gate.<gate> = passed | failed
 GATE_PASSED, GATE_FAILED = "passed", "failed"
 # Tag of a drift run: the production version its reference data came from.

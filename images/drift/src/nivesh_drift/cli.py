@@ -56,7 +56,7 @@ def report(
     from nivesh_common.data import read_table
     from nivesh_common.errors import BadInputError, GateFailedError
     from nivesh_common.settings import load_tracking_settings
-    from nivesh_common.tracking import connect, use_experiment
+    from nivesh_common.tracking import connect, run_labels, use_experiment
     from nivesh_contract.names import DRIFT_EXPERIMENT, STEP_TAG
     from nivesh_drift.retraining import drift_decision, summary_table
 
@@ -64,7 +64,8 @@ def report(
     settings = load_tracking_settings()
     client = connect(settings)
     use_experiment(DRIFT_EXPERIMENT, settings)
-    with mlflow.start_run(run_name="drift-report", tags={STEP_TAG: "run_drift_detection"}) as run:
+    run_name, airflow_tags = run_labels("drift-report", "report")
+    with mlflow.start_run(run_name=run_name, tags={STEP_TAG: "run_drift_detection", **airflow_tags}) as run:
         rows = []
         for name, path in pairs:
             try:

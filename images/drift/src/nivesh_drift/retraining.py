@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 from nivesh_common.data import require_columns, table_sha256
 from nivesh_common.registry import version_by_alias
 from nivesh_common.settings import TrackingSettings
-from nivesh_common.tracking import load_table, use_experiment
+from nivesh_common.tracking import load_table, run_labels, use_experiment
 from nivesh_contract.names import (
     DATA_SHA256_TAG,
     DRIFT_EXPERIMENT,
@@ -51,11 +51,12 @@ def drift_decision(
     compared = PROFILES[model].compared(reference, table[reference.columns], source, date_order)
     data_changed = table_sha256(table) != run.data.tags.get(DATA_SHA256_TAG)
     use_experiment(DRIFT_EXPERIMENT, settings)
+    run_name, airflow_tags = run_labels(f"{model}-drift", "check")
     with (
         tempfile.TemporaryDirectory() as tmp,
         mlflow.start_run(
-            run_name=f"{model}-drift",
-            tags={MODEL_TAG: model, STEP_TAG: "check_drift"},
+            run_name=run_name,
+            tags={MODEL_TAG: model, STEP_TAG: "check_drift", **airflow_tags},
             nested=mlflow.active_run() is not None,  # inside `report`'s run
         ) as drift_run,
     ):
