@@ -119,11 +119,16 @@ class AirflowApi:
         return run["dag_run_id"]
 
     def run_state(self, dag_id: str, run_id: str) -> str:
-        return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
+        return self.dag_run(dag_id, run_id)["state"]
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
-        instances = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
-        return {instance["task_id"]: instance["state"] for instance in instances}
+        return {instance["task_id"]: instance["state"] for instance in self.task_instances(dag_id, run_id)}
+
+    def dag_run(self, dag_id: str, run_id: str) -> dict:
+        return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json()
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float, poll_s: float = 5) -> str:
         """The run's final state (success or failed); logs each task as it finishes."""

@@ -1,5 +1,6 @@
 """`make run` and `make ui` for real: `airflow standalone` on a state dir, DAGs triggered through the REST API."""
 
+import re
 import shutil
 import signal
 import socket
@@ -54,6 +55,10 @@ def test_master_pipeline_with_one_model_failing_still_promotes_the_others(tmp_pa
     completed = run_platform("run", "--state-dir", str(state.root), timeout_s=1200)
 
     assert completed.returncode == 1, completed.stderr[-3000:]
+    # progress while it runs: each model's steps as they finish, with seconds; then the slowest model
+    assert re.search(r"anomaly_detector_training\.train_model: success \(\d+\.\d s\)", completed.stderr)
+    assert "credit_risk_training.validate_data: failed" in completed.stderr
+    assert "slowest model DAG: " in completed.stderr
     summary = completed.stdout[completed.stdout.index("Nivesh training summary") :].splitlines()
     assert "master_training_pipeline run" in completed.stdout and "trigger_credit_risk" in completed.stdout
     credit_line = next(line for line in summary if line.startswith("- credit_risk_scorer"))
