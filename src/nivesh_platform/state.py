@@ -1,12 +1,19 @@
 """The embedded default's state dir (.nivesh/): Airflow home, MLflow store and artifacts, data, logs."""
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nivesh_pipelines
+from nivesh_contract.catalog import MODELS
 
 DAGS_FOLDER = Path(nivesh_pipelines.__file__).resolve().parents[1]
+
+
+def local_parallelism() -> int:
+    """Tasks at once on this machine: every model DAG's step and one more, or two per core where there are more."""
+    return max(len(MODELS) + 1, 2 * (os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,9 @@ class EmbeddedState:
             # weekly DAG would otherwise start at once for its latest missed schedule.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home / 'airflow.db'}",
+            # LocalExecutor's worker processes, sized to the machine (Airflow's default is 32): one task per model
+            # DAG at once and the master's own; the master's triggers wait in the triggerer, holding none.
+            "AIRFLOW__CORE__PARALLELISM": str(local_parallelism()),
             "NIVESH_LAUNCHER": "local",
             "AIRFLOW_VAR_NIVESH_MLFLOW_TRACKING_URI": self.tracking_uri,
             "AIRFLOW_VAR_NIVESH_MLFLOW_ARTIFACT_ROOT": str(self.artifact_root),
