@@ -20,6 +20,11 @@ app = typer.Typer(
 app.add_typer(cluster_app, name="cluster")
 app.command()(deploy_check)
 
+NEXT_RUN_AFTER_INTERRUPT = (
+    "The next make run starts a new master run: a model with a production version and no new or drifted data is"
+    " skipped, every other one trains again from the start (FORCE=1: all of them)."
+)
+
 StateDir = Annotated[Path, typer.Option("--state-dir", envvar="NIVESH_STATE_DIR", help="Embedded state folder.")]
 
 
@@ -36,6 +41,7 @@ def run(
 ) -> None:
     """Generate sample data, run the master pipeline (every model DAG) with launcher `local`, print the outcome."""
     from nivesh_platform.embedded import run_master
+    from nivesh_platform.progress import Interrupted
     from nivesh_platform.services import ServiceError
 
     state = _state(state_dir)
@@ -45,6 +51,10 @@ def run(
     except ServiceError as error:
         typer.echo(f"nivesh-platform: error: {error}", err=True)
         raise typer.Exit(1) from None
+    except Interrupted as interrupted:
+        typer.echo(f"nivesh-platform: {interrupted}; Airflow stopped.", err=True)
+        typer.echo(NEXT_RUN_AFTER_INTERRUPT, err=True)
+        raise typer.Exit(130) from None
     summary(state_dir)
     typer.echo(f"\nEvery notification: {state.notification_file}; task logs: {state.airflow_home / 'logs'}")
     if outcome.state != "success":

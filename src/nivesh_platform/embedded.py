@@ -10,7 +10,7 @@ from pathlib import Path
 
 from nivesh_contract.catalog import MASTER, MODELS
 from nivesh_contract.declaration import ModelDeclaration
-from nivesh_platform.progress import follow_master
+from nivesh_platform.progress import Interrupted, follow_master, stop_runs
 from nivesh_platform.services import ServiceError, free_port, local_airflow
 from nivesh_platform.state import EmbeddedState
 
@@ -89,7 +89,10 @@ def run_master(state: EmbeddedState, conf: dict, port: int | None = None) -> Mas
     with local_airflow(state, PIPELINE_DAG_IDS, port or free_port()) as api:
         run_id = api.trigger(MASTER.dag_id, conf)
         log.info("triggered %s run %s", MASTER.dag_id, run_id)
-        final_state = follow_master(api, run_id, MASTER_RUN_TIMEOUT_S)
+        try:
+            final_state = follow_master(api, run_id, MASTER_RUN_TIMEOUT_S)
+        except KeyboardInterrupt:
+            raise Interrupted(stop_runs(api, run_id)) from None
         failed = [task for task, task_state in api.task_states(MASTER.dag_id, run_id).items() if task_state == "failed"]
         try:
             summary = api.xcom(MASTER.dag_id, run_id, "send_summary")["summary"]

@@ -64,3 +64,21 @@ def _log_slowest(api: AirflowApi, model_runs: dict[str, str]) -> None:
 
 def _others(durations: dict[str, float], slowest: str) -> str:
     return ", ".join(f"{dag_id} {seconds:.0f} s" for dag_id, seconds in durations.items() if dag_id != slowest)
+
+
+class Interrupted(Exception):
+    """Ctrl-C while following: the runs marked failed, so that none is left running for the next start."""
+
+    def __init__(self, stopped: list[str]) -> None:
+        super().__init__(f"interrupted; marked failed: {', '.join(stopped) or 'nothing was running'}")
+        self.stopped = stopped
+
+
+def stop_runs(api: AirflowApi, run_id: str) -> list[str]:
+    """Mark the master run and the model runs it triggered failed where still unfinished; what was marked."""
+    stopped = []
+    for dag_id, dag_run_id in [(MASTER.dag_id, run_id), *_triggered_runs(api, run_id, skip={}).items()]:
+        if api.run_state(dag_id, dag_run_id) in ("queued", "running"):
+            api.call("PATCH", f"/dags/{dag_id}/dagRuns/{dag_run_id}", json={"state": "failed"})
+            stopped.append(f"{dag_id} run {dag_run_id}")
+    return stopped

@@ -4,6 +4,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -116,3 +117,24 @@ def test_make_ui_runs_a_dag_triggered_through_the_rest_api(tmp_path, sample_data
     for port in (airflow_port, mlflow_port):
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+@pytest.mark.timeout(900)
+def test_ctrl_c_during_make_run_marks_what_it_interrupted_and_leaves_nothing_running(tmp_path, sample_data):
+    state = state_with_data(tmp_path / "state", sample_data)
+    output = tmp_path / "run.out"
+    with open(output, "w") as sink:
+        run = subprocess.Popen([PLATFORM, "run", "--state-dir", str(state.root)], stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        wait_for_line(run, output, "check_data_freshness: success", timeout_s=600)
+        time.sleep(10)  # the model DAGs triggered and running
+    finally:
+        run.send_signal(signal.SIGINT)
+        exit_code = run.wait(180)
+    said = output.read_text()
+    assert exit_code == 130, said[-3000:]
+    assert "nivesh-platform: interrupted; marked failed: master_training_pipeline run" in said
+    assert "The next make run starts a new master run" in said and "Traceback" not in said
+    with sqlite3.connect(state.airflow_home / "airflow.db") as db:
+        states = {state for (state,) in db.execute("SELECT state FROM dag_run")}
+    assert states and not states & {"running", "queued"}, states
