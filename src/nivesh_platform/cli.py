@@ -83,7 +83,7 @@ def ui(
 ) -> None:
     """Airflow (api-server, scheduler, dag-processor, triggerer) and the MLflow UI on the state dir, until Ctrl-C."""
     from nivesh_platform.embedded import PIPELINE_DAG_IDS, prepare
-    from nivesh_platform.services import LOGIN, ServiceError, local_airflow, mlflow_ui
+    from nivesh_platform.services import LOGIN, MODEL_TRAINING_VIEW, ServiceError, local_airflow, mlflow_ui
 
     state = _state(state_dir)
     _stop_cleanly_on_signals()
@@ -92,7 +92,7 @@ def ui(
         with local_airflow(state, PIPELINE_DAG_IDS, airflow_port) as airflow, mlflow_ui(state, mlflow_port) as mlflow:
             typer.echo(
                 f"\nAirflow UI: {airflow.url}  (login {LOGIN[0]} / {LOGIN[1]}: this machine only)\n"
-                f"MLflow UI:  {mlflow}\n"
+                f"MLflow UI:  {mlflow}/{MODEL_TRAINING_VIEW}\n"
                 f"Logs: {state.logs_dir}; launcher local; schedules off: trigger DAGs from the UI.\n"
                 "Ctrl-C stops both.",
             )

@@ -117,7 +117,7 @@ def info(context: Context = DEFAULT_CONTEXT) -> None:
 def _reach_text(context: str) -> str:
     secret = f"kubectl --context {context} get secret mlflow-auth -n nivesh-mlflow -o jsonpath='{{.data.password}}'"
     return (
-        "\nBoth UIs: make ui-cluster (kubectl port-forward: Airflow http://127.0.0.1:8080, MLflow http://127.0.0.1:5000)\n"
+        "\nBoth UIs: make ui-cluster (kubectl port-forward: Airflow http://127.0.0.1:8080, MLflow http://127.0.0.1:5000/#/experiments?workflowType=machine_learning)\n"
         "  Airflow login admin / admin (this local cluster only)\n"
         f"  MLflow login admin; password: {secret} | base64 -d\n"
         "Next: make smoke (trains every model once and checks production), make status, make logs MODEL=..."
@@ -143,6 +143,7 @@ def ui(
     """Forward the Airflow and MLflow UIs of the cluster to 127.0.0.1 until Ctrl-C."""
     from nivesh_platform.charts import release_named
     from nivesh_platform.cluster import AIRFLOW_SERVICE, MLFLOW_SERVICE, ClusterError, port_forward
+    from nivesh_platform.services import MODEL_TRAINING_VIEW
 
     airflow_namespace, mlflow_namespace = release_named("airflow").namespace, release_named("mlflow").namespace
     try:
@@ -150,7 +151,8 @@ def ui(
             port_forward(context, airflow_namespace, *AIRFLOW_SERVICE, local_port=airflow_port) as airflow,
             port_forward(context, mlflow_namespace, *MLFLOW_SERVICE, local_port=mlflow_port) as mlflow,
         ):
-            typer.echo(f"Airflow UI: {airflow}  (admin / admin)\nMLflow UI:  {mlflow}\nCtrl-C stops forwarding.")
+            typer.echo(f"Airflow UI: {airflow}  (admin / admin)\nMLflow UI:  {mlflow}/{MODEL_TRAINING_VIEW}")
+            typer.echo("Ctrl-C stops forwarding.")
             while True:
                 time.sleep(3600)
     except ClusterError as error:
