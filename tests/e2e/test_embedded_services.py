@@ -1,27 +1,21 @@
 """`make run` and `make ui` for real: `airflow standalone` on a state dir, DAGs triggered through the REST API."""
 
 import re
-import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from nivesh_contract.catalog import MODELS
+from embedded_state import PLATFORM, state_with_data, wait_for_line
 from nivesh_platform.services import AirflowApi, free_port
-from nivesh_platform.state import EmbeddedState
 from scoring import ANSWERS, REQUESTS, answers_of_the_scoring_server
 
 pytestmark = pytest.mark.slow
-
-PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
 
 
 def run_platform(*args: str, timeout_s: float) -> subprocess.CompletedProcess:
@@ -34,17 +28,6 @@ def run_platform(*args: str, timeout_s: float) -> subprocess.CompletedProcess:
         stdout, stderr = process.communicate(timeout=120)
         pytest.fail(f"nivesh-platform {' '.join(args)}: no result after {timeout_s}s\n{stderr[-3000:]}")
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-
-
-def state_with_data(root: Path, sample_data, **replaced: Path) -> EmbeddedState:
-    """A state dir holding every model's small test data (or its replacement), so no full-size data is generated."""
-    state = EmbeddedState(root)
-    state.prepare()
-    for model in MODELS:
-        target = state.data_dir / model.data_file
-        target.parent.mkdir(parents=True)
-        shutil.copy(replaced.get(model.name) or sample_data(model.name), target)
-    return state
 
 
 @pytest.mark.timeout(1500)
@@ -80,14 +63,6 @@ def test_master_pipeline_with_one_model_failing_still_promotes_the_others(tmp_pa
     notifications = state.notification_file.read_text()
     assert "credit_risk_training.validate_data failed" in notifications
     assert "Nivesh training summary" in notifications
-
-
-def wait_for_line(process: subprocess.Popen, log: Path, text: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while text not in log.read_text():
-        assert process.poll() is None, log.read_text()[-3000:]
-        assert time.monotonic() < deadline, f"no {text!r} after {timeout_s}s"
-        time.sleep(2)
 
 
 @pytest.mark.timeout(1200)
