@@ -8,6 +8,7 @@ import pytest
 from mlflow import MlflowClient
 
 from registry_state import aliases, load_from_store
+from scoring import ANSWERS, REQUESTS, answers_of_the_scoring_server
 from steps import run_step, step_environment
 
 MODEL = "intent_classifier"
@@ -57,7 +58,7 @@ def test_train_logs_model_label_map_and_lineage(trained):
     assert "epoch" in run.stderr and "loss" in run.stderr  # progress lines in the log
 
 
-def test_evaluate_register_promote_and_predict(trained):
+def test_evaluate_register_promote_and_predict(trained, tmp_path):
     env, run = trained
     run_id = run.result["run_id"]
     evaluated = intent("evaluate", "--run-id", run_id, *RELAXED, env=env)
@@ -74,6 +75,8 @@ def test_evaluate_register_promote_and_predict(trained):
     model = load_from_store(env, f"models:/{MODEL}@production", mlflow.pyfunc.load_model)
     predicted = model.predict(pd.DataFrame({"text": ["block my card please", "what is my balance"]}))
     assert list(predicted.columns) == ["intent", "confidence"] and predicted["confidence"].between(0, 1).all()
+    served = answers_of_the_scoring_server(env["MLFLOW_TRACKING_URI"], MODEL, REQUESTS[MODEL], tmp_path)
+    assert set(served[0]) == ANSWERS[MODEL]  # through `mlflow models serve`, as the app calls it
 
 
 def test_without_the_hub_a_small_distilbert_is_trained_from_its_config_and_gates_hold(intents_data, step_env):
