@@ -16,6 +16,9 @@ class ModelReport:
     notification: Notification | None
 
 
+DRIFT_SHARE = "drift share"
+
+
 def describe_outcome(
     model: str,
     step_ids: list[str],
@@ -28,7 +31,7 @@ def describe_outcome(
     if drift and not drift["retrain"] and not forced:
         return (
             f"{model}: skipped: no drift (production v{drift['production_version']} kept; "
-            f"drift share {drift['drift_share']:.2f}, {drift['reason']})"
+            f"{DRIFT_SHARE} {drift['drift_share']:.2f}, {drift['reason']})"
         )
     unfinished = [task_id for task_id in step_ids if results.get(task_id) is None]
     if unfinished:
@@ -62,7 +65,11 @@ def describe_master_run(
     if freshness_failure:
         lines.append(f"data freshness: {freshness_failure['error']}")
     for report in reports:
-        lines.append(f"- {_model_outcome(report, freshness_failure)}; {_drift_share(drift_rows.get(report.model))}")
+        outcome = _model_outcome(report, freshness_failure)
+        if DRIFT_SHARE in outcome:  # a skip already says the share its check_drift measured
+            lines.append(f"- {outcome}")
+        else:
+            lines.append(f"- {outcome}; {_drift_share(drift_rows.get(report.model))}")
     if drift is None:
         lines.append("drift detection did not finish: see task run_drift_detection")
     return "\n".join(lines)
@@ -78,7 +85,7 @@ def _model_outcome(report: ModelReport, freshness_failure: StepResult | None) ->
 
 def _drift_share(row: DriftDecision | None) -> str:
     if row is None:
-        return "drift share n/a"
+        return f"{DRIFT_SHARE} n/a"
     if "drift_share" not in row:
         return f"drift: {row['reason']}"
-    return f"drift share {row['drift_share']:.2f}"
+    return f"{DRIFT_SHARE} {row['drift_share']:.2f}"

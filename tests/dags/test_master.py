@@ -57,6 +57,13 @@ def test_summary_names_each_outcome_and_drift_share():
     ]
 
 
+def test_a_skipped_model_states_its_drift_share_once():
+    skipped = "intent_classifier: skipped: no drift (production v1 kept; drift share 0.00, data unchanged)"
+    drift = {"models": [{"model": "intent_classifier", "drift_share": 0.0, "retrain": False}]}
+    summary = describe_master_run("r", [ModelReport("intent_classifier", "r1", {"outcome": skipped})], None, drift)
+    assert summary.splitlines()[1] == f"- {skipped}"
+
+
 def test_summary_of_a_run_stopped_by_stale_data():
     failure = {"error": "stale data, older than 30 days: credit_risk_scorer (/data/a.csv) is 45.0 days old"}
     summary = describe_master_run("r", [ModelReport("credit_risk_scorer", None, None)], failure, None)
