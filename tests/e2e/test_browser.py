@@ -88,6 +88,7 @@ def _trigger_with_defaults(page, airflow_url: str) -> str:
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", "admin")
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{airflow_url}/", timeout=60_000)  # signed in: back at the home page
     page.goto(f"{airflow_url}/dags")
     page.get_by_text(DAG_ID).first.wait_for(timeout=60_000)
     page.goto(f"{airflow_url}/dags/{DAG_ID}")
