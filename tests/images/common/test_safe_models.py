@@ -25,6 +25,7 @@ mlflow.models.set_model(Served())
 @pytest.fixture
 def store(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("served")  # not the experiment another test left active in this process
     yield tmp_path
     mlflow.set_tracking_uri(None)
 
