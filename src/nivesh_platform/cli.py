@@ -93,6 +93,7 @@ def ui(
             typer.echo(
                 f"\nAirflow UI: {airflow.url}  (login {LOGIN[0]} / {LOGIN[1]}: this machine only)\n"
                 f"MLflow UI:  {mlflow}/{MODEL_TRAINING_VIEW}\n"
+                '  (MLflow opens experiments in its GenAI view: choose "Model training" at its top left once.)\n'
                 f"Logs: {state.logs_dir}; launcher local; schedules off: trigger DAGs from the UI.\n"
                 "Ctrl-C stops both.",
             )

@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 
 LOGIN = ("admin", "admin")  # the embedded default only: never a cluster's login
 STARTUP_TIMEOUT_S = 300
-# MLflow 3.17's UI opens every experiment in its GenAI view (traces, tokens) unless the URL or the user's sidebar
-# switch says "Model training": the switch overrides the experiments' `mlflow.experimentKind` tag.
+# MLflow 3.17's UI opens experiments in its GenAI view (traces, tokens) unless the URL or the browser's choice
+# (its sidebar switch, remembered) says "Model training"; it does not read the experiments' kind tag. This link
+# opens the list in that view; an experiment opened from it follows the switch.
 MODEL_TRAINING_VIEW = "#/experiments?workflowType=machine_learning"
 STOP_TIMEOUT_S = 30
 

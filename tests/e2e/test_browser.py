@@ -1,7 +1,7 @@
 """First contact in a real browser: `make ui`, Debian's Chromium driven by Playwright (no browser download).
 
 Logs in to Airflow, opens the DAG list, triggers a model DAG with the Trigger button and its default params,
-waits for the run, then opens MLflow's registered models and the new version's page, and the experiment.
+waits for the run, then opens MLflow's registered models, the new version's page and the experiment's runs.
 Skipped where Chromium or Playwright is missing; `.ci/run` installs both and sets NIVESH_REQUIRE_BROWSER=1.
 """
 
@@ -11,6 +11,7 @@ import signal
 import subprocess
 
 import pytest
+from mlflow import MlflowClient
 
 from embedded_state import PLATFORM, state_with_data, wait_for_line
 from nivesh_platform.services import AirflowApi, free_port
@@ -76,7 +77,7 @@ def test_trigger_a_model_dag_from_the_ui_and_find_its_version_in_mlflow(ui, tmp_
             run_id = _trigger_with_defaults(page, airflow_url)
             assert AirflowApi(airflow_url).wait_for_run(DAG_ID, run_id, timeout_s=900) == "success"
             _registry_shows_the_version(page, mlflow_url)
-            _experiment_opens_on_its_training_runs(page, mlflow_url)
+            _experiment_shows_its_training_runs(page, mlflow_url)
         finally:
             page.screenshot(path=str(tmp_path / "last-page.png"))
             browser.close()
@@ -112,10 +113,15 @@ def _registry_shows_the_version(page, mlflow_url: str) -> None:
     assert "First candidate for production" in description.inner_text()
 
 
-def _experiment_opens_on_its_training_runs(page, mlflow_url: str) -> None:
-    """From the printed URL to the model's experiment: its runs, named after the Airflow run; no GenAI view."""
-    page.goto(mlflow_url)
-    page.get_by_text(f"nivesh/{MODEL}").first.click()
+def _experiment_shows_its_training_runs(page, mlflow_url: str) -> None:
+    """The model's experiment in MLflow's "Model training" view: its runs, named after the Airflow run.
+
+    MLflow 3.17's UI takes the view from the URL or the browser's own choice (its sidebar switch), not from the
+    experiment's kind tag, which is still set for the UIs that read it.
+    """
+    root = mlflow_url.split("/#/")[0]
+    experiment = MlflowClient(root).get_experiment_by_name(f"nivesh/{MODEL}")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    page.goto(f"{root}/#/experiments/{experiment.experiment_id}?workflowType=machine_learning")
     page.get_by_text(f"{MODEL}_manual__").first.wait_for(timeout=60_000)
-    assert "workflowType=machine_learning" in page.url
-    assert not page.get_by_text("Detect Issues").count()
+    assert "/runs" in page.url and not page.get_by_text("Detect Issues").count()
