@@ -6,13 +6,12 @@ from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
 
 from nivesh_contract.catalog import MASTER
 from nivesh_contract.declaration import ModelDeclaration
+from nivesh_contract.deployment import TRIGGERED_RUN_ID
 from nivesh_pipelines.notify import deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
 from nivesh_pipelines.outcome import ModelReport, describe_master_run
 from nivesh_pipelines.pipeline import DEFAULT_ARGS, fail_run_if_a_step_failed, number_param
 from nivesh_pipelines.steps import ALL_MODELS, DRIFT_REPORT, FRESHNESS_CHECK
-
-TRIGGERED_RUN_ID = "trigger_run_id"  # the XCom key TriggerDagRunOperator keeps the triggered run's id under
 
 
 def _params() -> dict[str, Param]:

@@ -6,6 +6,7 @@ import time
 from datetime import datetime
 
 from nivesh_contract.catalog import MASTER, MODELS
+from nivesh_contract.deployment import TRIGGERED_RUN_ID
 from nivesh_platform.services import AirflowApi, ServiceError
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,6 @@ def follow_master(api: AirflowApi, run_id: str, timeout_s: float) -> str:
 
 def _triggered_runs(api: AirflowApi, run_id: str, skip: dict[str, str]) -> dict[str, str]:
     """Model DAG runs the master has triggered so far (the trigger tasks' XCom), except those known."""
-    from nivesh_pipelines.master import TRIGGERED_RUN_ID  # imports Airflow: only once a run is followed
-
     found = {}
     for model in MODELS:
         if model.dag_id in skip:

@@ -19,3 +19,6 @@ AIRFLOW_CONTEXT_VARIABLES = {
     "task_id": "NIVESH_AIRFLOW_TASK_ID",
     "try_number": "NIVESH_AIRFLOW_TRY_NUMBER",
 }
+# The XCom key under which the master's trigger tasks (Airflow's TriggerDagRunOperator) leave the model run they
+# started: the summary and `make run`'s progress read it.
+TRIGGERED_RUN_ID = "trigger_run_id"
