@@ -32,6 +32,7 @@ def start_scoring_server(tracking_uri: str, model: str, port: int, log_file: Pat
     # the server execs `uvicorn` by name: this environment's, whatever PATH the caller had
     environment = dict(os.environ) | {
         "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_REGISTRY_URI": tracking_uri,  # the registry is the tracking store's, whatever the caller had set
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     server = Process.start(f"scoring server of {model}", command, environment, log_file)
