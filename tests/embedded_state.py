@@ -1,6 +1,7 @@
 """A state dir on the tests' small data, and waiting for a line of a running `nivesh-platform` command."""
 
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -29,3 +30,21 @@ def wait_for_line(process: subprocess.Popen, log: Path, text: str, timeout_s: fl
         assert process.poll() is None, log.read_text()[-3000:]
         assert time.monotonic() < deadline, f"no {text!r} after {timeout_s}s"
         time.sleep(2)
+
+
+def start_ui(state: EmbeddedState, output: Path) -> tuple[subprocess.Popen, int, int]:
+    """`nivesh-platform ui` on the state dir, writing to `output`, once it says it is ready: (process, Airflow
+    port, MLflow port). The caller stops it (SIGINT)."""
+    from nivesh_platform.services import free_port
+
+    airflow_port, mlflow_port = free_port(), free_port()
+    command = [PLATFORM, "ui", "--state-dir", str(state.root), "--airflow-port", str(airflow_port)]
+    with open(output, "w") as sink:
+        process = subprocess.Popen([*command, "--mlflow-port", str(mlflow_port)], stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        wait_for_line(process, output, "Ctrl-C stops both.", timeout_s=300)
+    except BaseException:
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
+        raise
+    return process, airflow_port, mlflow_port

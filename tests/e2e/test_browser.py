@@ -8,13 +8,12 @@ Skipped where Chromium or Playwright is missing; `.ci/run` installs both and set
 import os
 import shutil
 import signal
-import subprocess
 
 import pytest
 from mlflow import MlflowClient
 
-from embedded_state import PLATFORM, state_with_data, wait_for_line
-from nivesh_platform.services import AirflowApi, free_port
+from embedded_state import start_ui, state_with_data
+from nivesh_platform.services import AirflowApi
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -53,13 +52,9 @@ def _browser_or_skip():
 def ui(tmp_path, sample_data):
     """`nivesh-platform ui` on small data: (Airflow URL, MLflow URL as printed); stopped with Ctrl-C after."""
     state = state_with_data(tmp_path / "state", sample_data)
-    airflow_port, mlflow_port = free_port(), free_port()
     output = tmp_path / "ui.out"
-    command = [PLATFORM, "ui", "--state-dir", str(state.root), "--airflow-port", str(airflow_port)]
-    with open(output, "w") as sink:
-        process = subprocess.Popen([*command, "--mlflow-port", str(mlflow_port)], stdout=sink, stderr=subprocess.STDOUT)
+    process, airflow_port, _ = start_ui(state, output)
     try:
-        wait_for_line(process, output, "Ctrl-C stops both.", timeout_s=300)
         printed = next(line for line in output.read_text().splitlines() if line.startswith("MLflow UI:"))
         yield f"http://127.0.0.1:{airflow_port}", printed.split()[-1]
     finally:

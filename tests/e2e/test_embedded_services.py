@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from embedded_state import PLATFORM, state_with_data, wait_for_line
-from nivesh_platform.services import AirflowApi, free_port
+from embedded_state import PLATFORM, start_ui, state_with_data, wait_for_line
+from nivesh_platform.services import AirflowApi
 from scoring import ANSWERS, REQUESTS, answers_of_the_scoring_server
 
 pytestmark = pytest.mark.slow
@@ -68,13 +68,9 @@ def test_master_pipeline_with_one_model_failing_still_promotes_the_others(tmp_pa
 @pytest.mark.timeout(1200)
 def test_make_ui_runs_a_dag_triggered_through_the_rest_api(tmp_path, sample_data):
     state = state_with_data(tmp_path / "state", sample_data)
-    airflow_port, mlflow_port = free_port(), free_port()
     output = tmp_path / "ui.out"
-    command = [PLATFORM, "ui", "--state-dir", str(state.root), "--airflow-port", str(airflow_port)]
-    with open(output, "w") as sink:
-        ui = subprocess.Popen([*command, "--mlflow-port", str(mlflow_port)], stdout=sink, stderr=subprocess.STDOUT)
+    ui, airflow_port, mlflow_port = start_ui(state, output)
     try:
-        wait_for_line(ui, output, "Ctrl-C stops both.", timeout_s=300)
         assert "login admin / admin" in output.read_text()
 
         airflow = AirflowApi(f"http://127.0.0.1:{airflow_port}")
