@@ -56,7 +56,8 @@ def test_evaluate_register_promote_and_recognise(trained):
     run_id = run.result["run_id"]
     evaluated = ner("evaluate", "--run-id", run_id, env=env)
     assert evaluated.exit_code == 0, evaluated.stderr[-3000:]
-    assert evaluated.result["metrics"]["test_entity_f1"] >= 0.8
+    # above the gate, and below 1.0: unseen shops and annotators who disagree make the sample data judge a model
+    assert 0.8 <= evaluated.result["metrics"]["test_entity_f1"] < 0.99
     assert set(evaluated.result["per_label_f1"]) == {"AMOUNT", "MERCHANT", "DATE", "ACCOUNT", "CATEGORY"}
     metrics = client_for(env).get_run(run_id).data.metrics
     assert {"test_f1_AMOUNT", "test_precision_MERCHANT", "test_recall_DATE"} <= set(metrics)
@@ -70,7 +71,7 @@ def test_evaluate_register_promote_and_recognise(trained):
     served = load_from_store(env, f"models:/{MODEL}@production", mlflow.pyfunc.load_model)  # as the app would
     text = "Rs. 2,500 debited from HDFC savings account on 12 March at Swiggy."
     (entities,) = served.predict(pd.DataFrame({"text": [text]}))["entities"]
-    assert {entity["label"] for entity in entities} >= {"AMOUNT", "MERCHANT"}
+    assert {entity["label"] for entity in entities} >= {"AMOUNT", "ACCOUNT", "DATE"}  # a 6-epoch model may miss one
     assert all(text[entity["start"] : entity["end"]] == entity["text"] for entity in entities)
 
 
