@@ -6,7 +6,7 @@ import pendulum
 from airflow.sdk import DAG, Param, TriggerRule, chain, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from nivesh_contract.declaration import ModelDeclaration, Setting
+from nivesh_contract.declaration import ModelDeclaration, Option, Setting
 from nivesh_contract.results import Notification
 from nivesh_pipelines.notify import FinalFailureNotifier, deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
@@ -36,10 +36,22 @@ def text_param(default: str, description: str) -> Param:
     return Param(default, type=["string", "null"], description=description)
 
 
+def option_param(option: Option) -> Param:
+    """A declared option as a DAG param: free text, one of its choices, or a number within its range."""
+    if option.choices:
+        return Param(option.default, type="string", enum=list(option.choices), description=option.help)
+    if option.kind is str:
+        return text_param(option.default, option.help)
+    bounds = {"minimum": option.minimum, "maximum": option.maximum}
+    defined = {name: bound for name, bound in bounds.items() if bound is not None}
+    kind = "integer" if option.kind is int else "number"
+    return Param(option.default, type=kind, description=option.help, **defined)
+
+
 def _params(model: ModelDeclaration) -> dict[str, Param]:
     params = {"data_path": text_param("", "Training data (path or URL); empty: the declared file under the data root.")}
     params |= {setting.name: number_param(setting) for setting in model.settings}
-    params |= {option.name: text_param(option.default, option.help) for option in model.options}
+    params |= {option.name: option_param(option) for option in model.options}
     params["force"] = Param(False, type="boolean", description="Train even without drift or new data.")
     return params
 

@@ -34,8 +34,8 @@ def flags(*settings: Setting | Option) -> tuple[str, ...]:
 
 
 def _param_value(each: Setting | Option) -> str:
-    """An option is a text param, which arrives as null when emptied in the UI's trigger form: empty text then."""
-    if isinstance(each, Option):
+    """A free-text option's param arrives as null when emptied in the UI's trigger form: empty text then."""
+    if isinstance(each, Option) and each.kind is str and not each.choices:
         return f"{{{{ params.{each.name} or '' }}}}"
     return f"{{{{ params.{each.name} }}}}"
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import typer
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk.exceptions import ParamValidationError
 
 from nivesh_contract.catalog import MASTER, MODELS
 from nivesh_pipelines.operator import TrainingStepOperator
@@ -151,6 +152,16 @@ def test_params_have_the_declared_ranges(dagbag, model):
     for setting in model.settings:
         schema = params.get_param(setting.name).schema
         assert (schema.get("minimum"), schema.get("maximum")) == (setting.minimum, setting.maximum), setting.name
+
+
+def test_typed_options_are_params_of_their_type_with_their_choices_and_range(dagbag):
+    params = dagbag.dags["credit_risk_training"].params
+    assert params.get_param("tune_trials").schema == {"type": "integer", "minimum": 0}
+    assert params.get_param("cost_ratio").schema["type"] == "number"
+    assert params.get_param("calibration").schema["enum"] == ["sigmoid", "isotonic", "none"]
+    for name, wrong in (("tune_trials", -1), ("tune_trials", 2.5), ("calibration", "platt")):
+        with pytest.raises(ParamValidationError):
+            params.get_param(name).resolve(wrong)
 
 
 def test_master_steps_pass_flags_their_commands_have_with_the_params_defaults(dagbag):

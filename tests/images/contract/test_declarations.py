@@ -78,8 +78,21 @@ def test_a_minimal_declaration_takes_the_defaults(tmp_path):
             "settings and options need distinct names",
         ),
         (lambda text: text.replace('name = "toy_model"', "name = toy_model"), "Invalid value"),
+        (
+            lambda text: (
+                text + '[[options]]\nname = "rule"\ndefault = "fast"\nchoices = ["cost", "recall"]\nhelp = "."\n'
+            ),
+            "option rule: default 'fast' is not one of cost",
+        ),
+        (
+            lambda text: text + '[[options]]\nname = "tune"\ndefault = true\nhelp = "."\n',
+            "option tune: the default must be text, a whole number or a number",
+        ),
     ],
-    ids=["no schedule", "no image", "unknown key", "two directions", "unknown drift", "unknown gate", "clash", "toml"],
+    ids=[
+        *("no schedule", "no image", "unknown key", "two directions", "unknown drift", "unknown gate", "clash"),
+        *("toml", "default outside the choices", "a flag without a value type"),
+    ],
 )
 def test_a_broken_declaration_is_one_error_naming_the_file(tmp_path, change, message):
     path = declared(tmp_path, change(MINIMAL))

@@ -1,5 +1,5 @@
 """What every model image's command line shares: the app with its registry commands and its entry point, the
-`sample-data` command, and the flags of its declared data-contract options."""
+`sample-data` command, and the flags of its declared options."""
 
 import inspect
 import logging
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from nivesh_common.cli import run_app, step, step_app
-from nivesh_common.options import OutPath, text_option
+from nivesh_common.options import OutPath, declared_option, declared_type
 from nivesh_common.registry_commands import add_registry_commands
 from nivesh_contract.declaration import ModelDeclaration
 
@@ -61,8 +61,8 @@ def sample_data_command(app: typer.Typer) -> Callable[[Callable[..., Sample]], C
 
 
 def declared_options(model: ModelDeclaration, subcommand: str) -> Callable[[Callable], Callable]:
-    """Decorator: the model's data-contract options for `subcommand` (declared with their defaults and help)
-    become flags of the command, handed to its `**contract` keyword arguments."""
+    """Decorator: the model's declared options for `subcommand` (with their defaults, help, choices and
+    ranges) become flags of the command, handed to its `**options` keyword arguments."""
 
     def add(command: Callable) -> Callable:
         flags = [
@@ -70,7 +70,7 @@ def declared_options(model: ModelDeclaration, subcommand: str) -> Callable[[Call
                 option.name,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=option.default,
-                annotation=Annotated[str, text_option(option)],
+                annotation=Annotated[declared_type(option), declared_option(option)],
             )
             for option in model.options_of(subcommand)
         ]

@@ -1,6 +1,7 @@
 """Command-line options every image shares, so flags read the same in every step."""
 
 import inspect
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -25,9 +26,14 @@ def setting_option(setting: Setting):
     return typer.Option(setting.flag, min=setting.minimum, max=setting.maximum, help=setting.help)
 
 
-def text_option(option: Option):
-    """The flag of a declared data-contract option (`--target`)."""
-    return typer.Option(option.flag, help=option.help)
+def declared_option(option: Option):
+    """The flag of a declared option (`--target`, `--tune-trials`), with its range."""
+    return typer.Option(option.flag, help=option.help, min=option.minimum, max=option.maximum)
+
+
+def declared_type(option: Option) -> type:
+    """The option's type: its default's, or an enumeration of its choices (typer lists and checks them)."""
+    return StrEnum(option.name, {choice: choice for choice in option.choices}) if option.choices else option.kind
 
 
 def setting_parameter(setting: Setting) -> inspect.Parameter:

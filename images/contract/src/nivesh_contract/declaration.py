@@ -119,12 +119,27 @@ class DataCheck:
 
 @dataclass(frozen=True)
 class Option:
-    """A text setting of the data contract: a DAG param and the flag of each listed subcommand."""
+    """A step setting declared once: a DAG param and the flag of each listed subcommand. Its default's type
+    is its type: text (the data contract's `target`; `choices` lists the allowed values, if any), a whole
+    number or a number (within `minimum` and `maximum`, where given)."""
 
     name: str
-    default: str
+    default: str | int | float
     help: str
     subcommands: tuple[str, ...] = ("validate", "train")
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def __post_init__(self) -> None:
+        if type(self.default) not in (str, int, float):
+            raise ValueError(f"option {self.name}: the default must be text, a whole number or a number")
+        if self.choices and self.default not in self.choices:
+            raise ValueError(f"option {self.name}: default {self.default!r} is not one of {', '.join(self.choices)}")
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
 
     @property
     def flag(self) -> str:
@@ -241,6 +256,9 @@ class ModelDeclaration:
 
     def thresholds_of(self, gate: str) -> tuple[Threshold, ...]:
         return tuple(threshold for threshold in self.thresholds if threshold.gate == gate)
+
+    def threshold(self, metric: str) -> Threshold:
+        return next(threshold for threshold in self.thresholds if threshold.metric == metric)
 
     def gate(self, name: str) -> Gate:
         return next(gate for gate in self.gates if gate.name == name)

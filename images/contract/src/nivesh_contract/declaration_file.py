@@ -72,8 +72,8 @@ def _threshold(metric: str, **details) -> Threshold:
     return make(metric, default, **details, **bounds)
 
 
-def _option(subcommands: list[str] = ("validate", "train"), **details) -> Option:
-    return Option(subcommands=tuple(subcommands), **details)
+def _option(subcommands: list[str] = ("validate", "train"), choices: list[str] = (), **details) -> Option:
+    return Option(subcommands=tuple(subcommands), choices=tuple(choices), **details)
 
 
 def _drift(kind: str = "table", date_parts: list[dict] = (), ignore: list[str] = (), **text) -> TableDrift | TextDrift:
