@@ -19,7 +19,7 @@ REQUESTS = {
     "intent_classifier": {"dataframe_records": [{"text": "what is my account balance"}]},
 }
 ANSWERS = {
-    "credit_risk_scorer": {"default_probability", "decision"},
+    "credit_risk_scorer": {"default_probability", "decision", "reasons"},
     "anomaly_detector": {"anomaly_score", "is_anomaly"},
     "financial_ner": {"entities"},
     "spending_predictor": {"ds", "yhat", "yhat_lower", "yhat_upper"},

@@ -40,6 +40,9 @@ def test_train_evaluate_register_promote_rollback(transactions_data, step_env):
     metrics = evaluated.result["metrics"]
     assert metrics["test_precision_at_k"] >= 0.6 and metrics["test_recall"] >= 0.6
     assert metrics["test_k"] == pd.read_csv(transactions_data).pipe(_test_period_anomalies)
+    params = mlflow.MlflowClient(step_env["MLFLOW_TRACKING_URI"]).get_run(first.result["run_id"]).data.params
+    assert params["contamination_source"] == "labelled share of the training period"
+    assert float(params["contamination"]) == pytest.approx(_training_period_label_share(transactions_data))
 
     assert anomaly("register", "--run-id", first.result["run_id"], env=step_env).result["version"] == 1
     assert anomaly("register", "--run-id", first.result["run_id"], env=step_env).result["version"] == 1
@@ -52,6 +55,23 @@ def test_train_evaluate_register_promote_rollback(transactions_data, step_env):
     assert aliases(step_env, MODEL) == {"candidate": 2, "production": 2, "previous": 1}
     assert anomaly("rollback", env=step_env).result["production_version"] == 1
     assert version_count(step_env, MODEL) == 2
+
+
+def _training_period_label_share(transactions_data) -> float:
+    table = pd.read_csv(transactions_data)
+    timestamps = pd.to_datetime(table["timestamp"])
+    return float(table.loc[timestamps < timestamps.quantile(0.8), "is_anomaly"].mean())
+
+
+@pytest.mark.parametrize(
+    ("labels", "configured", "chosen"),
+    [([0, 1, 0, 0], None, 0.25), ([0, 1, 0, 0], 0.01, 0.01), ([0, 0, 0], None, "auto"), ([1, 1, 0], None, 0.5)],
+    ids=["labelled share", "the flag wins", "no labels: auto", "clipped to what the forest takes"],
+)
+def test_contamination_follows_the_labelled_share(labels, configured, chosen):
+    from nivesh_anomaly.training import chosen_contamination
+
+    assert chosen_contamination(pd.Series(labels), configured)[0] == chosen
 
 
 def _served_model_reproduces_training(env, trained: dict, transactions_data) -> None:

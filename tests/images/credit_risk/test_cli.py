@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from nivesh_credit_risk.evaluation import load_model, score
+from nivesh_credit_risk.scoring import load_scoring
 from registry_state import aliases, load_from_store, version_count
 from steps import run_step, step_environment
 
@@ -78,7 +79,13 @@ def test_train_logs_model_lineage_and_plots(trained, store):
     client = client_for(store)
     run = client.get_run(trained["run_id"])
     artifacts = {artifact.path for artifact in client.list_artifacts(trained["run_id"], "plots")}
-    assert artifacts == {"plots/roc_curve.png", "plots/confusion_matrix.png"}
+    assert artifacts == {
+        "plots/roc_curve.png",
+        "plots/confusion_matrix.png",
+        "plots/reliability.png",
+        "plots/feature_importance.png",
+        "plots/tuning_history.png",
+    }
     assert run.data.tags["nivesh.data.sha256"] == trained["data_sha256"]
     assert run.data.tags["nivesh.data.rows"] == "1500"
     assert run.data.params["protected_attribute"] == "age"
@@ -89,6 +96,50 @@ def test_train_logs_model_lineage_and_plots(trained, store):
 def test_train_is_reproducible(trained, store, credit_data):
     again = credit("train", "--data", credit_data, env=store)
     assert again.result["validation_roc_auc"] == trained["validation_roc_auc"]
+    assert again.result["decision_threshold"] == trained["decision_threshold"]
+
+
+def test_train_tunes_weighs_calibrates_and_chooses_the_threshold(trained, store):
+    from registry_state import client_for
+
+    run = client_for(store).get_run(trained["run_id"])
+    metrics, params = run.data.metrics, run.data.params
+    assert metrics["tuning_trials"] == 20  # the default budget, all within its seconds on 1,500 rows
+    assert metrics["tuning_best_validation_roc_auc"] >= metrics["tuning_default_validation_roc_auc"]
+    trials = load_from_store(store, f"runs:/{trained['run_id']}/tuning/trials.json", mlflow.artifacts.load_dict)
+    assert len(trials["data"]) == 20 and "max_depth" in trials["columns"]
+    assert float(params["scale_pos_weight"]) > 1  # fewer defaults than repayments: defaults weigh more
+    assert (params["calibration"], params["threshold_rule"], params["cost_ratio"]) == ("sigmoid", "cost", "5.0")
+    # a missed default costs five refusals: the threshold sits well below 0.5 on calibrated probabilities
+    assert 0.05 < trained["decision_threshold"] < 0.5
+    # on the test split, before and after (on this 1,500-row sample the scores are nearly calibrated already)
+    assert {"test_brier_score_before_calibration", "test_brier_score_after_calibration"} <= set(metrics)
+    scoring = load_from_store(store, f"runs:/{trained['run_id']}/scoring.json", mlflow.artifacts.load_dict)
+    assert scoring["threshold"] == pytest.approx(trained["decision_threshold"], abs=1e-6)
+    assert scoring["calibration"]["method"] == "sigmoid"
+
+
+def test_without_a_search_or_calibration_and_with_the_recall_rule(store, credit_data):
+    flags = ("--tune-trials", 0, "--calibration", "none", "--threshold-rule", "recall")
+    run = credit("train", "--data", credit_data, *flags, env=store)
+    assert run.exit_code == 0, run.stderr
+    from registry_state import client_for
+
+    logged = client_for(store).get_run(run.result["run_id"])
+    assert "tuning_trials" not in logged.data.metrics and logged.data.params["max_depth"] == "5"
+    assert logged.data.metrics["validation_recall_at_threshold"] >= 0.65  # the recall gate's
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "named"),
+    [
+        ("--calibration", "platt", "'platt' is not one of"),
+        ("--tune-trials", "-1", "'--tune-trials': Input should be greater than or equal to 0"),
+    ],
+)
+def test_decision_flags_outside_their_choices_or_range_are_refused(store, credit_data, flag, value, named):
+    run = credit("train", "--data", credit_data, flag, value, env=store)
+    assert run.exit_code == 2 and named in run.stderr
 
 
 def test_fairness_logs_groups_and_disparate_impact(trained, store):
@@ -154,7 +205,8 @@ def test_register_promote_rollback_lifecycle(trained, store, credit_data):
 
 
 def test_promote_keeps_production_when_candidate_is_worse(store, credit_data):
-    weak = credit("train", "--data", credit_data, "--n-estimators", 1, "--max-depth", 1, env=store).result["run_id"]
+    one_stump = ("--n-estimators", 1, "--max-depth", 1, "--tune-trials", 0)
+    weak = credit("train", "--data", credit_data, *one_stump, env=store).result["run_id"]
     credit("fairness", "--run-id", weak, "--min-disparate-impact", 0, env=store)
     evaluation = ("--min-accuracy", 0, "--min-precision", 0, "--min-recall", 0, "--min-roc-auc", 0)
     assert credit("evaluate", "--run-id", weak, *evaluation, env=store).exit_code == 0
@@ -192,12 +244,16 @@ def test_the_served_model_scores_raw_applications_as_training_did(trained, store
     applications = pd.read_csv(credit_data).drop(columns=["default"]).head(40)
     served = load_from_store(store, trained["model_uri"], mlflow.pyfunc.load_model)
     answer = served.predict(applications)
-    assert list(answer.columns) == ["default_probability", "decision"] and len(answer) == 40
+    assert list(answer.columns) == ["default_probability", "decision", "reasons"] and len(answer) == 40
     assert set(answer["decision"]) <= {"approve", "refuse"}
-    assert ((answer["default_probability"] >= 0.5) == (answer["decision"] == "refuse")).all()
+    refused = answer["default_probability"] >= trained["decision_threshold"]
+    assert (refused == (answer["decision"] == "refuse")).all()
+    assert refused.any() and not refused.all()
+    features = set(trained["features"]["numeric"]) | set(trained["features"]["categorical"])
+    assert all(0 < len(reasons) <= 3 and set(reasons) <= features for reasons in answer.loc[refused, "reasons"])
 
     def scored_as_in_training(model_uri: str):
-        return score(load_model(model_uri), trained["run_id"], applications)
+        return score(load_model(model_uri), load_scoring(trained["run_id"]), applications, "test applications")
 
     in_training = load_from_store(store, trained["model_uri"], scored_as_in_training)
     assert answer["default_probability"].to_numpy() == pytest.approx(in_training, abs=1e-6)

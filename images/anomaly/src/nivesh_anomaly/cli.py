@@ -68,7 +68,10 @@ def train(
     data: DataPath,
     seed: Seed = 42,
     n_estimators: Annotated[int, typer.Option(min=1)] = 200,
-    contamination: Annotated[float, typer.Option(min=0.0001, max=0.5)] = 0.03,
+    contamination: Annotated[
+        float | None,
+        typer.Option(min=0.0001, max=0.5, help="Share flagged; default: the training period's labelled share."),
+    ] = None,
     test_share: TestShare = 0.2,
     **contract: str,
 ) -> Trained:

@@ -20,6 +20,7 @@ from nivesh_common.training import LoggedModel
 from nivesh_contract.names import TEST_SPLIT
 
 log = logging.getLogger(__name__)
+MIN_CONTAMINATION, MAX_CONTAMINATION = 0.0001, 0.5  # what IsolationForest accepts
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,19 @@ class TrainingConfig:
     seed: int = 42
     test_share: float = 0.2
     n_estimators: int = 200
-    contamination: float = 0.03
+    contamination: float | None = None  # share flagged; None: the labelled share of the training period
+
+
+def chosen_contamination(labels: pd.Series, configured: float | None) -> tuple[float | str, str]:
+    """The share of transactions to flag, and where it came from: the flag, or the training period's labels
+    (clipped to what an Isolation Forest takes); with no labelled anomaly there, scikit-learn's "auto"."""
+    if configured is not None:
+        return configured, "flag"
+    share = float(labels.mean())
+    if share == 0:
+        log.warning("no labelled anomaly in the training period: contamination 'auto' (scikit-learn's offset)")
+        return "auto", "auto: no labelled anomaly in the training period"
+    return min(max(share, MIN_CONTAMINATION), MAX_CONTAMINATION), "labelled share of the training period"
 
 
 def train_detector(
@@ -45,20 +58,32 @@ def train_detector(
     )  # fmt: skip
     profiles = learn_profiles(transactions[train])
     train_features = transaction_features(transactions[train], profiles)
+    contamination, source = chosen_contamination(transactions.loc[train, LABEL], config.contamination)
     model = IsolationForest(
-        n_estimators=config.n_estimators, contamination=config.contamination, random_state=config.seed, n_jobs=-1
+        n_estimators=config.n_estimators, contamination=contamination, random_state=config.seed, n_jobs=-1
     )
     watch = Stopwatch()
     model.fit(train_features[FEATURES])
-    log.info("fitted %d trees in %.1fs", config.n_estimators, watch.seconds)
-    mlflow.log_params(asdict(config) | {"features": ",".join(FEATURES), "profiled_users": len(profiles) - 1})
+    log.info(
+        "fitted %d trees in %.1fs; contamination %s (%s)", config.n_estimators, watch.seconds, contamination, source
+    )
+    mlflow.log_params(
+        asdict(config)
+        | {"contamination": contamination, "contamination_source": source}
+        | {"features": ",".join(FEATURES), "profiled_users": len(profiles) - 1}
+    )
     mlflow.log_metric("fit_seconds", watch.seconds)
     evaluation = transaction_features(transactions[test], profiles).assign(
         **{LABEL: transactions.loc[test, LABEL].to_numpy()}
     )
     log_table(evaluation, TEST_SPLIT)
     log_evaluation_plots(model, evaluation)
-    details = {"train_rows": int(train.sum()), "test_rows": int(test.sum()), "fit_seconds": watch.seconds}
+    details = {
+        "train_rows": int(train.sum()),
+        "test_rows": int(test.sum()),
+        "fit_seconds": watch.seconds,
+        "contamination": contamination,
+    }
     return LoggedModel(log_detector(model, profiles, transactions[train].head(5)), details)
 
 

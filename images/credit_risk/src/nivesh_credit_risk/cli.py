@@ -1,6 +1,6 @@
 """`nivesh-credit-risk`: the credit risk scorer's steps (see the README's data contract)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -64,24 +64,34 @@ def validate_features(data: DataPath) -> dict:
 def train(
     data: DataPath,
     seed: Seed = 42,
-    n_estimators: Annotated[int, typer.Option(min=1)] = 400,
-    learning_rate: Annotated[float, typer.Option(min=0.0)] = 0.08,
-    max_depth: Annotated[int, typer.Option(min=1)] = 5,
-    **contract: str,
+    n_estimators: Annotated[int, typer.Option(min=1, help="Most trees (early stopping picks how many).")] = 400,
+    learning_rate: Annotated[float, typer.Option(min=0.0, help="Untuned (and the search's first trial).")] = 0.08,
+    max_depth: Annotated[int, typer.Option(min=1, help="Untuned (and the search's first trial).")] = 5,
+    **options: Any,
 ) -> Trained:
-    """Train on a reproducible split; log model, signature, data lineage, ROC curve and confusion matrix."""
+    """Tune, train (class-weighted), calibrate and choose the decision threshold on a reproducible split; log the
+    model with its reasons, the search, ROC, reliability, importance and confusion plots, and data lineage."""
     from nivesh_common.training import TrainingData, run_training
+    from nivesh_credit_risk.calibration import CalibrationMethod
+    from nivesh_credit_risk.operating_point import ThresholdRule
     from nivesh_credit_risk.schema import TargetSpec
-    from nivesh_credit_risk.training import TrainingConfig, train_scorer
+    from nivesh_credit_risk.training import DecisionPolicy, TrainingConfig, train_scorer
+    from nivesh_credit_risk.tuning import Hyperparameters, TuningBudget
 
+    contract = {name: options.pop(name) for name in ("target", "positive_label", "protected_attribute")}
     table, labels = _checked_table(data, **contract)
     config = TrainingConfig(
         TargetSpec(contract["target"], contract["positive_label"]),
         contract["protected_attribute"] or None,
         seed,
-        n_estimators=n_estimators,
-        learning_rate=learning_rate,
-        max_depth=max_depth,
+        hyperparameters=Hyperparameters(n_estimators, learning_rate, max_depth),
+        tuning=TuningBudget(options["tune_trials"], options["tune_seconds"]),
+        policy=DecisionPolicy(
+            CalibrationMethod(options["calibration"]),
+            ThresholdRule(options["threshold_rule"]),
+            options["cost_ratio"],
+            target_recall=MODEL.threshold("test_recall").default,
+        ),
     )
     training_data = TrainingData(table, data, config.target.column)
     return run_training(MODEL, training_data, lambda: train_scorer(table, labels, config, data))
@@ -97,7 +107,8 @@ def fairness(run: TrainedRun, min_group_size: Annotated[int, typer.Option(min=1)
 
 @gate_command(app, MODEL)
 def evaluate(run: TrainedRun) -> Measurement:
-    """Test-split accuracy, precision, recall, F1 and ROC AUC against the gate's thresholds."""
+    """Test-split accuracy, precision, recall and F1 at the run's decision threshold, and ROC AUC, PR AUC and
+    Brier score, against the gate's thresholds."""
     from nivesh_credit_risk.evaluation import measure_classification
 
     return measure_classification(run)

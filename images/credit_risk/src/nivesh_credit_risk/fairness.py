@@ -11,7 +11,8 @@ from nivesh_common.errors import BadInputError
 from nivesh_common.gate_command import Measurement, TrainedRun
 from nivesh_common.tracking import load_table
 from nivesh_contract.names import TEST_SPLIT
-from nivesh_credit_risk.evaluation import LABEL, THRESHOLD, load_model, score
+from nivesh_credit_risk.evaluation import LABEL, load_model, score
+from nivesh_credit_risk.scoring import load_scoring
 
 AGE_BINS = [0, 25, 35, 50, np.inf]
 AGE_LABELS = ["18-25", "26-35", "36-50", "51-plus"]
@@ -65,7 +66,9 @@ def measure_fairness(run: TrainedRun, min_group_size: int) -> Measurement:
     test = load_table(run_id, TEST_SPLIT)
     groups = protected_groups(test[attribute])
     sizes = check_group_sizes(groups, min_group_size)
-    predicted = (score(load_model(run.model_uri), run_id, test) >= THRESHOLD).astype(int)
+    scoring = load_scoring(run_id)  # decisions at the run's own threshold, as the served model makes them
+    probabilities = score(load_model(run.model_uri), scoring, test, f"test split of run {run_id}")
+    predicted = (probabilities >= scoring.threshold).astype(int)
     by_group, ratio = fairness_metrics(test[LABEL].to_numpy(), predicted, groups)
     for group, metrics in by_group.items():
         mlflow.log_metrics({f"fairness/{group}/{name}": value for name, value in metrics.items()})
