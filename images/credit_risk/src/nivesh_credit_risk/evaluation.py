@@ -77,7 +77,7 @@ def log_importance_plot(contributed: pd.DataFrame) -> None:
     importance = global_importance(contributed)
     figure, axes = plt.subplots(figsize=(7, 0.35 * len(importance) + 1.2))
     axes.barh(importance.index, importance.to_numpy())
-    axes.set_xlabel("mean |contribution| to the log-odds of default (test split)")
+    axes.set_xlabel(f"mean |contribution| to the log-odds of default ({len(contributed):,} test applications)")
     figure.tight_layout()
     log_figure(figure, "plots/feature_importance.png")
 
