@@ -11,7 +11,7 @@ from nivesh_pipelines.notify import deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
 from nivesh_pipelines.outcome import ModelReport, describe_master_run
 from nivesh_pipelines.pipeline import DEFAULT_ARGS, fail_run_if_a_step_failed, number_param
-from nivesh_pipelines.steps import ALL_MODELS, DRIFT_REPORT, FRESHNESS_CHECK
+from nivesh_pipelines.steps import ALL_MODELS, DRIFT_CHECK, DRIFT_REPORT, FRESHNESS_CHECK
 
 
 def _params() -> dict[str, Param]:
@@ -51,16 +51,18 @@ def build_master_dag(models: tuple[ModelDeclaration, ...]) -> DAG:
 
         @task(trigger_rule=TriggerRule.ALL_DONE)
         def send_summary(ti=None, run_id=None) -> dict:
-            """One message: per model the outcome its own DAG reported, its key metrics and drift share."""
+            """One message: per model the outcome its own DAG reported, its key metrics, and the drift its own
+            check_drift measured before training."""
             reports = []
             for model in models:
                 triggered_run = ti.xcom_pull(task_ids=model.trigger_task_id, key=TRIGGERED_RUN_ID)
-                notification = (
-                    ti.xcom_pull(dag_id=model.dag_id, run_id=triggered_run, task_ids="send_notification")
-                    if triggered_run
-                    else None
-                )
-                reports.append(ModelReport(model.name, triggered_run, notification))
+                if triggered_run is None:
+                    reports.append(ModelReport(model.name, None, None))
+                    continue
+                in_its_run = {"dag_id": model.dag_id, "run_id": triggered_run}
+                notification = ti.xcom_pull(**in_its_run, task_ids="send_notification")
+                drift_before = ti.xcom_pull(**in_its_run, task_ids=DRIFT_CHECK)
+                reports.append(ModelReport(model.name, triggered_run, notification, drift_before))
             message = describe_master_run(
                 run_id,
                 reports,

@@ -9,11 +9,13 @@ from nivesh_pipelines.steps import DRIFT_CHECK
 
 @dataclass(frozen=True)
 class ModelReport:
-    """One model in a master run: the run it triggered and that run's `send_notification` result."""
+    """One model in a master run: the run it triggered, that run's `send_notification` result and what its own
+    `check_drift` measured before training (against the production version of the time)."""
 
     model: str
     triggered_run: str | None
     notification: Notification | None
+    drift_before_training: DriftDecision | None = None
 
 
 DRIFT_SHARE = "drift share"
@@ -59,8 +61,12 @@ def _failed(model: str, task_id: str, failure: StepResult | None, drift: DriftDe
 def describe_master_run(
     run_id: str, reports: list[ModelReport], freshness_failure: StepResult | None, drift: DriftReport | None
 ) -> str:
-    """The master pipeline's summary: one line per model with its outcome and drift share."""
-    drift_rows = {row["model"]: row for row in (drift or {}).get("models", [])}
+    """The master pipeline's summary: one line per model with its outcome and the drift that decided it.
+
+    The drift is what the model's own `check_drift` measured before training, against the production version
+    of the time: the master's `run_drift_detection` runs after retraining, against the versions just trained
+    on the same data, so it reads about 0 by design and only says whether it finished.
+    """
     lines = [f"Nivesh training summary ({MASTER.dag_id}, run {run_id})"]
     if freshness_failure:
         lines.append(f"data freshness: {freshness_failure['error']}")
@@ -69,7 +75,7 @@ def describe_master_run(
         if DRIFT_SHARE in outcome:  # a skip already says the share its check_drift measured
             lines.append(f"- {outcome}")
         else:
-            lines.append(f"- {outcome}; {_drift_share(drift_rows.get(report.model))}")
+            lines.append(f"- {outcome}; {_drift_before_training(report.drift_before_training)}")
     if drift is None:
         lines.append("drift detection did not finish: see task run_drift_detection")
     return "\n".join(lines)
@@ -83,9 +89,12 @@ def _model_outcome(report: ModelReport, freshness_failure: StepResult | None) ->
     return f"{report.model}: not run" + (" (stale data)" if freshness_failure else "")
 
 
-def _drift_share(row: DriftDecision | None) -> str:
-    if row is None:
-        return f"{DRIFT_SHARE} n/a"
-    if "drift_share" not in row:
-        return f"drift: {row['reason']}"
-    return f"{DRIFT_SHARE} {row['drift_share']:.2f}"
+def _drift_before_training(decision: DriftDecision | None) -> str:
+    if decision is None:
+        return f"{DRIFT_SHARE} before training n/a"
+    if "drift_share" not in decision:
+        return f"no drift measured before training ({decision['reason']})"
+    return (
+        f"{DRIFT_SHARE} before training {decision['drift_share']:.2f} against production "
+        f"v{decision['production_version']} ({decision['reason']})"
+    )

@@ -42,18 +42,26 @@ def test_conf_passes_force_as_a_boolean(master):
     assert rendered == '{"force": true}'
 
 
-def test_summary_names_each_outcome_and_drift_share():
+def test_summary_names_each_outcome_and_the_drift_measured_before_training():
+    drifted = {"model": "anomaly_detector", "retrain": True, "reason": "drift detected", "production_version": 1}
+    drifted["drift_share"] = 0.625
+    first_time = {"model": "intent_classifier", "retrain": True, "reason": "no production model"}
     reports = [
         ModelReport("credit_risk_scorer", "r1", {"outcome": "credit_risk_scorer: failed at step validate_data: x"}),
-        ModelReport("anomaly_detector", "r2", {"outcome": "anomaly_detector: promoted v2 (recall 0.8)"}),
+        ModelReport(
+            "anomaly_detector", "r2", {"outcome": "anomaly_detector: promoted v2"}, drifted | {"drift_share": 0.625}
+        ),
+        ModelReport("intent_classifier", "r3", {"outcome": "intent_classifier: promoted v1"}, first_time),
         ModelReport("spending_predictor", None, None),
     ]
-    drift = {"models": [{"model": "anomaly_detector", "drift_share": 0.125, "retrain": False}]}
-    summary = describe_master_run("manual__1", reports, None, drift).splitlines()
+    # the master's own drift report ran after retraining, against the versions just trained: about 0
+    after = {"models": [{"model": "anomaly_detector", "drift_share": 0.0, "retrain": False}]}
+    summary = describe_master_run("manual__1", reports, None, after).splitlines()
     assert summary[1:] == [
-        "- credit_risk_scorer: failed at step validate_data: x; drift share n/a",
-        "- anomaly_detector: promoted v2 (recall 0.8); drift share 0.12",
-        "- spending_predictor: not run; drift share n/a",
+        "- credit_risk_scorer: failed at step validate_data: x; drift share before training n/a",
+        "- anomaly_detector: promoted v2; drift share before training 0.62 against production v1 (drift detected)",
+        "- intent_classifier: promoted v1; no drift measured before training (no production model)",
+        "- spending_predictor: not run; drift share before training n/a",
     ]
 
 
