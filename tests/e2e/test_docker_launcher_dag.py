@@ -70,4 +70,4 @@ def _served_in_its_own_image(mlflow_server: str, applications) -> None:
         timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert completed.stdout.strip().splitlines()[-1] == "['decision', 'default_probability'] 5"
+    assert completed.stdout.strip().splitlines()[-1] == "['decision', 'default_probability', 'reasons'] 5"
