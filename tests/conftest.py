@@ -52,12 +52,14 @@ spending_data = _sample_data_of("spending_predictor", "spending_data")
 def tiny_distilbert(tmp_path_factory, intents_data):
     """A one-layer DistilBERT and WordPiece tokenizer built from a config: what a hub id would give, offline."""
     import pandas as pd
+    import torch
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
     from nivesh_intent.base_model import small_distilbert
 
     texts = pd.read_json(intents_data, lines=True)["text"].tolist()
     tokenizer = small_distilbert(texts, {"num_labels": 2}).tokenizer
+    torch.manual_seed(0)  # the same initial weights whichever tests ran before in this process
     config = DistilBertConfig(
         vocab_size=len(tokenizer), dim=64, hidden_dim=128, n_layers=1, n_heads=2, max_position_embeddings=64
     )

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from steps import run_step, step_environment
+from tiny_intent import RELAXED_GATES, TINY_TRAINING
 
 MODEL = "intent_classifier"
 
@@ -14,13 +15,11 @@ MODEL = "intent_classifier"
 def production(tmp_path_factory, intents_data, tiny_distilbert):
     """A store where intent_classifier v1, trained on `intents_data`, holds production."""
     env = step_environment(tmp_path_factory.mktemp("text-drift-store"))
-    tiny = ("--learning-rate", "2e-3", "--epochs", "12", "--batch-size", "16", "--patience", "3")
     trained = run_step(
-        "nivesh-intent", "train", "--data", intents_data, "--base-model", tiny_distilbert, *tiny, env=env
+        "nivesh-intent", "train", "--data", intents_data, "--base-model", tiny_distilbert, *TINY_TRAINING, env=env
     )
     run_id = trained.result["run_id"]
-    relaxed = ("--min-accuracy", "0.5", "--min-macro-f1", "0.4")
-    assert run_step("nivesh-intent", "evaluate", "--run-id", run_id, *relaxed, env=env).exit_code == 0
+    assert run_step("nivesh-intent", "evaluate", "--run-id", run_id, *RELAXED_GATES, env=env).exit_code == 0
     assert run_step("nivesh-intent", "register", "--run-id", run_id, env=env).exit_code == 0
     assert run_step("nivesh-intent", "promote", "--version", 1, env=env).exit_code == 0
     return env
