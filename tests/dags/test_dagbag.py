@@ -156,7 +156,7 @@ def test_params_have_the_declared_ranges(dagbag, model):
 
 def test_typed_options_are_params_of_their_type_with_their_choices_and_range(dagbag):
     params = dagbag.dags["credit_risk_training"].params
-    assert params.get_param("tune_trials").schema == {"type": "integer", "minimum": 0}
+    assert params.get_param("tune_trials").schema == {"type": "integer", "minimum": 0, "maximum": 10000}
     assert params.get_param("cost_ratio").schema["type"] == "number"
     assert params.get_param("calibration").schema["enum"] == ["sigmoid", "isotonic", "none"]
     for name, wrong in (("tune_trials", -1), ("tune_trials", 2.5), ("calibration", "platt")):

@@ -135,6 +135,7 @@ def test_without_a_search_or_calibration_and_with_the_recall_rule(store, credit_
     [
         ("--calibration", "platt", "'platt' is not one of"),
         ("--tune-trials", "-1", "'--tune-trials': Input should be greater than or equal to 0"),
+        ("--cost-ratio", "inf", "'--cost-ratio': Input should be less than or equal to 1000"),
     ],
 )
 def test_decision_flags_outside_their_choices_or_range_are_refused(store, credit_data, flag, value, named):
