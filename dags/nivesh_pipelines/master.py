@@ -1,5 +1,7 @@
 """The master pipeline: data freshness, every model DAG in parallel, drift over all models, one summary."""
 
+from datetime import timedelta
+
 import pendulum
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
@@ -7,6 +9,7 @@ from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
 from nivesh_contract.catalog import MASTER
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.deployment import TRIGGERED_RUN_ID
+from nivesh_pipelines.deadlines import deadline_alert
 from nivesh_pipelines.notify import deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
 from nivesh_pipelines.outcome import ModelReport, describe_master_run
@@ -29,6 +32,8 @@ def _trigger(model: ModelDeclaration) -> TriggerDagRunOperator:
         poke_interval=10,
         fail_when_dag_is_paused=True,  # a paused model DAG would otherwise be waited on forever
         retries=0,  # a retry would trigger the model DAG a second time
+        # It waits as long as the whole master run may take, not the 2 hours a step may (the seed: 3-4 hours).
+        execution_timeout=timedelta(minutes=MASTER.deadline_minutes),
     )
 
 
@@ -43,6 +48,7 @@ def build_master_dag(models: tuple[ModelDeclaration, ...]) -> DAG:
         default_args=DEFAULT_ARGS,
         params=_params(),
         tags=["nivesh", "training", "master"],
+        deadline=deadline_alert(MASTER.deadline_minutes),
         doc_md="### Master training pipeline\nTriggers: " + ", ".join(model.dag_id for model in models),
     ) as dag:
         freshness = TrainingStepOperator(step=FRESHNESS_CHECK, model=ALL_MODELS)

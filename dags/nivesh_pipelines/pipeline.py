@@ -8,6 +8,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from nivesh_contract.declaration import ModelDeclaration, Option, Setting
 from nivesh_contract.results import Notification
+from nivesh_pipelines.deadlines import deadline_alert
 from nivesh_pipelines.notify import FinalFailureNotifier, deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
 from nivesh_pipelines.outcome import describe_outcome
@@ -74,6 +75,7 @@ def build_training_dag(model: ModelDeclaration) -> DAG:
         default_args=DEFAULT_ARGS,
         params=_params(model),
         tags=["nivesh", "training", model.name],
+        deadline=deadline_alert(model.deadline_minutes),
         doc_md=f"### {model.name}\n{model.description}\n\nImage `{model.image.ref}`, steps: "
         + " → ".join(step.task_id for step in pipeline),
     ) as dag:

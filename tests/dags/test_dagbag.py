@@ -11,9 +11,11 @@ from datetime import timedelta
 import pytest
 import typer
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import DeadlineReference
 from airflow.sdk.exceptions import ParamValidationError
+from airflow.serialization.serialized_objects import DagSerialization
 
-from nivesh_contract.catalog import MASTER, MODELS
+from nivesh_contract.catalog import MASTER, MODELS, model_named
 from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_pipelines.steps import DRIFT_REPORT, FRESHNESS_CHECK, pipeline_steps
 from nivesh_platform.state import DAGS_FOLDER
@@ -184,3 +186,22 @@ def test_the_trigger_form_accepts_every_default(dagbag, dag_id):
         if param.value in ("", None):
             assert isinstance(types, list) and "null" in types, f"{dag_id}: {name} would be required, empty"
             param.resolve(None)  # what the form sends for an emptied field
+
+
+@pytest.mark.parametrize("dag_id", [model.dag_id for model in MODELS] + [MASTER.dag_id])
+def test_every_pipeline_alerts_on_its_deadline_through_the_notifiers(dagbag, dag_id):
+    limits = {model.dag_id: model.deadline_minutes for model in MODELS} | {MASTER.dag_id: MASTER.deadline_minutes}
+    (alert,) = dagbag.dags[dag_id].deadline
+    assert alert.reference == DeadlineReference.DAGRUN_QUEUED_AT
+    assert alert.interval == timedelta(minutes=limits[dag_id])
+    assert alert.callback.path == "nivesh_pipelines.deadlines.alert_missed_deadline"
+    assert alert.callback.kwargs == {"limit_minutes": limits[dag_id]}
+    assert DagSerialization.to_dict(dagbag.dags[dag_id])  # the dag processor stores it so
+
+
+def test_the_seed_durations_set_the_deadlines_and_the_master_triggers_wait_as_long(dagbag):
+    assert model_named("intent_classifier").deadline_minutes == 90  # the seed: 30-45 minutes
+    assert model_named("credit_risk_scorer").deadline_minutes == 240  # the seed: 1-2 hours
+    master = dagbag.dags[MASTER.dag_id]
+    for model in MODELS:  # the seed's master run takes 3-4 hours: not the steps' 2-hour timeout
+        assert master.get_task(model.trigger_task_id).execution_timeout == timedelta(hours=8)

@@ -8,9 +8,15 @@ import threading
 from typing import ClassVar
 
 import pytest
+import structlog
 from aiosmtpd.controller import Controller
+from airflow.sdk.execution_time.callback_supervisor import execute_callback
 
+from nivesh_contract.catalog import model_named
 from nivesh_pipelines.notify import deliver
+from nivesh_pipelines.pipeline import build_training_dag
+
+log = structlog.get_logger()
 
 
 class _Webhook(http.server.BaseHTTPRequestHandler):
@@ -114,3 +120,20 @@ def test_data_quoted_in_a_slack_message_cannot_mention_or_link(slack_webhook):
     deliver("[nivesh] s", "intent_classifier: failed: x.jsonl: unknown intent <!channel> <http://evil|bank>", {})
     ((message,),) = [list(received.values()) for received in slack_webhook]
     assert "&lt;!channel&gt; &lt;http://evil|bank&gt;" in message and "<!channel>" not in message
+
+
+def test_a_missed_deadline_alerts_through_the_notifiers_as_airflow_calls_it(tmp_path, monkeypatch):
+    """Airflow's executor runs the deadline callback by its path, with the run as its REST API shows it."""
+    notifications = tmp_path / "notifications.log"
+    monkeypatch.setenv("AIRFLOW_VAR_NIVESH_NOTIFICATION_FILE", str(notifications))
+    (alert,) = build_training_dag(model_named("credit_risk_scorer")).deadline
+    run = {"dag_id": "credit_risk_training", "dag_run_id": "scheduled__2026-11-28T03:00:00+00:00", "state": "running"}
+    context = {"dag_run": run | {"queued_at": "2026-11-28T03:00:02Z"}, "deadline": {"id": "d1"}}
+
+    kwargs = {**alert.callback.kwargs, "context": context}
+    succeeded, error = execute_callback(alert.callback.path, kwargs, dag_rel_path="", bundle_path=None, log=log)
+
+    assert succeeded, error
+    text = notifications.read_text()
+    assert "[nivesh] credit_risk_training missed its 240 min deadline" in text
+    assert "run scheduled__2026-11-28T03:00:00+00:00: still running 240 min after it was queued" in text

@@ -242,6 +242,10 @@ class ModelDeclaration:
     train_on_gpu: bool = False  # the train pod goes to the GPU pool and asks for one GPU
     drift_share: float = 0.5
     dag_id: str = ""  # default: <name>_training
+    # A run still going this long after it was queued alerts (Airflow deadline): about twice the seed's duration.
+    deadline_minutes: int = 60
+    # The cluster's default for the DAG param `require_approval`: a person approves before production.
+    approval_on_cluster: bool = False
 
     def __post_init__(self) -> None:
         if not self.dag_id:
@@ -250,6 +254,10 @@ class ModelDeclaration:
         orphans = [threshold.name for threshold in self.thresholds if threshold.gate not in gates]
         if orphans:
             raise ValueError(f"{self.name}: threshold(s) {', '.join(orphans)} name a gate it does not declare")
+        if type(self.deadline_minutes) is not int or self.deadline_minutes < 1:
+            raise ValueError(f"{self.name}: deadline_minutes must be a whole number of minutes >= 1")
+        if type(self.approval_on_cluster) is not bool:
+            raise ValueError(f"{self.name}: approval_on_cluster must be true or false")
         names = [setting.name for setting in self.settings] + [option.name for option in self.options]
         if len(names) != len(set(names)):
             raise ValueError(f"{self.name}: settings and options need distinct names: {', '.join(names)}")
@@ -296,6 +304,7 @@ class MasterPipeline:
     schedule: str
     max_data_age_days: float
     drift_share: float = 0.5
+    deadline_minutes: int = 480  # the seed's master run takes 3-4 hours
 
     @property
     def settings(self) -> tuple[Setting, ...]:
