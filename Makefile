@@ -41,6 +41,10 @@ serve: $(INSTALLED) ## MLflow's scoring server for a production model of the emb
 	@test -n "$(MODEL)" || { echo "make: serve needs MODEL=<registered model name>, e.g. MODEL=credit_risk_scorer" >&2; exit 2; }
 	$(BIN)/nivesh-platform serve $(MODEL) --state-dir $(STATE_DIR)
 
+rollback: $(INSTALLED) ## Roll a model's production back on the embedded default (the rollback_model DAG): MODEL=credit_risk_scorer [VERSION=2] [REASON=...]
+	@test -n "$(MODEL)" || { echo "make: rollback needs MODEL=<registered model name>, e.g. MODEL=credit_risk_scorer" >&2; exit 2; }
+	$(BIN)/nivesh-platform rollback $(MODEL) --state-dir $(STATE_DIR) $(if $(VERSION),--to $(VERSION)) --reason "$(REASON)"
+
 summary: $(INSTALLED) ## Print the registry table of the embedded default
 	$(BIN)/nivesh-platform summary --state-dir $(STATE_DIR)
 
@@ -82,6 +86,9 @@ BASE_ROOTFS = $(abspath $(STATE_DIR))/base-rootfs
 # image directory:name of every step image
 STEP_IMAGES = $(call contract,step-images)
 build_flags = $(if $(CA_BUNDLE),--secret id=ca-bundle$(comma)src=$(abspath $(CA_BUNDLE))) $(DOCKER_BUILD_FLAGS)
+# The git revision the step images are built from (-dirty: uncommitted changes), baked in as NIVESH_SOURCE_REVISION:
+# every MLflow run a step opens is tagged with it. nivesh_common.lineage computes the same from a checkout.
+SOURCE_REVISION = $(or $(shell git rev-parse --short=12 HEAD 2>/dev/null),unknown)$(if $(shell git status --porcelain 2>/dev/null),-dirty)
 docker_build = DOCKER_BUILDKIT=1 $(DOCKER) build $(build_flags)
 
 images: step-images airflow-image ## Build every image, nivesh/<name>:0.1.0 (BASE_IMAGE, DOCKER_BUILD_FLAGS, CA_BUNDLE=pem, TORCH_VARIANT=cpu|cuda, TORCH_WHEELS=dir)
@@ -92,7 +99,7 @@ step-images: intent-wheels ## Build every step image (each model's and drift's) 
 	  directory=$${pair%%:*}; image=nivesh/$${pair##*:}:$(IMAGE_VERSION); \
 	  echo "building $$image"; \
 	  $(docker_build) --build-arg BASE_IMAGE=$(BASE_IMAGE) $(if $(filter cuda,$(TORCH_VARIANT)),--build-arg TORCH_VARIANT=cuda) \
-	    --file images/$$directory/Dockerfile --tag $$image . || exit 1; \
+	    --build-arg NIVESH_SOURCE_REVISION=$(SOURCE_REVISION) --file images/$$directory/Dockerfile --tag $$image . || exit 1; \
 	done
 
 intent-wheels:
@@ -196,4 +203,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install new-model run ui serve summary images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean
+.PHONY: help install new-model run ui serve rollback summary images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean

@@ -1,6 +1,7 @@
 """Deadline alerts (Airflow 3's replacement for SLAs): a run still going long after it was queued alerts through
 the same channels as a failure, while it keeps running."""
 
+import sys
 from datetime import timedelta
 
 from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback
@@ -8,7 +9,12 @@ from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback
 from nivesh_pipelines.notify import deliver
 
 
-def deadline_alert(limit_minutes: int) -> DeadlineAlert:
+def deadline_alert(limit_minutes: int) -> DeadlineAlert | None:
+    """None under `airflow dags test`: it runs no scheduler, so no deadline is ever checked there, and Airflow
+    3.3.2's `dags test` fails a run of a DAG with deadlines as it succeeds (DagRun.update_state looks the alerts up
+    by id, and gets the in-memory DAG's serialized dicts)."""
+    if sys.argv[1:3] == ["dags", "test"]:
+        return None
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
         interval=timedelta(minutes=limit_minutes),

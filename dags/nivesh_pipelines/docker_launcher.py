@@ -4,6 +4,7 @@ Same image, command, arguments and environment as the pod spec; the pod's user, 
 filesystem, dropped capabilities and labels; the XCom dir mounted at /airflow/xcom; each emptyDir
 volume a tmpfs; the data claim replaced by a host directory (NIVESH_DOCKER_DATA_DIR). Host networking,
 so a tracking URI on 127.0.0.1 (an MLflow server beside Airflow) is reached as it is from the host.
+Added for lineage: NIVESH_LAUNCHER=docker and the image's id as the engine reports it (NIVESH_IMAGE_DIGEST).
 """
 
 import json
@@ -18,7 +19,13 @@ from pathlib import Path
 
 from kubernetes.client import models as k8s
 
-from nivesh_contract.deployment import RESULT_FILE, XCOM_DIR, XCOM_DIR_VARIABLE
+from nivesh_contract.deployment import (
+    IMAGE_DIGEST_VARIABLE,
+    LAUNCHER_VARIABLE,
+    RESULT_FILE,
+    XCOM_DIR,
+    XCOM_DIR_VARIABLE,
+)
 from nivesh_pipelines.launchers import base_container, pod_environment
 from nivesh_pipelines.pod_spec import GPU_RESOURCE
 
@@ -26,8 +33,10 @@ DOCKER_SETTING = "NIVESH_DOCKER"  # the docker client to run (default: `docker` 
 DATA_DIR_SETTING = "NIVESH_DOCKER_DATA_DIR"  # host directory that stands in for the data claim
 
 
-def docker_run_command(pod: k8s.V1Pod, xcom_dir: str, data_dir: str | None, docker: str = "docker") -> list[str]:
-    """`docker run ...` for the pod's base container."""
+def docker_run_command(
+    pod: k8s.V1Pod, xcom_dir: str, data_dir: str | None, docker: str = "docker", image_digest: str | None = None
+) -> list[str]:
+    """`docker run ...` for the pod's base container; `image_digest` (image_digest()) passed on to the step."""
     container = base_container(pod)
     security = container.security_context or k8s.V1SecurityContext()
     pod_security = pod.spec.security_context or k8s.V1PodSecurityContext()
@@ -49,7 +58,9 @@ def docker_run_command(pod: k8s.V1Pod, xcom_dir: str, data_dir: str | None, dock
         command += ["--gpus", str(container.resources.limits[GPU_RESOURCE])]
     for name, value in pod_environment(container).items():
         command += ["--env", f"{name}={value}"]
-    command += ["--env", f"{XCOM_DIR_VARIABLE}={XCOM_DIR}"]
+    command += ["--env", f"{XCOM_DIR_VARIABLE}={XCOM_DIR}", "--env", f"{LAUNCHER_VARIABLE}=docker"]
+    if image_digest:
+        command += ["--env", f"{IMAGE_DIGEST_VARIABLE}={image_digest}"]
     if container.command:
         command += ["--entrypoint", container.command[0]]
     return [*command, container.image, *(container.command or [])[1:], *(container.args or [])]
@@ -76,13 +87,29 @@ def _mounts(pod: k8s.V1Pod, container: k8s.V1Container, xcom_dir: str, data_dir:
     return mounts
 
 
+def image_digest(image: str, docker: str = "docker") -> str | None:
+    """The local image's id (`sha256:...`): the digest of its config, content-addressed, so the same id is the same
+    image (a locally built image has no registry digest). None where the engine does not have the image."""
+    try:
+        inspected = subprocess.run(
+            [docker, "image", "inspect", "--format", "{{.Id}}", image], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    digest = inspected.stdout.strip()
+    return digest if inspected.returncode == 0 and digest.startswith("sha256:") else None
+
+
 def run_pod_in_docker(pod: k8s.V1Pod, log: logging.Logger) -> tuple[int, dict | None]:
     """Run the pod's base container on the local engine: its exit code and XCom result (return.json)."""
+    docker = os.environ.get(DOCKER_SETTING, "docker")
+    image = base_container(pod).image
+    digest = image_digest(image, docker)
+    if digest is None:
+        log.warning("launcher docker: the engine has no image %s; its runs go without %s", image, IMAGE_DIGEST_VARIABLE)
     with tempfile.TemporaryDirectory(prefix=f"{pod.metadata.name}-xcom-") as xcom_dir:
         os.chmod(xcom_dir, 0o777)  # written by the container's own (non-root) user
-        command = docker_run_command(
-            pod, xcom_dir, os.environ.get(DATA_DIR_SETTING), os.environ.get(DOCKER_SETTING, "docker")
-        )
+        command = docker_run_command(pod, xcom_dir, os.environ.get(DATA_DIR_SETTING), docker, digest)
         log.info("launcher docker: pod %s: %s", pod.metadata.name, shlex.join(command))
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)

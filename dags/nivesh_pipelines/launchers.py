@@ -2,7 +2,8 @@
 
 Same command, arguments and environment as the pod spec, with a temporary XCom dir in place of
 /airflow/xcom. Only the host's PATH, HOME, locale and temp dir are added, so the console scripts
-installed beside Airflow are found.
+installed beside Airflow are found, and NIVESH_LAUNCHER=local, so the step's MLflow runs say that
+they ran outside the image their NIVESH_IMAGE names.
 """
 
 import json
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from kubernetes.client import models as k8s
 
-from nivesh_contract.deployment import RESULT_FILE, XCOM_DIR_VARIABLE
+from nivesh_contract.deployment import LAUNCHER_VARIABLE, RESULT_FILE, XCOM_DIR_VARIABLE
 
 HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 BASE_CONTAINER = "base"
@@ -39,7 +40,7 @@ def run_pod_locally(pod: k8s.V1Pod, log: logging.Logger) -> tuple[int, dict | No
     command = [*(container.command or []), *(container.args or [])]
     with tempfile.TemporaryDirectory(prefix=f"{pod.metadata.name}-xcom-") as xcom_dir:
         environment = {name: os.environ[name] for name in HOST_VARIABLES if name in os.environ}
-        environment |= pod_environment(container) | {XCOM_DIR_VARIABLE: xcom_dir}
+        environment |= pod_environment(container) | {XCOM_DIR_VARIABLE: xcom_dir, LAUNCHER_VARIABLE: "local"}
         log.info("launcher local: pod %s: %s", pod.metadata.name, shlex.join(command))
         process = subprocess.Popen(
             command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1

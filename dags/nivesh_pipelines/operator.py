@@ -47,7 +47,7 @@ class TrainingStepOperator(KubernetesPodOperator):
             cmds=[step.image.console_script],
             arguments=[step.subcommand, *step.arguments],
             labels=pod_spec.labels(model, step.task_id),
-            env_vars=pod_spec.environment(),
+            env_vars=pod_spec.environment(step.image.ref),
             security_context=pod_spec.pod_security_context(),
             container_security_context=pod_spec.container_security_context(),
             volumes=pod_spec.volumes(),

@@ -31,9 +31,13 @@ def labels(model: str, step: str) -> dict[str, str]:
     return {"app.kubernetes.io/part-of": PART_OF, "nivesh.ai/model": model, "nivesh.ai/step": step}
 
 
-def environment() -> dict[str, str]:
-    """Deployment settings from Airflow Variables (or AIRFLOW_VAR_* env vars), and the task's own ids, rendered
-    per task."""
+def environment(image: str) -> dict[str, str]:
+    """Deployment settings from Airflow Variables (or AIRFLOW_VAR_* env vars), the step's image ref, and the task's
+    own ids, rendered per task.
+
+    No image digest: the kubelet resolves the ref to a digest only when the pod starts (the container status'
+    imageID), after this environment is fixed; only launcher docker, which asks its engine first, passes one.
+    """
     return {
         deployment.TRACKING_URI_VARIABLE: (
             "{{ var.value.get('nivesh_mlflow_tracking_uri', 'http://mlflow.nivesh-mlflow:5000') }}"
@@ -42,6 +46,8 @@ def environment() -> dict[str, str]:
         deployment.XCOM_DIR_VARIABLE: deployment.XCOM_DIR,
         deployment.DATA_ROOT_VARIABLE: "{{ var.value.get('nivesh_data_root', '/data') }}",
         deployment.DATA_SCHEMES_VARIABLE: "{{ var.value.get('nivesh_data_schemes', '') }}",
+        deployment.AIRFLOW_BASE_URL_VARIABLE: "{{ var.value.get('nivesh_airflow_base_url', '') }}",
+        deployment.IMAGE_VARIABLE: image,
     } | {variable: f"{{{{ ti.{field} }}}}" for field, variable in deployment.AIRFLOW_CONTEXT_VARIABLES.items()}
 
 

@@ -149,6 +149,33 @@ def serve(
 
 
 @app.command()
+def rollback(
+    model: Annotated[str, typer.Argument(help="Registered model name, e.g. credit_risk_scorer.")],
+    state_dir: StateDir = Path(".nivesh"),
+    to: Annotated[int | None, typer.Option(min=1, help="The version to return to; default: `previous`.")] = None,
+    reason: Annotated[str, typer.Option(help="Why: shown in the notification.")] = "",
+) -> None:
+    """Run the rollback_model DAG on the embedded default: production back to `previous` (or --to VERSION)."""
+    from nivesh_contract.catalog import ROLLBACK_DAG_ID, UnknownModelError, model_named
+    from nivesh_platform.embedded import rollback_model
+    from nivesh_platform.services import ServiceError
+
+    try:
+        model_named(model)
+    except UnknownModelError as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(2) from None
+    state = _state(state_dir)
+    try:
+        outcome, message = rollback_model(state, {"model": model, "version": to, "reason": reason})
+    except ServiceError as error:
+        typer.echo(f"nivesh-platform: error: {error} (or trigger {ROLLBACK_DAG_ID} from its UI)", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(message or f"{ROLLBACK_DAG_ID} ended without its notification: see {outcome.log_file}")
+    raise typer.Exit(0 if outcome.succeeded else 1)
+
+
+@app.command()
 def sample_data(state_dir: StateDir = Path(".nivesh")) -> None:
     """Generate each model's sample data under the state dir's data/ (once; existing data is kept)."""
     from nivesh_platform.embedded import prepare

@@ -8,10 +8,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from nivesh_contract.catalog import MASTER, MODELS
+from nivesh_contract.catalog import MASTER, MODELS, ROLLBACK_DAG_ID
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_platform.progress import Interrupted, follow_master, stop_runs
-from nivesh_platform.services import ServiceError, free_port, local_airflow
+from nivesh_platform.services import ServiceError, free_port, local_airflow, state_lock
 from nivesh_platform.state import EmbeddedState
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def run_dag(state: EmbeddedState, dag_id: str, environment: dict[str, str], conf
 
 
 MASTER_RUN_TIMEOUT_S = 3600
-PIPELINE_DAG_IDS = [MASTER.dag_id, *(model.dag_id for model in MODELS)]
+PIPELINE_DAG_IDS = [MASTER.dag_id, *(model.dag_id for model in MODELS), ROLLBACK_DAG_ID]
 
 
 @dataclass(frozen=True)
@@ -99,3 +99,18 @@ def run_master(state: EmbeddedState, conf: dict, port: int | None = None) -> Mas
         except ServiceError:
             summary = None
     return MasterRun(run_id, final_state, failed, summary)
+
+
+def rollback_model(state: EmbeddedState, conf: dict) -> tuple[DagRunOutcome, str | None]:
+    """One rollback_model run (`airflow dags test`: no services to start); returns its outcome and the message its
+    send_notification wrote to the notification file (where the embedded default sends them)."""
+    state.prepare()
+    environment = state.environment(dict(os.environ))
+    with state_lock(state):
+        migrate_metadata_db(state, environment)
+        before = state.notification_file.stat().st_size if state.notification_file.exists() else 0
+        outcome = run_dag(state, ROLLBACK_DAG_ID, environment, conf)
+    sent = state.notification_file.read_text()[before:] if state.notification_file.exists() else ""
+    subject = f"[nivesh] {ROLLBACK_DAG_ID} {conf['model']}\n"
+    messages = [block.split(subject, 1)[1].strip() for block in sent.split("--- ") if subject in block]
+    return outcome, messages[-1] if messages else None

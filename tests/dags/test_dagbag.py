@@ -15,7 +15,7 @@ from airflow.sdk import DeadlineReference
 from airflow.sdk.exceptions import ParamValidationError
 from airflow.serialization.serialized_objects import DagSerialization
 
-from nivesh_contract.catalog import MASTER, MODELS, model_named
+from nivesh_contract.catalog import MASTER, MODELS, ROLLBACK_DAG_ID, model_named
 from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_pipelines.steps import DRIFT_REPORT, FRESHNESS_CHECK, pipeline_steps
 from nivesh_platform.state import DAGS_FOLDER
@@ -33,7 +33,7 @@ def dagbag():
 
 def test_no_import_errors_and_every_model_has_its_dag(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {model.dag_id for model in MODELS} | {MASTER.dag_id}
+    assert set(dagbag.dag_ids) == {model.dag_id for model in MODELS} | {MASTER.dag_id, ROLLBACK_DAG_ID}
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.dag_id)
@@ -205,3 +205,17 @@ def test_the_seed_durations_set_the_deadlines_and_the_master_triggers_wait_as_lo
     master = dagbag.dags[MASTER.dag_id]
     for model in MODELS:  # the seed's master run takes 3-4 hours: not the steps' 2-hour timeout
         assert master.get_task(model.trigger_task_id).execution_timeout == timedelta(hours=8)
+
+
+def test_the_rollback_dag_runs_the_chosen_models_own_image_and_asks_which_model(dagbag):
+    dag = dagbag.dags[ROLLBACK_DAG_ID]
+    assert dag.schedule is None
+    with pytest.raises(ParamValidationError):
+        dag.params.validate()  # no model chosen: the trigger form asks for one
+    assert dag.params.get_param("model").schema["enum"] == [model.name for model in MODELS]
+    for model in MODELS:
+        step = dag.get_task(f"rollback_{model.name}")
+        assert step.image == model.image.ref and step.arguments == ["rollback", "--to", "{{ params.version or '' }}"]
+        assert step.retries == 0 and step.task_id in dag.get_task("choose_model").downstream_task_ids
+        options = {option for param in _command(model.image.console_script, "rollback").params for option in param.opts}
+        assert "--to" in options

@@ -9,7 +9,7 @@ import pytest
 from airflow.sdk import DAG
 
 from nivesh_contract.catalog import model_named
-from nivesh_pipelines.docker_launcher import docker_run_command, run_pod_in_docker
+from nivesh_pipelines.docker_launcher import docker_run_command, image_digest, run_pod_in_docker
 from nivesh_pipelines.operator import TrainingStepOperator, selected_launcher
 from nivesh_pipelines.steps import pipeline_steps
 
@@ -40,6 +40,18 @@ def test_the_container_is_the_pods_base_container():
     assert pairs(command, "--volume") == ["/tmp/xcom-1:/airflow/xcom", "/srv/nivesh-data:/data:ro"]
     assert pairs(command, "--tmpfs") == ["/tmp:exec,mode=1777"]
     assert pairs(command, "--network") == ["host"]  # an MLflow server on 127.0.0.1 is reached as from the host
+    assert environment["NIVESH_IMAGE"] == "nivesh/credit-risk:0.1.0" and environment["NIVESH_LAUNCHER"] == "docker"
+    assert "NIVESH_IMAGE_DIGEST" not in environment, "no digest unless the engine gave one"
+
+
+def test_the_image_id_the_engine_reports_reaches_the_step(tmp_path):
+    pod, _ = built_pod(CREDIT_RISK, "train_model")
+    digest = "sha256:" + "0f" * 32
+    command = docker_run_command(pod, "/tmp/x", "/srv/data", image_digest=digest)
+    environment = dict(value.split("=", 1) for value in pairs(command, "--env"))
+    assert environment["NIVESH_IMAGE_DIGEST"] == digest
+    assert command.index("--env") < command.index("nivesh/credit-risk:0.1.0"), "options before the image"
+    assert image_digest("nivesh/credit-risk:0.1.0", docker=str(tmp_path / "no-docker")) is None
 
 
 def test_the_pods_security_context_and_labels_carry_over():
@@ -70,12 +82,16 @@ def test_docker_is_a_launcher(monkeypatch):
     assert selected_launcher() == "docker"
 
 
-# A stand-in for the docker client (no engine in CI): it writes the XCom result into the mounted dir,
-# prints its arguments and exits with the code the step would.
+# A stand-in for the docker client (no engine in CI): it reports an image id, writes the XCom result into the
+# mounted dir, prints its arguments and exits with the code the step would.
+IMAGE_ID_HEX = "5e" * 32
 FAKE_DOCKER = textwrap.dedent(f"""\
     #!{sys.executable}
     import json, sys
     arguments = sys.argv[1:]
+    if arguments[:2] == ["image", "inspect"]:
+        print("sha256:{IMAGE_ID_HEX}")
+        sys.exit(0)
     mounts = [arguments[i + 1] for i, argument in enumerate(arguments) if argument == "--volume"]
     host_dir = next(mount for mount in mounts if mount.endswith(":/airflow/xcom")).rsplit(":", 1)[0]
     with open(host_dir + "/return.json", "w") as handle:
@@ -96,4 +112,5 @@ def test_run_streams_the_output_and_returns_exit_code_and_result(tmp_path, monke
         exit_code, result = run_pod_in_docker(pod, log)
     assert exit_code == 3 and result["status"] == "gate_failed"
     assert result["args"][:2] == ["run", "--rm"] and "nivesh/credit-risk:0.1.0" in result["args"]
+    assert f"NIVESH_IMAGE_DIGEST=sha256:{IMAGE_ID_HEX}" in result["args"], "the engine's image id, passed on"
     assert "step output line" in caplog.text and "launcher docker: pod credit-risk-scorer-evaluate-model" in caplog.text

@@ -123,7 +123,9 @@ def test_operator_runs_the_pod_it_builds(monkeypatch):
     operator = toy_operator(sys.executable, "-c", WRITE_RESULT, "0")
     result = operator.execute(context=None)
     assert result["argv"] == ["0"]
-    assert result["env"]["MLFLOW_TRACKING_URI"] == environment()["MLFLOW_TRACKING_URI"]
+    assert result["env"]["MLFLOW_TRACKING_URI"] == environment("nivesh/toy:0.1.0")["MLFLOW_TRACKING_URI"]
+    # The pod's image is named, and the launcher says that no image ran.
+    assert result["env"]["NIVESH_IMAGE"] == "nivesh/toy:0.1.0" and result["env"]["NIVESH_LAUNCHER"] == "local"
 
 
 def test_unknown_launcher_is_refused(monkeypatch):

@@ -53,6 +53,8 @@ def test_pod_spec(dagbag, dag_id, model, step):
         "NIVESH_AIRFLOW_RUN_ID",
         "NIVESH_AIRFLOW_TASK_ID",
         "NIVESH_AIRFLOW_TRY_NUMBER",
+        "NIVESH_AIRFLOW_BASE_URL",
+        "NIVESH_IMAGE",
     }
     assert (
         env["NIVESH_AIRFLOW_RUN_ID"] == "{{ ti.run_id }}" and env["NIVESH_AIRFLOW_TRY_NUMBER"] == "{{ ti.try_number }}"
@@ -60,6 +62,9 @@ def test_pod_spec(dagbag, dag_id, model, step):
     assert "nivesh_data_root" in env["NIVESH_DATA_ROOT"] and "nivesh_data_schemes" in env["NIVESH_DATA_SCHEMES"]
     assert env["NIVESH_XCOM_DIR"] == "/airflow/xcom"
     assert "nivesh_mlflow_tracking_uri" in env["MLFLOW_TRACKING_URI"]
+    # Lineage: the runs the step opens name its image; registered versions link back to the Airflow run.
+    assert env["NIVESH_IMAGE"] == base.image
+    assert env["NIVESH_AIRFLOW_BASE_URL"] == "{{ var.value.get('nivesh_airflow_base_url', '') }}"
 
     assert pod.spec.security_context.run_as_non_root and pod.spec.security_context.run_as_user == 10001
     assert base.security_context.read_only_root_filesystem
@@ -116,3 +121,14 @@ def test_training_pods_get_the_mlflow_login_where_the_deployment_names_its_secre
     monkeypatch.setenv("NIVESH_MLFLOW_CREDENTIALS_SECRET", "nivesh-mlflow-credentials")
     (source,) = _base(task.build_pod_request_obj(dry_run=True)).env_from
     assert source.secret_ref.name == "nivesh-mlflow-credentials"
+
+
+def test_the_airflow_base_url_comes_from_the_deployment_s_variable(dagbag, monkeypatch):
+    from airflow.sdk.execution_time.context import VariableAccessor
+
+    task = dagbag.dags["credit_risk_training"].get_task("register_model")
+    env = {var.name: var.value for var in _base(task.build_pod_request_obj(dry_run=True)).env}
+    monkeypatch.setenv("AIRFLOW_VAR_NIVESH_AIRFLOW_BASE_URL", "http://127.0.0.1:8080")
+    context = {"var": {"value": VariableAccessor(deserialize_json=False)}}
+    assert task.render_template(env["NIVESH_AIRFLOW_BASE_URL"], context) == "http://127.0.0.1:8080"
+    assert env["NIVESH_IMAGE"] == "nivesh/credit-risk:0.1.0"

@@ -1,11 +1,15 @@
 """The credit risk DAG run end to end by Airflow with launcher `local`, against a real MLflow store."""
 
+import getpass
 import os
+import subprocess
+from urllib.parse import quote
 
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from embedded_state import PLATFORM
 from nivesh_platform.embedded import migrate_metadata_db, run_dag
 from nivesh_platform.state import EmbeddedState
 from scoring import ANSWERS, answers_of_the_scoring_server
@@ -55,6 +59,13 @@ def test_dag_run_leaves_a_production_version(embedded, loans_conf):
     assert run.info.run_name == f"credit_risk_scorer_{airflow_run}" and airflow_run.startswith("manual__")
     assert run.data.tags["nivesh.airflow.dag_id"] == DAG_ID and run.data.tags["nivesh.airflow.task_id"] == "train_model"
     assert run.data.tags["nivesh.airflow.try_number"] == "1"
+    # where its code came from: the pod's image (not run: launcher local), the checkout's revision, the package
+    assert run.data.tags["nivesh.image"] == "nivesh/credit-risk:0.1.0" and run.data.tags["nivesh.launcher"] == "local"
+    assert run.data.tags["nivesh.source_revision"] != "unknown" and "nivesh.image_digest" not in run.data.tags
+    assert run.data.tags["nivesh.package"].startswith("nivesh-credit-risk ")
+    # and the version leads back to the Airflow run (make ui serves this state dir's runs on 127.0.0.1:8080)
+    assert production.tags["nivesh.airflow.run_id"] == airflow_run
+    assert production.description.endswith(f"/dags/{DAG_ID}/runs/{quote(airflow_run, safe='')})")
     assert "credit_risk_scorer: promoted v1" in log
     assert "launcher local: pod credit-risk-scorer-train-model" in log
 
@@ -107,3 +118,25 @@ def test_data_outside_the_data_root_is_refused_at_validate_data(embedded, credit
     log = outcome.log_file.read_text()
     assert not outcome.succeeded
     assert f"credit_risk_scorer: failed at step validate_data: {credit_data}: outside the data root" in log
+
+
+def test_make_rollback_runs_the_rollback_dag_and_says_who_rolled_back_what(embedded):
+    state, _ = embedded
+    client = MlflowClient(state.tracking_uri, state.tracking_uri)
+    assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == 2
+    rollback = [PLATFORM, "rollback", "credit_risk_scorer", "--state-dir", str(state.root)]
+
+    done = subprocess.run([*rollback, "--reason", "v2 refuses too many"], capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = f"credit_risk_scorer: production rolled back from v2 to v1 by {getpass.getuser()} (command line)"
+    assert f"{said} (reason: v2 refuses too many)" in done.stdout
+    assert said in state.notification_file.read_text()
+    assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == 1
+    assert client.get_model_version("credit_risk_scorer", "2").tags["nivesh.rolled_back"] == "true"
+
+    refused = subprocess.run(rollback, capture_output=True, text=True)
+    assert refused.returncode == 1
+    assert "rollback requested by" in refused.stdout and "failed, production unchanged:" in refused.stdout
+    assert "no 'previous' version to roll back to; production stays v1" in refused.stdout
+    assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == 1

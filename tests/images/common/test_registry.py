@@ -58,8 +58,8 @@ def client(tmp_path):
     return MlflowClient(uri, uri)
 
 
-def trained_run(score: float, gate_passed: bool = True, model: str = NAME) -> str:
-    with mlflow.start_run(tags={MODEL_TAG: model}) as run:
+def trained_run(score: float, gate_passed: bool = True, model: str = NAME, tags: dict[str, str] | None = None) -> str:
+    with mlflow.start_run(tags={MODEL_TAG: model, **(tags or {})}) as run:
         model = DummyClassifier().fit([[0], [1]], [0, 1])
         # Requirements given, not inferred: inferring them loads the model in a subprocess, seconds a test.
         info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
@@ -100,6 +100,26 @@ def test_each_version_says_what_it_is_in_the_registry(client, toy):
     assert promote_candidate(client, toy, first["version"], TOLERANCE, champion_scoring(0.0))["promoted"]
     register_candidate(client, toy, trained_run(0.8))
     assert client.get_model_version(NAME, "2").description.endswith("Would replace production v1.")
+
+
+def test_a_version_leads_to_the_airflow_run_that_trained_it_in_one_click(client, toy, monkeypatch):
+    """The training run's DAG and run id as version tags; with the deployment's Airflow URL, the description ends with
+    a markdown link to the run's page in the Airflow 3 UI, the run id URL-quoted (`+`, `:`)."""
+    run_id = "manual__2026-11-27T10:00:00+00:00"
+    airflow = {"nivesh.airflow.dag_id": "toy_training", "nivesh.airflow.run_id": run_id, "nivesh.airflow.task_id": "x"}
+    monkeypatch.setenv("NIVESH_AIRFLOW_BASE_URL", "http://127.0.0.1:8080/")
+    register_candidate(client, toy, trained_run(0.9, tags=airflow))
+    version = client.get_model_version(NAME, "1")
+    assert version.tags["nivesh.airflow.dag_id"] == "toy_training"
+    assert version.tags["nivesh.airflow.run_id"] == run_id
+    assert "nivesh.airflow.task_id" not in version.tags
+    link = "http://127.0.0.1:8080/dags/toy_training/runs/manual__2026-11-27T10%3A00%3A00%2B00%3A00"
+    assert version.description.endswith(f"First candidate for production. [Airflow run]({link})")
+
+    monkeypatch.setenv("NIVESH_AIRFLOW_BASE_URL", "")  # Airflow's address unknown: the tags, no link
+    register_candidate(client, toy, trained_run(0.8, tags=airflow))
+    unlinked = client.get_model_version(NAME, "2")
+    assert unlinked.tags["nivesh.airflow.run_id"] == run_id and "Airflow run" not in unlinked.description
 
 
 def test_register_refuses_a_run_that_failed_its_gate(client, toy):
@@ -170,6 +190,35 @@ def test_rollback_moves_production_back_once(client, toy):
     with pytest.raises(BadInputError, match="production stays v1"):
         rollback_production(client, NAME)
     assert production(client) == 1
+
+
+def test_rollback_to_a_chosen_version_that_passed_its_gates(client, toy):
+    for version in (1, 2, 3):
+        register_candidate(client, toy, trained_run(0.9))
+        promote_candidate(client, toy, version, TOLERANCE, champion_scoring(0.9))
+    assert rollback_production(client, NAME, 1, toy.gate_names)["production_version"] == 1
+    assert production(client) == 1 and version_by_alias(client, NAME, "previous") is None
+    assert client.get_model_version(NAME, "3").tags["nivesh.rolled_back"] == "true"
+
+
+def test_rollback_refuses_a_version_that_cannot_serve(client, toy):
+    for version in (1, 2):
+        register_candidate(client, toy, trained_run(0.9))
+        promote_candidate(client, toy, version, TOLERANCE, champion_scoring(0.9))
+    client.set_tag(client.get_model_version(NAME, "1").run_id, "nivesh.gate.evaluate", "failed")
+    with pytest.raises(GateFailedError, match="has not passed gate"):
+        rollback_production(client, NAME, 1, toy.gate_names)
+    with pytest.raises(BadInputError, match="--to 2: v2 is already toy_model's production version"):
+        rollback_production(client, NAME, 2, toy.gate_names)
+    with pytest.raises(BadInputError, match="--to 7: toy_model has no such version"):
+        rollback_production(client, NAME, 7, toy.gate_names)
+    assert production(client) == 2 and int(version_by_alias(client, NAME, "previous").version) == 1
+
+
+def test_rollback_without_production_is_bad_input(client, toy):
+    register_candidate(client, toy, trained_run(0.9))
+    with pytest.raises(BadInputError, match="toy_model: there is no production version to roll back"):
+        rollback_production(client, NAME, 1, toy.gate_names)
 
 
 def test_unknown_version_is_bad_input(client, toy):

@@ -1,4 +1,9 @@
 import importlib.metadata
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -37,6 +42,9 @@ def test_experiments_open_on_their_runs_in_mlflow_s_ui_new_or_made_before(tmp_pa
         mlflow.set_tracking_uri(None)
 
 
+LINEAGE_VARIABLES = ("NIVESH_IMAGE", "NIVESH_IMAGE_DIGEST", "NIVESH_LAUNCHER", "NIVESH_SOURCE_REVISION")
+
+
 def test_runs_are_named_after_their_airflow_run_and_tagged_with_the_task(monkeypatch):
     from nivesh_common.tracking import run_labels
 
@@ -45,19 +53,66 @@ def test_runs_are_named_after_their_airflow_run_and_tagged_with_the_task(monkeyp
         "NIVESH_AIRFLOW_RUN_ID",
         "NIVESH_AIRFLOW_TASK_ID",
         "NIVESH_AIRFLOW_TRY_NUMBER",
+        *LINEAGE_VARIABLES,
     ):
         monkeypatch.delenv(name, raising=False)
-    by_hand, no_tags = run_labels("credit_risk_scorer", "train")
-    assert by_hand.startswith("credit_risk_scorer_train_") and by_hand.endswith("Z") and no_tags == {}
+    monkeypatch.setattr(sys, "argv", ["pytest"])
+    by_hand, tags = run_labels("credit_risk_scorer", "train")
+    assert by_hand.startswith("credit_risk_scorer_train_") and by_hand.endswith("Z")
+    assert set(tags) == {"nivesh.source_revision"}, "no Airflow task, no image: only where the code came from"
     monkeypatch.setenv("NIVESH_AIRFLOW_DAG_ID", "credit_risk_training")
     monkeypatch.setenv("NIVESH_AIRFLOW_RUN_ID", "scheduled__2026-11-29T03:00:00+00:00")
     monkeypatch.setenv("NIVESH_AIRFLOW_TASK_ID", "train_model")
     monkeypatch.setenv("NIVESH_AIRFLOW_TRY_NUMBER", "2")
     name, tags = run_labels("credit_risk_scorer", "train")
     assert name == "credit_risk_scorer_scheduled__2026-11-29T03:00:00+00:00"
-    assert tags == {
+    assert {key: value for key, value in tags.items() if key.startswith("nivesh.airflow.")} == {
         "nivesh.airflow.dag_id": "credit_risk_training",
         "nivesh.airflow.run_id": "scheduled__2026-11-29T03:00:00+00:00",
         "nivesh.airflow.task_id": "train_model",
         "nivesh.airflow.try_number": "2",
     }
+
+
+def checkout_revision() -> str:
+    """What `make images` bakes in, computed here as the Makefile does."""
+    git = ["git", "-C", str(Path(__file__).parent)]
+    head = subprocess.run([*git, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=True)
+    dirty = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True, check=True).stdout.strip()
+    return head.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def test_a_step_in_an_image_tags_its_runs_with_the_image_its_digest_revision_and_package(monkeypatch):
+    """As in a pod of launcher docker: the image ref and digest, the launcher, the baked-in revision, and the
+    package of the console script the process runs."""
+    from nivesh_common.tracking import run_labels
+
+    monkeypatch.setenv("NIVESH_IMAGE", "nivesh/credit-risk:0.1.0")
+    monkeypatch.setenv("NIVESH_IMAGE_DIGEST", "sha256:" + "ab" * 32)
+    monkeypatch.setenv("NIVESH_LAUNCHER", "docker")
+    monkeypatch.setenv("NIVESH_SOURCE_REVISION", "0123456789ab-dirty")
+    monkeypatch.setattr(sys, "argv", [str(Path(sys.executable).parent / "nivesh-credit-risk"), "train"])
+    _, tags = run_labels("credit_risk_scorer", "train")
+    assert tags["nivesh.image"] == "nivesh/credit-risk:0.1.0"
+    assert tags["nivesh.image_digest"] == "sha256:" + "ab" * 32
+    assert tags["nivesh.launcher"] == "docker"
+    assert tags["nivesh.source_revision"] == "0123456789ab-dirty"
+    assert tags["nivesh.package"] == f"nivesh-credit-risk {importlib.metadata.version('nivesh-credit-risk')}"
+
+
+def test_a_step_run_from_the_checkout_takes_the_revision_from_git_or_says_unknown(monkeypatch, tmp_path):
+    from nivesh_common.lineage import source_revision
+    from nivesh_common.tracking import run_labels
+
+    for name in LINEAGE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "argv", [str(Path(sys.executable).parent / "nivesh-drift"), "check"])
+    _, tags = run_labels("credit_risk_scorer-drift", "check")
+    expected = checkout_revision() if shutil.which("git") else "unknown"
+    assert re.fullmatch(r"[0-9a-f]{12}(-dirty)?|unknown", expected)
+    assert tags["nivesh.source_revision"] == expected
+    assert tags["nivesh.package"].startswith("nivesh-drift ")
+    assert "nivesh.image" not in tags and "nivesh.image_digest" not in tags and "nivesh.launcher" not in tags
+    assert source_revision(tmp_path) == "unknown", "no repository there"
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git at all
+    assert source_revision(Path(__file__).parent) == "unknown"

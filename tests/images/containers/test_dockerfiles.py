@@ -45,6 +45,9 @@ def test_step_image_is_multi_stage_slim_non_root_with_its_console_script(image_n
     assert any(i == "RUN" and "--constraint /src/constraints.txt" in a for i, a in steps), "pinned dependencies"
     package = f"nivesh_{DIRECTORIES[image_name]}"
     assert any(i == "RUN" and f"slim_venv.py {package}" in a for i, a in steps), "slimmed, and its imports checked"
+    runtime = steps[steps.index(("COPY", "--from=builder /opt/venv /opt/venv")) :]
+    assert ("ARG", "NIVESH_SOURCE_REVISION=unknown") in runtime, "the revision `make images` passes, after the deps"
+    assert ("ENV", "NIVESH_SOURCE_REVISION=${NIVESH_SOURCE_REVISION}") in runtime, "baked in for the step to read"
     user = [arguments for instruction, arguments in steps if instruction == "USER"]
     assert user == ["10001:10001"]
     entrypoint = [arguments for instruction, arguments in steps if instruction == "ENTRYPOINT"]
@@ -86,3 +89,13 @@ def test_hadolint_does_flag_a_careless_dockerfile(tmp_path):
     linted = subprocess.run([str(HADOLINT), "--no-color", str(careless)], capture_output=True, text=True)
     assert linted.returncode == 1
     assert {"DL3006", "DL3013", "DL3025"} <= set(re.findall(r"DL\d{4}", linted.stdout))
+
+
+def test_make_images_bakes_in_the_revision_a_step_run_from_the_checkout_computes(monkeypatch):
+    from nivesh_common.lineage import source_revision
+
+    monkeypatch.delenv("NIVESH_SOURCE_REVISION", raising=False)
+    dry_run = subprocess.run(["make", "-n", "-C", str(ROOT), "step-images"], capture_output=True, text=True, check=True)
+    revision = source_revision(ROOT / "images" / "common" / "src")
+    assert re.fullmatch(r"[0-9a-f]{12}(-dirty)?|unknown", revision)
+    assert f"--build-arg NIVESH_SOURCE_REVISION={revision} " in dry_run.stdout

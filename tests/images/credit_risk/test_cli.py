@@ -203,6 +203,11 @@ def test_register_promote_rollback_lifecycle(trained, store, credit_data):
     again = credit("rollback", env=store)
     assert again.exit_code == 2 and "production stays v1" in again.result["error"]
     assert aliases(store, MODEL)["production"] == 1
+    for hostile in ("two", "0", "-1"):
+        refused = credit("rollback", "--to", hostile, env=store)
+        assert refused.exit_code == 2 and "a version number (1 or more) or 'previous'" in refused.result["error"]
+    forward = credit("rollback", "--to", "2", env=store)  # an operator's choice: any version that passed its gates
+    assert forward.result["production_version"] == 2 and aliases(store, MODEL)["production"] == 2
 
 
 def test_promote_keeps_production_when_candidate_is_worse(store, credit_data):
@@ -236,6 +241,7 @@ def test_help_lists_every_subcommand(step_env):
         "register",
         "promote",
         "rollback",
+        "smoke-test",
     ):
         assert subcommand in run.stdout
 

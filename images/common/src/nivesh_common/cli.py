@@ -25,14 +25,15 @@ from nivesh_contract.results import Status, missing_fields
 log = logging.getLogger("nivesh")
 
 StepFunction = Callable[..., dict[str, Any]]
-REGISTRY_COMMANDS = ("register", "promote", "rollback")
+REGISTRY_COMMANDS = ("register", "promote", "rollback", "smoke-test")
 
 
 class StepCommands(TyperGroup):
-    """`--help` lists the image's own steps first, as defined, and the registry commands last."""
+    """`--help` lists the image's own steps first, as defined, and the registry commands last, in their order."""
 
     def list_commands(self, ctx) -> list[str]:
-        return sorted(super().list_commands(ctx), key=lambda name: name in REGISTRY_COMMANDS)
+        order = {name: place for place, name in enumerate(REGISTRY_COMMANDS, start=1)}
+        return sorted(super().list_commands(ctx), key=lambda name: order.get(name, 0))
 
 
 def step_app(help_text: str) -> typer.Typer:

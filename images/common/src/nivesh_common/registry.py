@@ -15,10 +15,12 @@ from mlflow.exceptions import MlflowException
 
 from nivesh_common.errors import BadInputError, GateFailedError
 from nivesh_common.gates import gates_not_passed
+from nivesh_common.lineage import airflow_run_url
 from nivesh_common.registry_lock import registry_lock
 from nivesh_common.tracking import get_run, model_uri_of, require_run_of
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.names import (
+    AIRFLOW_TAG_PREFIX,
     CANDIDATE,
     DATA_ROWS_TAG,
     DATA_SHA256_TAG,
@@ -53,13 +55,18 @@ def require_gates(client: MlflowClient, run_id: str, required: tuple[str, ...]) 
 
 
 def version_tags(run: Run) -> dict[str, str]:
-    """What a registry page should say of a version at a glance: its data and when it was trained."""
+    """What a registry page should say of a version at a glance: its data, when it was trained, and the Airflow run
+    that trained it (its DAG and run id; none for a run made by hand)."""
     tags = run.data.tags
+    airflow_run = {
+        key: tags[key] for key in (f"{AIRFLOW_TAG_PREFIX}dag_id", f"{AIRFLOW_TAG_PREFIX}run_id") if key in tags
+    }
     return {
         DATA_SHA256_TAG: tags.get(DATA_SHA256_TAG, ""),
         DATA_ROWS_TAG: tags.get(DATA_ROWS_TAG, ""),
         DATA_SOURCE_TAG: tags.get(DATA_SOURCE_TAG, ""),
         TRAINED_DATE_TAG: _trained_at(run).date().isoformat(),
+        **airflow_run,
     }
 
 
@@ -68,7 +75,8 @@ def _trained_at(run: Run) -> datetime:
 
 
 def describe_version(run: Run, model: ModelDeclaration, production: ModelVersion | None) -> str:
-    """The version's description: data, rows, key metrics, gates, the production version it would replace."""
+    """The version's description: data, rows, key metrics, gates, the production version it would replace, and a
+    markdown link to the Airflow run that trained it where the deployment says where Airflow is."""
     tags, metrics = run.data.tags, run.data.metrics
     shown = ", ".join(f"{key} {metrics[key]:.4g}" for key in model.summary_metrics if key in metrics)
     gates = ", ".join(
@@ -77,10 +85,12 @@ def describe_version(run: Run, model: ModelDeclaration, production: ModelVersion
         if key.startswith(GATE_TAG_PREFIX)
     )
     replaces = f"would replace production v{production.version}" if production else "first candidate for production"
+    url = airflow_run_url(tags.get(f"{AIRFLOW_TAG_PREFIX}dag_id", ""), tags.get(f"{AIRFLOW_TAG_PREFIX}run_id", ""))
     return (
         f"{model.name} trained {_trained_at(run):%Y-%m-%d %H:%M} UTC by run "
         f"{run.info.run_id} on {tags.get(DATA_SOURCE_TAG, 'unknown data')} ({tags.get(DATA_ROWS_TAG, '?')} rows). "
         f"Metrics: {shown or 'none logged'}. Gates: {gates or 'none recorded'}. {replaces.capitalize()}."
+        + (f" [Airflow run]({url})" if url else "")
     )
 
 
@@ -109,29 +119,54 @@ def register_candidate(client: MlflowClient, model: ModelDeclaration, run_id: st
     }
 
 
-def get_version(client: MlflowClient, name: str, version: int) -> ModelVersion:
+def get_version(client: MlflowClient, name: str, version: int, flag: str = "--version") -> ModelVersion:
     try:
         return client.get_model_version(name, str(version))
     except MlflowException as exc:
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-            raise BadInputError(f"--version {version}: {name} has no such version") from None
+            raise BadInputError(f"{flag} {version}: {name} has no such version") from None
         raise
 
 
-def rollback_production(client: MlflowClient, name: str) -> RolledBack:
-    """Point `production` back at `previous`; the rolled-back version is tagged and `previous` cleared."""
+def rollback_production(
+    client: MlflowClient, name: str, to_version: int | None = None, required_gates: tuple[str, ...] = ()
+) -> RolledBack:
+    """Point `production` back at `previous`, or at `to_version` if it passed `required_gates`; the rolled-back
+    version is tagged and `previous` cleared (it named the version before the one now rolled back)."""
     with registry_lock(client, name):
-        return _roll_back(client, name)
+        production = version_by_alias(client, name, PRODUCTION)
+        target = _rollback_target(client, name, production, to_version, required_gates)
+        client.set_registered_model_alias(name, PRODUCTION, target.version)
+        client.set_model_version_tag(name, production.version, ROLLED_BACK_TAG, "true")
+        if version_by_alias(client, name, PREVIOUS) is not None:
+            client.delete_registered_model_alias(name, PREVIOUS)
+        log.info("rolled %s production back from v%s to v%s", name, production.version, target.version)
+        return {
+            "model": name,
+            "production_version": int(target.version),
+            "rolled_back_version": int(production.version),
+        }
 
 
-def _roll_back(client: MlflowClient, name: str) -> RolledBack:
-    production = version_by_alias(client, name, PRODUCTION)
-    previous = version_by_alias(client, name, PREVIOUS)
-    if previous is None or production is None:
-        held = f"production stays v{production.version}" if production else "there is no production version"
-        raise BadInputError(f"{name}: no 'previous' version to roll back to; {held}")
-    client.set_registered_model_alias(name, PRODUCTION, previous.version)
-    client.set_model_version_tag(name, production.version, ROLLED_BACK_TAG, "true")
-    client.delete_registered_model_alias(name, PREVIOUS)
-    log.info("rolled %s production back from v%s to v%s", name, production.version, previous.version)
-    return {"model": name, "production_version": int(previous.version), "rolled_back_version": int(production.version)}
+def _rollback_target(
+    client: MlflowClient,
+    name: str,
+    production: ModelVersion | None,
+    to_version: int | None,
+    required_gates: tuple[str, ...],
+) -> ModelVersion:
+    if production is None:
+        raise BadInputError(f"{name}: there is no production version to roll back")
+    if to_version is None:
+        previous = version_by_alias(client, name, PREVIOUS)
+        if previous is None:
+            raise BadInputError(
+                f"{name}: no 'previous' version to roll back to; production stays v{production.version} "
+                "(choose one with --to VERSION)"
+            )
+        return previous
+    target = get_version(client, name, to_version, flag="--to")
+    if target.version == production.version:
+        raise BadInputError(f"--to {to_version}: v{to_version} is already {name}'s production version")
+    require_gates(client, target.run_id, required_gates)
+    return target

@@ -1,4 +1,4 @@
-"""`register`, `promote` and `rollback`: the same three commands in every image, ruled by its declaration."""
+"""`register`, `promote`, `rollback` and `smoke-test`: the same commands in every image, ruled by its declaration."""
 
 from pkgutil import resolve_name
 from typing import Annotated
@@ -6,16 +6,19 @@ from typing import Annotated
 import typer
 
 from nivesh_common.cli import step
+from nivesh_common.errors import BadInputError
 from nivesh_common.options import RunId, Version, setting_option
 from nivesh_common.settings import load_tracking_settings
 from nivesh_contract.declaration import ModelDeclaration
-from nivesh_contract.results import Promoted, Registered, RolledBack
+from nivesh_contract.names import PREVIOUS
+from nivesh_contract.results import Promoted, Registered, RolledBack, SmokeTested
 
 
 def add_registry_commands(app: typer.Typer, model: ModelDeclaration, scorer: str) -> None:
     """`scorer` names the model's promotion.Scorer as "module:function"; it is imported only by `promote`,
     and MLflow only by the commands: `--help` and the data steps start fast."""
     tolerance_setting = model.promotion.tolerance_setting
+    _add_smoke_test(app, model)
 
     @app.command()
     @step
@@ -45,10 +48,42 @@ def add_registry_commands(app: typer.Typer, model: ModelDeclaration, scorer: str
 
     @app.command()
     @step
-    def rollback() -> RolledBack:
-        """Move `production` back to the version that holds `previous`."""
+    def rollback(
+        to: Annotated[
+            str,
+            typer.Option(
+                "--to",
+                metavar="VERSION|previous",
+                help="The version to return to (one that passed its gates), or the one that holds `previous`.",
+            ),
+        ] = PREVIOUS,
+    ) -> RolledBack:
+        """Move `production` back to the version that holds `previous`, or to VERSION."""
         from nivesh_common.registry import rollback_production
         from nivesh_common.tracking import connect
 
+        to_version = _rollback_target(to)
         client = connect(load_tracking_settings())
-        return rollback_production(client, model.name)
+        return rollback_production(client, model.name, to_version, model.gate_names)
+
+
+def _rollback_target(to: str) -> int | None:
+    """`previous`, or a version number (what the rollback DAG's param renders: a number, or empty for previous)."""
+    if to in (PREVIOUS, ""):
+        return None
+    if not to.isdigit() or int(to) < 1:
+        raise BadInputError(f"--to {to[:40]!r}: a version number (1 or more) or {PREVIOUS!r}")
+    return int(to)
+
+
+def _add_smoke_test(app: typer.Typer, model: ModelDeclaration) -> None:
+    @app.command("smoke-test")
+    @step
+    def smoke_test(version: Version) -> SmokeTested:
+        """Load `production` as a consumer would, predict on its input example and check the answer against its
+        signature, if production is VERSION (as promote left it); if that fails, roll production back and exit 3."""
+        from nivesh_common.smoke_test import smoke_test_production
+        from nivesh_common.tracking import connect
+
+        client = connect(load_tracking_settings())
+        return smoke_test_production(client, model.name, version)

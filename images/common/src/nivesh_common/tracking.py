@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 
 from nivesh_common.data import flattened, table_sha256
 from nivesh_common.errors import BadInputError, TrackingUnavailableError
+from nivesh_common.lineage import lineage_tags
 from nivesh_common.settings import TrackingSettings, airflow_task
 from nivesh_contract.names import (
     AIRFLOW_TAG_PREFIX,
@@ -105,9 +106,10 @@ def _check_reachable(uri: str) -> None:
 
 def run_labels(subject: str, step: str) -> tuple[str, dict[str, str]]:
     """A run's name and tags: `<subject>_<Airflow run id>` and the task's ids in a pipeline (so the run leads back
-    to its Airflow run), `<subject>_<step>_<UTC time>` when a step runs by hand."""
+    to its Airflow run), `<subject>_<step>_<UTC time>` when a step runs by hand; in both, where its code came from
+    (image, source revision, package: nivesh_common.lineage)."""
     task = airflow_task()
-    tags = {f"{AIRFLOW_TAG_PREFIX}{field}": value for field, value in task.items()}
+    tags = {f"{AIRFLOW_TAG_PREFIX}{field}": value for field, value in task.items()} | lineage_tags()
     if "run_id" in task:
         return f"{subject}_{task['run_id']}", tags
     return f"{subject}_{step}_{datetime.now(UTC):%Y%m%dT%H%M%SZ}", tags

@@ -11,6 +11,7 @@ AIRFLOW_IMAGE_REF = f"{IMAGE_REPOSITORY}/airflow:{IMAGE_VERSION}"  # the cluster
 STEP_IMAGES = (*(model.image for model in MODELS), DRIFT_IMAGE)
 
 MASTER = MasterPipeline(dag_id="master_training_pipeline", schedule="0 1 * * 1", max_data_age_days=30.0)
+ROLLBACK_DAG_ID = "rollback_model"  # an operation, triggered by a person: production back to an earlier version
 
 
 class UnknownModelError(KeyError):

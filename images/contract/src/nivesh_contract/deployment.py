@@ -19,6 +19,17 @@ AIRFLOW_CONTEXT_VARIABLES = {
     "task_id": "NIVESH_AIRFLOW_TASK_ID",
     "try_number": "NIVESH_AIRFLOW_TRY_NUMBER",
 }
+# Lineage (nivesh_common.lineage). The step's image ref: set in every pod. The image's content-addressed id
+# (sha256): set only by launcher docker, which asks its engine; on Kubernetes the kubelet resolves the image only
+# when the pod starts, after its environment is fixed. The launcher, set by the launchers outside the cluster
+# (local: no image ran; docker). The git revision the image was built from: baked in by `make images`.
+IMAGE_VARIABLE = "NIVESH_IMAGE"
+IMAGE_DIGEST_VARIABLE = "NIVESH_IMAGE_DIGEST"
+LAUNCHER_VARIABLE = "NIVESH_LAUNCHER"
+SOURCE_REVISION_VARIABLE = "NIVESH_SOURCE_REVISION"
+# Where a person opens Airflow (Airflow Variable nivesh_airflow_base_url, '' unknown): a registered version's
+# description links the Airflow run that trained it.
+AIRFLOW_BASE_URL_VARIABLE = "NIVESH_AIRFLOW_BASE_URL"
 # The XCom key under which the master's trigger tasks (Airflow's TriggerDagRunOperator) leave the model run they
 # started: the summary and `make run`'s progress read it.
 TRIGGERED_RUN_ID = "trigger_run_id"

@@ -11,14 +11,25 @@ DATA_SHA256_TAG = "nivesh.data.sha256"
 DATA_ROWS_TAG = "nivesh.data.rows"
 DATA_SOURCE_TAG = "nivesh.data.source"
 AIRFLOW_TAG_PREFIX = "nivesh.airflow."  # nivesh.airflow.<dag_id|run_id|task_id|try_number>
+# Where a run's code came from (nivesh_common.lineage): the step's image, its content digest where the launcher knows
+# it (docker), the launcher where it ran outside the cluster (local, docker), the source revision the image was built
+# from (or the checkout's), and the step's package as "<distribution> <version>".
+IMAGE_TAG = "nivesh.image"
+IMAGE_DIGEST_TAG = "nivesh.image_digest"
+LAUNCHER_TAG = "nivesh.launcher"
+SOURCE_REVISION_TAG = "nivesh.source_revision"
+PACKAGE_TAG = "nivesh.package"
 GATE_TAG_PREFIX = "nivesh.gate."  # nivesh.gate.<gate> = passed | failed
 GATE_PASSED, GATE_FAILED = "passed", "failed"
 # Tag of a drift run: the production version its reference data came from.
 PRODUCTION_VERSION_TAG = "nivesh.production_version"
-# Tag of a model version: the day its run trained it (UTC), as the seed asks.
+# Tag of a model version: the day its run trained it (UTC), as the seed asks. A version also carries its
+# training run's nivesh.airflow.dag_id and nivesh.airflow.run_id (the Airflow run that made it).
 TRAINED_DATE_TAG = "trained_date"
 # Tag of a model version that `rollback` took production away from.
 ROLLED_BACK_TAG = "nivesh.rolled_back"
+# Tag of a model version that `smoke-test` loaded as production and checked: passed | failed.
+SMOKE_TEST_TAG = "nivesh.smoke_test"
 
 # Artifacts of a training run.
 REFERENCE_SNAPSHOT = "reference/data.parquet"  # what drift checks compare new data with

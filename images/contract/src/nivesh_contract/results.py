@@ -87,6 +87,30 @@ class RolledBack(TypedDict):
     rolled_back_version: int
 
 
+class SmokeTested(TypedDict):
+    """`smoke-test`: `tested` false means production is not `version` (nothing new to test), and `reason` says so;
+    tested, it says how many rows the loaded model predicted and how long loading and predicting took."""
+
+    model: str
+    version: int
+    tested: bool
+    production_version: int | None
+    reason: NotRequired[str]
+    rows: NotRequired[int]
+    seconds: NotRequired[float]
+
+
+class SmokeTestFailed(TypedDict):
+    """What a failed `smoke-test` adds to its result (exit 3): the version taken out of production and the
+    production version after the rollback (None: the failed version was the first, and production was removed)."""
+
+    smoke_test: str  # "failed"
+    model: str
+    version: int
+    rolled_back_version: int | None  # None: production had moved meanwhile, and was left alone
+    production_version: int | None
+
+
 class DriftDecision(TypedDict):
     """`nivesh-drift check`, and one row of `report`: with no production version, only the first three."""
 
