@@ -45,6 +45,10 @@ rollback: $(INSTALLED) ## Roll a model's production back on the embedded default
 	@test -n "$(MODEL)" || { echo "make: rollback needs MODEL=<registered model name>, e.g. MODEL=credit_risk_scorer" >&2; exit 2; }
 	$(BIN)/nivesh-platform rollback $(MODEL) --state-dir $(STATE_DIR) $(if $(VERSION),--to $(VERSION)) --reason "$(REASON)"
 
+publish-data: $(INSTALLED) ## New training data for a model: an event of its Airflow data asset, which starts its DAG under make ui (AIRFLOW_PORT; AIRFLOW_URL=... another Airflow): MODEL=anomaly_detector DATA=.nivesh/data/anomaly/new.csv
+	@test -n "$(MODEL)" && test -n "$(DATA)" || { echo "make: publish-data needs MODEL=<registered model name> DATA=<file>, e.g. MODEL=anomaly_detector DATA=.nivesh/data/anomaly/new.csv" >&2; exit 2; }
+	$(BIN)/nivesh-platform publish-data $(MODEL) $(DATA) --state-dir $(STATE_DIR) $(if $(AIRFLOW_URL),--airflow-url $(AIRFLOW_URL))
+
 summary: $(INSTALLED) ## Print the registry table of the embedded default
 	$(BIN)/nivesh-platform summary --state-dir $(STATE_DIR)
 
@@ -203,4 +207,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install new-model run ui serve rollback summary images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean
+.PHONY: help install new-model run ui serve rollback publish-data summary images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean

@@ -2,13 +2,13 @@
 
 from datetime import timedelta
 
-import pendulum
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
 
 from nivesh_contract.catalog import MASTER
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.deployment import TRIGGERED_RUN_ID
+from nivesh_pipelines.assets import weekly
 from nivesh_pipelines.deadlines import deadline_alert
 from nivesh_pipelines.notify import deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
@@ -41,8 +41,7 @@ def build_master_dag(models: tuple[ModelDeclaration, ...]) -> DAG:
     with DAG(
         dag_id=MASTER.dag_id,
         description="Weekly: data freshness, every model's training DAG in parallel, drift detection, summary.",
-        schedule=MASTER.schedule,
-        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        schedule=weekly(MASTER.schedule),  # no start_date: the first run is the next Monday (see assets.weekly)
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,

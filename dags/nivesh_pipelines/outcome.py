@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from nivesh_contract.catalog import MASTER
 from nivesh_contract.results import DriftDecision, DriftReport, Notification, Status, StepResult
-from nivesh_pipelines.steps import DRIFT_CHECK
+from nivesh_pipelines.approval import APPROVAL
+from nivesh_pipelines.steps import DEPLOY, DRIFT_CHECK
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class ModelReport:
 
 
 DRIFT_SHARE = "drift share"
+APPROVED = "Approve"  # ApprovalOperator's option
+SMOKE_TESTED = "loads and answers in its image (smoke test)"
 
 
 def describe_outcome(
@@ -27,26 +30,40 @@ def describe_outcome(
     results: dict[str, dict | None],
     failures: dict[str, StepResult | None] | None = None,
     forced: bool = False,
+    approval: dict | None = None,
 ) -> str:
-    """`results`: task id -> XCom result (None where the step did not finish); `failures`: a failed step's result."""
+    """`results`: task id -> XCom result (None where the step did not finish); `failures`: a failed step's result;
+    `approval`: the approval task's answer, where a person was asked."""
     drift = results.get(DRIFT_CHECK)
     if drift and not drift["retrain"] and not forced:
         return (
             f"{model}: skipped: no drift (production v{drift['production_version']} kept; "
             f"{DRIFT_SHARE} {drift['drift_share']:.2f}, {drift['reason']})"
         )
+    if approval and approval["chosen_options"] != [APPROVED]:
+        production = (drift or {}).get("production_version")
+        kept = f"kept v{production}" if production else "no production version yet"
+        candidate = (results.get("register_model") or {}).get("version", "?")
+        return f"{model}: {kept}: candidate v{candidate} rejected by {_responder(approval)} at {APPROVAL}"
     unfinished = [task_id for task_id in step_ids if results.get(task_id) is None]
     if unfinished:
         return _failed(model, unfinished[0], (failures or {}).get(unfinished[0]), drift)
-    promotion = results[step_ids[-1]]
+    promotion = results[DEPLOY]
     metrics = (results.get("evaluate_model") or {}).get("metrics", {})
     shown = ", ".join(f"{name.removeprefix('test_')} {value:.3g}" for name, value in sorted(metrics.items()))
     if promotion.get("promoted"):
-        return f"{model}: promoted v{promotion['production_version']} ({shown})"
+        approved = f", approved by {_responder(approval)}" if approval else ""
+        return f"{model}: promoted v{promotion['production_version']} ({shown}){approved}; {SMOKE_TESTED}"
     return (
         f"{model}: kept v{promotion['production_version']}, candidate v{promotion['candidate_version']} "
         f"not promoted: {promotion['reason']} ({shown})"
     )
+
+
+def _responder(approval: dict) -> str:
+    """Who answered in the UI or the REST API; Airflow answers itself (the default, Reject) when time runs out."""
+    user = approval.get("responded_by_user") or {}
+    return user.get("name") or user.get("id") or "nobody in time"
 
 
 def _failed(model: str, task_id: str, failure: StepResult | None, drift: DriftDecision | None) -> str:

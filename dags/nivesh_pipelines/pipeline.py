@@ -2,17 +2,18 @@
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import DAG, Param, TriggerRule, chain, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from nivesh_contract.declaration import ModelDeclaration, Option, Setting
 from nivesh_contract.results import Notification
+from nivesh_pipelines.approval import APPROVAL, APPROVAL_DECISION, PromotionApproval, require_approval_param
+from nivesh_pipelines.assets import MACROS, training_schedule
 from nivesh_pipelines.deadlines import deadline_alert
 from nivesh_pipelines.notify import FinalFailureNotifier, deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
 from nivesh_pipelines.outcome import describe_outcome
-from nivesh_pipelines.steps import DRIFT_CHECK, TRAINING_DECISION, pipeline_steps
+from nivesh_pipelines.steps import DEPLOY, DRIFT_CHECK, TRAINING_DECISION, Step, comparison_step, pipeline_steps
 
 DEFAULT_ARGS = {
     "owner": "ml-team",
@@ -54,6 +55,7 @@ def _params(model: ModelDeclaration) -> dict[str, Param]:
     params |= {setting.name: number_param(setting) for setting in model.settings}
     params |= {option.name: option_param(option) for option in model.options}
     params["force"] = Param(False, type="boolean", description="Train even without drift or new data.")
+    params["require_approval"] = require_approval_param(model)
     return params
 
 
@@ -63,13 +65,26 @@ def train_or_skip(params=None, ti=None) -> bool:
     return bool(params["force"]) or bool(ti.xcom_pull(task_ids=DRIFT_CHECK)["retrain"])
 
 
+@task.short_circuit(task_id=APPROVAL_DECISION, ignore_downstream_trigger_rules=False)
+def approval_required(params=None) -> bool:
+    """Without `require_approval` the comparison and the approval are skipped, and deploy_to_production runs after
+    register_model alone (its trigger rule: none failed, one succeeded)."""
+    return bool(params["require_approval"])
+
+
+def _step_operator(step: Step, model: ModelDeclaration) -> TrainingStepOperator:
+    if step.task_id == DEPLOY:
+        return TrainingStepOperator(step=step, model=model.name, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    return TrainingStepOperator(step=step, model=model.name)
+
+
 def build_training_dag(model: ModelDeclaration) -> DAG:
     pipeline = pipeline_steps(model)
     with DAG(
         dag_id=model.dag_id,
         description=model.description,
-        schedule=model.schedule,
-        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        schedule=training_schedule(model),  # weekly or on new data; no start_date (see assets.weekly)
+        user_defined_macros=MACROS,  # published_data_path, for the steps' --data
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
@@ -81,10 +96,13 @@ def build_training_dag(model: ModelDeclaration) -> DAG:
     ) as dag:
         steps = []
         for step in pipeline:
-            steps.append(TrainingStepOperator(step=step, model=model.name))
+            steps.append(_step_operator(step, model))
             if step.task_id == DRIFT_CHECK:
                 steps.append(train_or_skip())
         chain(*steps)
+        comparison = TrainingStepOperator(step=comparison_step(model), model=model.name)
+        approval = PromotionApproval(model=model)
+        dag.get_task("register_model") >> approval_required() >> comparison >> approval >> dag.get_task(DEPLOY)
         step_ids = [step.task_id for step in pipeline]
 
         @task(trigger_rule=TriggerRule.ALL_DONE)
@@ -92,12 +110,19 @@ def build_training_dag(model: ModelDeclaration) -> DAG:
             """Returns the outcome line too: the master pipeline's summary reads it."""
             results = {task_id: ti.xcom_pull(task_ids=task_id) for task_id in step_ids}
             failures = {task_id: ti.xcom_pull(task_ids=task_id, key=FAILED_STEP_RESULT) for task_id in step_ids}
-            outcome = describe_outcome(model.name, step_ids, results, failures, forced=params["force"])
+            outcome = describe_outcome(
+                model.name,
+                step_ids,
+                results,
+                failures,
+                forced=params["force"],
+                approval=ti.xcom_pull(task_ids=APPROVAL),
+            )
             channels = deliver(f"[nivesh] {model.dag_id}", outcome, get_current_context())
             return {"outcome": outcome, "channels": channels}
 
-        steps[-1] >> send_notification()
-        steps >> fail_run_if_a_step_failed(model.dag_id, "send_notification")
+        [steps[-1], approval] >> send_notification()
+        [*steps, comparison, approval] >> fail_run_if_a_step_failed(model.dag_id, "send_notification")
     return dag
 
 

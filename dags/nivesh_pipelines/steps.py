@@ -11,6 +11,8 @@ from nivesh_contract.declaration import ModelDeclaration, Option, Setting, StepI
 
 RUN_ID = "{{ ti.xcom_pull(task_ids='train_model')['run_id'] }}"
 VERSION = "{{ ti.xcom_pull(task_ids='register_model')['version'] }}"
+PRODUCTION_VERSION = "{{ ti.xcom_pull(task_ids='deploy_to_production')['production_version'] }}"
+DEPLOY = "deploy_to_production"
 DRIFT_CHECK = "check_drift"
 TRAINING_DECISION = "train_or_skip"
 ALL_MODELS = "all"  # the `nivesh.ai/model` label of the master pipeline's pods
@@ -41,8 +43,13 @@ def _param_value(each: Setting | Option) -> str:
 
 
 def data_path(model: ModelDeclaration) -> str:
-    """The run's `data_path` param, else the declared file under the data root (Variable, default /data)."""
-    return "{{ params.data_path or (" + DATA_ROOT + " ~ '/" + model.data_file + "') }}"
+    """The run's `data_path` param, else the path named by the newest event of the model's data asset that started
+    the run (assets.published_data_path, a DAG macro), else the declared file under the data root (Variable, default
+    /data). Every step still checks the path against the data root."""
+    from nivesh_contract.names import data_asset_name
+
+    published = f"published_data_path(triggering_asset_events, '{data_asset_name(model.name)}')"
+    return "{{ params.data_path or " + published + " or (" + DATA_ROOT + " ~ '/" + model.data_file + "') }}"
 
 
 def pipeline_steps(model: ModelDeclaration) -> tuple[Step, ...]:
@@ -60,8 +67,16 @@ def pipeline_steps(model: ModelDeclaration) -> tuple[Step, ...]:
             for gate in model.gates
         ),
         Step("register_model", "register", own, ("--run-id", RUN_ID)),
-        Step("deploy_to_production", "promote", own, ("--version", VERSION, *flags(model.promotion.tolerance_setting))),
+        Step(DEPLOY, "promote", own, ("--version", VERSION, *flags(model.promotion.tolerance_setting))),
+        # A fresh process of the model's own image loads production as a consumer would; rolls back on failure.
+        Step("smoke_test_production", "smoke-test", own, ("--version", PRODUCTION_VERSION)),
     )
+
+
+def comparison_step(model: ModelDeclaration) -> Step:
+    """Champion/challenger judged, nothing moved: what a person approving the candidate reads."""
+    tolerance = flags(model.promotion.tolerance_setting)
+    return Step("compare_with_production", "promote", model.image, ("--version", VERSION, *tolerance, "--dry-run"))
 
 
 def _each_model_data(option: str) -> tuple[str, ...]:

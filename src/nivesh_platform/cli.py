@@ -1,6 +1,7 @@
 """`nivesh-platform`: the embedded default's commands (the Makefile calls these)."""
 
 import logging
+import os
 import signal
 import time
 from pathlib import Path
@@ -89,12 +90,15 @@ def ui(
     _stop_cleanly_on_signals()
     prepare(state)
     try:
-        with local_airflow(state, PIPELINE_DAG_IDS, airflow_port) as airflow, mlflow_ui(state, mlflow_port) as mlflow:
+        airflow_services = local_airflow(state, PIPELINE_DAG_IDS, airflow_port, schedules=True)
+        with airflow_services as airflow, mlflow_ui(state, mlflow_port) as mlflow:
             typer.echo(
                 f"\nAirflow UI: {airflow.url}  (login {LOGIN[0]} / {LOGIN[1]}: this machine only)\n"
                 f"MLflow UI:  {mlflow}/{MODEL_TRAINING_VIEW}\n"
                 '  (MLflow opens experiments in its GenAI view: choose "Model training" at its top left once.)\n'
-                f"Logs: {state.logs_dir}; launcher local; schedules off: trigger DAGs from the UI.\n"
+                f"Logs: {state.logs_dir}; launcher local.\n"
+                "Schedules on while this runs: each DAG at its weekly time (UTC), a model DAG also when its data is\n"
+                "published (make publish-data MODEL=... DATA=...); trigger any DAG from the UI.\n"
                 "Ctrl-C stops both.",
             )
             while True:
@@ -146,6 +150,43 @@ def serve(
         typer.echo("stopped the scoring server")
     finally:
         server.stop()
+
+
+@app.command()
+def publish_data(
+    model: Annotated[str, typer.Argument(help="Registered model name, e.g. credit_risk_scorer.")],
+    path: Annotated[Path, typer.Argument(help="The new training data: a file the model's steps can read.")],
+    state_dir: StateDir = Path(".nivesh"),
+    airflow_url: Annotated[
+        str | None,
+        typer.Option(help="Airflow's base URL; default: make ui's, http://127.0.0.1:$AIRFLOW_PORT (8080)."),
+    ] = None,
+) -> None:
+    """Record new training data for MODEL: an event of its data asset through Airflow's REST API, with the file's path.
+    The model's DAG runs on it (`make ui`, or any Airflow with schedules on, e.g. the cluster's)."""
+    from nivesh_contract.catalog import UnknownModelError, model_named
+    from nivesh_platform.publish import PublishError, publish_data_event
+
+    try:
+        declaration = model_named(model)
+    except UnknownModelError as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(2) from None
+    data = path.expanduser().resolve()
+    if not data.is_file():
+        typer.echo(f"nivesh-platform: error: {path}: {'not a file' if data.exists() else 'no such file'}", err=True)
+        raise typer.Exit(2)
+    data_root = _state(state_dir).data_dir
+    if airflow_url is None and not data.is_relative_to(data_root):
+        said = f"{path} is outside make ui's data root {data_root}, the only place its steps read: copy it there"
+        typer.echo(f"nivesh-platform: error: {said}", err=True)
+        raise typer.Exit(2)
+    url = airflow_url or f"http://127.0.0.1:{os.environ.get('AIRFLOW_PORT') or 8080}"
+    try:
+        typer.echo(publish_data_event(url, declaration, data))
+    except PublishError as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -153,6 +153,19 @@ class AirflowApi:
         value = self.call("GET", path, params={"deserialize": True}).json()["value"]
         return json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
 
+    def asset_named(self, name: str) -> dict | None:
+        """The asset called `name` (with the DAGs it schedules), or None where no parsed DAG declares it. The
+        `name_pattern` filter matches substrings (and `_` as any character): the exact name is picked here."""
+        assets = self.call("GET", "/assets", params={"name_pattern": name, "limit": 100}).json()["assets"]
+        return next((asset for asset in assets if asset["name"] == name), None)
+
+    def post_asset_event(self, asset_id: int, extra: dict) -> dict:
+        """An event of the asset, as a producer would record it: the DAGs it schedules run."""
+        return self.call("POST", "/assets/events", json={"asset_id": asset_id, "extra": extra}).json()
+
+    def is_paused(self, dag_id: str) -> bool:
+        return bool(self.call("GET", f"/dags/{dag_id}").json()["is_paused"])
+
 
 @contextmanager
 def state_lock(state: EmbeddedState) -> Iterator[None]:
@@ -173,9 +186,24 @@ def state_lock(state: EmbeddedState) -> Iterator[None]:
         yield
 
 
+def refresh_next_runs(environment: dict[str, str], log_file: Path) -> None:
+    """Every DAG's next scheduled run computed again from its DAG file, before a scheduler with schedules on starts.
+    The metadata DB keeps the one computed when the DAG was last parsed (by a `make run` last week, say): a scheduler
+    that starts before the dag-processor has parsed the DAGs again would start a run for that slot at once."""
+    with open(log_file, "w") as output:
+        for command in (["airflow", "db", "migrate"], ["airflow", "dags", "reserialize"]):
+            completed = subprocess.run(command, env=environment, stdout=output, stderr=subprocess.STDOUT)
+            if completed.returncode != 0:
+                raise ServiceError(f"`{' '.join(command)}` exited with {completed.returncode}; see {log_file}")
+
+
 @contextmanager
-def local_airflow(state: EmbeddedState, dag_ids: list[str], port: int) -> Iterator[AirflowApi]:
-    """`airflow standalone` on the state dir, ready and with `dag_ids` parsed and unpaused; stopped on exit."""
+def local_airflow(state: EmbeddedState, dag_ids: list[str], port: int, schedules: bool = False) -> Iterator[AirflowApi]:
+    """`airflow standalone` on the state dir, ready and with `dag_ids` parsed and unpaused; stopped on exit.
+
+    `schedules`: the scheduler creates runs itself (`make ui`): each DAG's weekly run when its time comes (never one for
+    a past slot at start: the DAGs have no start_date, see nivesh_pipelines.assets.weekly) and a model DAG's run when
+    its data asset gets an event. Otherwise (`make run`) runs start only when triggered."""
     url = f"http://127.0.0.1:{port}"
     environment = state.environment(dict(os.environ)) | {
         "AIRFLOW__API__HOST": "127.0.0.1",  # admin/admin must not be reachable from the network
@@ -190,8 +218,13 @@ def local_airflow(state: EmbeddedState, dag_ids: list[str], port: int) -> Iterat
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{LOGIN[0]}:admin",  # user admin, role admin
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(state.airflow_home / "passwords.json"),
     }
+    if schedules:
+        # Airflow's default; the state dir's environment turns it off. Asset-triggered runs need it too.
+        environment["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "True"
     (state.airflow_home / "passwords.json").write_text(json.dumps({LOGIN[0]: LOGIN[1]}))
     with state_lock(state), ExitStack() as stack:
+        if schedules:
+            refresh_next_runs(environment, state.logs_dir / "airflow-refresh-next-runs.log")
         airflow = Process.start(
             "airflow standalone", ["airflow", "standalone"], environment, state.logs_dir / "airflow.log"
         )

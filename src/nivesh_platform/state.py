@@ -61,8 +61,8 @@ class EmbeddedState:
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            # Runs start only when triggered (make run, the UI, the REST API): on this machine an unpaused
-            # weekly DAG would otherwise start at once for its latest missed schedule.
+            # `make run`: runs start only when triggered (the master run, the UI, the REST API). `make ui` turns it on
+            # (services.local_airflow): weekly runs when their time comes, and data-triggered runs (asset events).
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home / 'airflow.db'}",
             # LocalExecutor's worker processes, sized to the machine (Airflow's default is 32): one task per model

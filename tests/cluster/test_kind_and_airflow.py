@@ -50,6 +50,7 @@ def test_airflow_values_set_what_the_dags_read():
     assert env["AIRFLOW_VAR_NIVESH_MLFLOW_TRACKING_URI"] == chart_values("nivesh-training")["mlflow"]["trackingUri"]
     assert env["AIRFLOW_VAR_NIVESH_DATA_ROOT"] == "/data"
     assert env["NIVESH_GPU_LIMIT"] == "false"  # kind's GPU pool has no GPUs
+    assert env["NIVESH_APPROVALS"] == "true"  # credit risk waits for a person's approval before production
     (control_plane,) = [node for node in kind_config()["nodes"] if node["role"] == "control-plane"]
     node_port = AIRFLOW["apiServer"]["service"]["ports"][0]["nodePort"]
     (ui,) = [m for m in control_plane["extraPortMappings"] if m["containerPort"] == node_port]

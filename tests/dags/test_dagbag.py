@@ -11,11 +11,12 @@ from datetime import timedelta
 import pytest
 import typer
 from airflow.dag_processing.dagbag import DagBag
-from airflow.sdk import DeadlineReference
+from airflow.sdk import Asset, AssetOrTimeSchedule, DeadlineReference
 from airflow.sdk.exceptions import ParamValidationError
 from airflow.serialization.serialized_objects import DagSerialization
 
 from nivesh_contract.catalog import MASTER, MODELS, ROLLBACK_DAG_ID, model_named
+from nivesh_pipelines.approval import require_approval_param
 from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_pipelines.steps import DRIFT_REPORT, FRESHNESS_CHECK, pipeline_steps
 from nivesh_platform.state import DAGS_FOLDER
@@ -39,7 +40,11 @@ def test_no_import_errors_and_every_model_has_its_dag(dagbag):
 @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.dag_id)
 def test_schedule_tags_and_default_args(dagbag, model):
     dag = dagbag.dags[model.dag_id]
-    assert dag.schedule == model.schedule
+    # the declared weekly cron (UTC) or an event of the model's training-data asset, whichever comes first
+    assert isinstance(dag.timetable, AssetOrTimeSchedule)
+    assert (dag.timetable.timetable.expression, str(dag.timetable.timetable.timezone)) == (model.schedule, "UTC")
+    data = Asset(name=f"{model.name}_training_data", uri=f"x-nivesh://training-data/{model.name}")
+    assert dag.timetable.asset_condition == data
     assert {"nivesh", "training", model.name} <= set(dag.tags)
     assert not dag.catchup
     for task in dag.tasks:
@@ -62,11 +67,38 @@ def test_credit_risk_steps_follow_the_seed(dagbag):
         "evaluate_model",
         "register_model",
         "deploy_to_production",
+        "smoke_test_production",
         "send_notification",
     ]
     for upstream, downstream in itertools.pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     assert dag.get_task("send_notification").trigger_rule == "all_done"
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.dag_id)
+def test_an_optional_approval_stands_between_register_and_deploy(dagbag, model):
+    """Without approval, the comparison and the approval task are skipped and deploy runs after register alone."""
+    dag = dagbag.dags[model.dag_id]
+    approval_path = ["register_model", "approval_required", "compare_with_production", "approve_promotion"]
+    for upstream, downstream in itertools.pairwise([*approval_path, "deploy_to_production"]):
+        assert dag.get_task(upstream).downstream_task_ids >= {downstream}
+    deploy = dag.get_task("deploy_to_production")
+    assert deploy.upstream_task_ids == {"register_model", "approve_promotion"}
+    assert deploy.trigger_rule == "none_failed_min_one_success"
+    assert dag.get_task("compare_with_production").arguments[-1] == "--dry-run"
+    approval = dag.get_task("approve_promotion")
+    assert approval.options == ["Approve", "Reject"] and approval.defaults == ["Reject"]
+    assert approval.response_timeout == timedelta(days=3)
+    # off on a laptop; on the cluster (NIVESH_APPROVALS=true) on for the declared regulated models only
+    assert dag.params["require_approval"] is False
+    assert model_named("credit_risk_scorer").approval_on_cluster
+    assert not any(other.approval_on_cluster for other in MODELS if other.name != "credit_risk_scorer")
+
+
+def test_the_cluster_asks_for_approval_of_credit_risk_only(monkeypatch):
+    monkeypatch.setenv("NIVESH_APPROVALS", "true")
+    defaults = {model.name: require_approval_param(model).value for model in MODELS}
+    assert defaults == {model.name: model.name == "credit_risk_scorer" for model in MODELS}
 
 
 def test_anomaly_steps(dagbag):
@@ -78,7 +110,7 @@ def test_anomaly_steps(dagbag):
         "train_model",
         "evaluate_model",
         "register_model",
-        "deploy_to_production",
+        "approval_required",
     ]
 
 

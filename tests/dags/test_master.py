@@ -15,7 +15,8 @@ def master():
 
 
 def test_schedule_and_params(master):
-    assert master.schedule == "0 1 * * 1" and not master.catchup
+    assert (master.timetable.expression, str(master.timetable.timezone)) == ("0 1 * * 1", "UTC")
+    assert not master.catchup and master.start_date is None  # the first run: the next Monday (assets.weekly)
     assert master.params["max_data_age_days"] == 30 and master.params["force"] is False
 
 
@@ -73,13 +74,22 @@ def test_a_skipped_model_states_its_drift_share_once():
 
 
 def test_summary_of_a_run_stopped_by_stale_data():
-    failure = {"error": "stale data, older than 30 days: credit_risk_scorer (/data/a.csv) is 45.0 days old"}
+    stale = "credit_risk_scorer_training_data (/data/a.csv): last modified 45.0 days ago, older than 30"
+    failure = {"error": f"stale data: {stale}"}
     summary = describe_master_run("r", [ModelReport("credit_risk_scorer", None, None)], failure, None)
-    assert "45.0 days old" in summary and "credit_risk_scorer: not run (stale data)" in summary
+    assert stale in summary and "credit_risk_scorer: not run (stale data)" in summary
     assert "drift detection did not finish" in summary
 
 
-STEPS = ["validate_data", "check_drift", "train_model", "evaluate_model", "register_model", "deploy_to_production"]
+STEPS = [
+    "validate_data",
+    "check_drift",
+    "train_model",
+    "evaluate_model",
+    "register_model",
+    "deploy_to_production",
+    "smoke_test_production",
+]
 
 
 def test_a_failed_gate_keeps_production_and_says_which():
@@ -95,3 +105,44 @@ def test_bad_input_names_the_step_and_the_error():
     failures = {"validate_data": {"status": "bad_input", "error": "applications.csv: column default missing"}}
     outcome = describe_outcome("credit_risk_scorer", STEPS, {}, failures)
     assert outcome == "credit_risk_scorer: failed at step validate_data: applications.csv: column default missing"
+
+
+FINISHED = {
+    "validate_data": {},
+    "check_drift": {"retrain": True, "production_version": 3},
+    "train_model": {},
+    "evaluate_model": {"metrics": {"test_roc_auc": 0.91}},
+    "register_model": {"version": 4},
+}
+ANSWERED = {"responded_by_user": {"id": "7", "name": "priya"}, "params_input": {}}
+
+
+def test_a_rejected_candidate_keeps_production_and_says_who_rejected_it():
+    approval = ANSWERED | {"chosen_options": ["Reject"]}
+    outcome = describe_outcome("credit_risk_scorer", STEPS, FINISHED, approval=approval)
+    assert outcome == "credit_risk_scorer: kept v3: candidate v4 rejected by priya at approve_promotion"
+    timed_out = {"chosen_options": ["Reject"], "responded_by_user": None}
+    assert "rejected by nobody in time" in describe_outcome("credit_risk_scorer", STEPS, FINISHED, approval=timed_out)
+
+
+def test_an_approved_and_smoke_tested_promotion_says_both():
+    results = FINISHED | {
+        "deploy_to_production": {"promoted": True, "production_version": 4},
+        "smoke_test_production": {"tested": True},
+    }
+    outcome = describe_outcome(
+        "credit_risk_scorer", STEPS, results, approval=ANSWERED | {"chosen_options": ["Approve"]}
+    )
+    assert outcome == (
+        "credit_risk_scorer: promoted v4 (roc_auc 0.91), approved by priya; loads and answers in its image (smoke test)"
+    )
+
+
+def test_a_version_that_fails_its_smoke_test_is_reported_rolled_back():
+    error = (
+        "smoke test of credit_risk_scorer v4 failed: cannot load ...: ModuleNotFoundError; production rolled back to v3"
+    )
+    results = FINISHED | {"deploy_to_production": {"promoted": True, "production_version": 4}}
+    failures = {"smoke_test_production": {"status": "gate_failed", "error": error}}
+    outcome = describe_outcome("credit_risk_scorer", STEPS, results, failures)
+    assert outcome == f"credit_risk_scorer: kept v3 because a gate failed at smoke_test_production: {error}"

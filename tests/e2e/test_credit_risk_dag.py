@@ -67,6 +67,9 @@ def test_dag_run_leaves_a_production_version(embedded, loans_conf):
     assert production.tags["nivesh.airflow.run_id"] == airflow_run
     assert production.description.endswith(f"/dags/{DAG_ID}/runs/{quote(airflow_run, safe='')})")
     assert "credit_risk_scorer: promoted v1" in log
+    # a fresh process of its image loaded production and answered its input example as its signature says
+    assert "loads and answers in its image (smoke test)" in log
+    assert production.tags["nivesh.smoke_test"] == "passed"
     assert "launcher local: pod credit-risk-scorer-train-model" in log
 
 

@@ -324,3 +324,19 @@ def test_a_lock_left_by_a_dead_process_is_broken(client, toy):
     client.create_registered_model(lock_name(NAME), tags={ACQUIRED_AT_TAG: str(time.time() - STALE_AFTER_S - 1)})
     register_candidate(client, toy, trained_run(0.9))
     assert promote_candidate(client, toy, 1, TOLERANCE, champion_scoring(0.0))["promoted"]
+
+
+def test_a_dry_run_judges_and_moves_nothing(client, toy):
+    register_candidate(client, toy, trained_run(0.9))
+    first = promote_candidate(client, toy, 1, TOLERANCE, champion_scoring(0.0), dry_run=True)
+    assert first["would_promote"] and not first["promoted"] and first["production_version"] is None
+    assert production(client) is None
+    promote_candidate(client, toy, 1, TOLERANCE, champion_scoring(0.0))
+    register_candidate(client, toy, trained_run(0.8))
+    worse = promote_candidate(client, toy, 2, TOLERANCE, champion_scoring(0.9), dry_run=True)
+    assert worse["dry_run"] and not worse["would_promote"] and "worse than production v1" in worse["reason"]
+    assert worse["scores"]["candidate_test_split"] == {"candidate": 0.8, "production": 0.9}
+    register_candidate(client, toy, trained_run(0.95))
+    better = promote_candidate(client, toy, 3, TOLERANCE, champion_scoring(0.9), dry_run=True)
+    assert better["would_promote"] and better["production_version"] == 1 and production(client) == 1
+    assert version_by_alias(client, NAME, "previous") is None

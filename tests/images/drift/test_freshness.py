@@ -35,8 +35,15 @@ def test_stale_data_fails_naming_each_stale_dataset_and_its_age(datasets, tmp_pa
     run = freshness(*pairs, "--max-data-age-days", 30, env=step_environment(tmp_path))
     assert run.exit_code == 3
     assert run.result["stale"] == ["credit_risk_scorer"]
-    assert "credit_risk_scorer" in run.result["error"] and "45.0 days old" in run.result["error"]
+    # named by its Airflow asset (the same name the DAG schedules on), its path and its age
+    stale_file = datasets["credit_risk_scorer"]
+    expected = f"credit_risk_scorer_training_data ({stale_file}): last modified 45.0 days ago, older than 30"
+    assert expected in run.result["error"]
     assert "anomaly_detector" not in run.result["error"]
+    assert {age["asset"] for age in run.result["datasets"]} == {
+        "credit_risk_scorer_training_data",
+        "anomaly_detector_training_data",
+    }
 
 
 def test_a_longer_maximum_age_accepts_the_same_data(datasets, tmp_path):

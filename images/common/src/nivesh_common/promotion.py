@@ -47,8 +47,25 @@ def promote_candidate(
     tolerance: float,
     score: Scorer,
     allow_rolled_back: bool = False,
+    dry_run: bool = False,
 ) -> Promoted:
-    """Move `production` to `version` if its gates passed and it is not worse than production on either split."""
+    """Move `production` to `version` if its gates passed and it is not worse than production on either split;
+    `dry_run`: judge only, and say whether it would move (what a person approving the move reads)."""
+    if dry_run:
+        judged = _promote(client, model, version, tolerance, score, allow_rolled_back, _would_move)
+        return {**judged, "dry_run": True, "would_promote": judged.get("would_promote", False)}
+    return _promote(client, model, version, tolerance, score, allow_rolled_back, _move)
+
+
+def _promote(
+    client: MlflowClient,
+    model: ModelDeclaration,
+    version: int,
+    tolerance: float,
+    score: Scorer,
+    allow_rolled_back: bool,
+    move: Callable[[MlflowClient, str, ModelVersion, ModelVersion | None], dict],
+) -> Promoted:
     with registry_lock(client, model.name):
         candidate = get_version(client, model.name, version)
         require_gates(client, candidate.run_id, model.gate_names)
@@ -58,7 +75,7 @@ def promote_candidate(
         if refusal:
             return {**outcome, **refusal}
         if champion is None:
-            return {**outcome, **_move(client, model.name, candidate, None), "reason": "no production version yet"}
+            return {**outcome, **move(client, model.name, candidate, None), "reason": "no production version yet"}
         try:
             contests = _contests(client, model, candidate, champion, score)
         except BadInputError as exc:
@@ -70,7 +87,7 @@ def promote_candidate(
         losses = [c for c in contests if model.promotion.is_worse(c.candidate, c.production, tolerance)]
         if losses:
             return {**outcome, **_kept(champion, _loss_reason(model, champion, losses, tolerance))}
-        return {**outcome, **_move(client, model.name, candidate, champion), "reason": "not worse than production"}
+        return {**outcome, **move(client, model.name, candidate, champion), "reason": "not worse than production"}
 
 
 def _refusal(candidate: ModelVersion, champion: ModelVersion | None, allow_rolled_back: bool) -> dict | None:
@@ -109,6 +126,11 @@ def _loss_reason(model: ModelDeclaration, champion: ModelVersion, losses: list[C
 def _kept(champion: ModelVersion, reason: str) -> dict:
     log.info("keeping production v%s: %s", champion.version, reason)
     return {"promoted": False, "production_version": int(champion.version), "reason": reason}
+
+
+def _would_move(_client: MlflowClient, _name: str, candidate: ModelVersion, champion: ModelVersion | None) -> dict:
+    production = int(champion.version) if champion else None
+    return {"promoted": False, "would_promote": True, "production_version": production}
 
 
 def _move(client: MlflowClient, name: str, candidate: ModelVersion, champion: ModelVersion | None) -> dict:

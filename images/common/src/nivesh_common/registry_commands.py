@@ -38,13 +38,16 @@ def add_registry_commands(app: typer.Typer, model: ModelDeclaration, scorer: str
         allow_rolled_back: Annotated[
             bool, typer.Option(help="Promote a version that was rolled back (tag nivesh.rolled_back) again.")
         ] = False,
+        dry_run: Annotated[
+            bool, typer.Option(help="Judge only: say whether VERSION would be promoted, with the scores; move nothing.")
+        ] = False,
     ) -> Promoted:
         """Move `production` to VERSION if its gates passed and it is not worse than production on either test split."""
         from nivesh_common.promotion import promote_candidate
         from nivesh_common.tracking import connect
 
         client = connect(load_tracking_settings())
-        return promote_candidate(client, model, version, tolerance, resolve_name(scorer), allow_rolled_back)
+        return promote_candidate(client, model, version, tolerance, resolve_name(scorer), allow_rolled_back, dry_run)
 
     @app.command()
     @step

@@ -49,3 +49,14 @@ def gate_tag(gate: str) -> str:
 def experiment_name(model_or_purpose: str) -> str:
     """`nivesh/credit_risk_scorer`, `nivesh/drift`."""
     return f"nivesh/{model_or_purpose}"
+
+
+def data_asset_name(model_name: str) -> str:
+    """`credit_risk_scorer_training_data`: the Airflow asset of a model's training data (its DAG runs when the asset
+    gets an event; the master's freshness check names it)."""
+    return f"{model_name}_training_data"
+
+
+# The key of a data asset event's `extra` that names the new data (`{"path": "/data/anomaly/transactions.csv"}`): the
+# run the event starts trains on it.
+DATA_EVENT_PATH_KEY = "path"

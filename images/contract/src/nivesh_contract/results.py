@@ -71,12 +71,15 @@ class Promoted(TypedDict):
     candidate_version: int
     metric: str
     promoted: bool
-    production_version: int
+    production_version: int | None  # None: a dry run for a model with no production version yet
     reason: str
     champion_version: NotRequired[int]
     previous_version: NotRequired[int | None]
     # On each evaluation set (the candidate's test split, production's): both versions' scores.
     scores: NotRequired[dict[str, dict[str, float]]]
+    # `promote --dry-run`: nothing moved; `would_promote` says whether the move would happen.
+    dry_run: NotRequired[bool]
+    would_promote: NotRequired[bool]
 
 
 class RolledBack(TypedDict):
