@@ -12,6 +12,9 @@ from nivesh_contract.results import Judged, Promoted
 
 APPROVAL = "approve_promotion"
 APPROVAL_DECISION = "approval_required"
+# XCom key of the answer (options chosen, by whom): a Reject ends the task by skipping downstream, before Airflow
+# would push its return value.
+ANSWER = "answer"
 COMPARISON = "compare_with_production"
 # Where approvals are on (the cluster's Airflow sets it "true"; the embedded default leaves it unset), the
 # `require_approval` param of a model declared `approval_on_cluster` defaults to true.
@@ -48,6 +51,12 @@ class PromotionApproval(ApprovalOperator):
         gates = {gate.task_id: ti.xcom_pull(task_ids=gate.task_id) for gate in self.model.gates}
         self.body = approval_body(self.model, gates, ti.xcom_pull(task_ids=COMPARISON))
         return super().execute(context)
+
+    def execute_complete(self, context, event):
+        if "error" not in event:
+            answer = {"chosen_options": event["chosen_options"], "responded_by_user": event["responded_by_user"]}
+            context["ti"].xcom_push(key=ANSWER, value=answer)
+        return super().execute_complete(context, event)
 
 
 def approval_body(model: ModelDeclaration, gates: dict[str, Judged | None], comparison: Promoted | None) -> str:

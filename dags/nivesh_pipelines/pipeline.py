@@ -7,7 +7,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from nivesh_contract.declaration import ModelDeclaration, Option, Setting
 from nivesh_contract.results import Notification
-from nivesh_pipelines.approval import APPROVAL, APPROVAL_DECISION, PromotionApproval, require_approval_param
+from nivesh_pipelines.approval import ANSWER, APPROVAL, APPROVAL_DECISION, PromotionApproval, require_approval_param
 from nivesh_pipelines.assets import MACROS, training_schedule
 from nivesh_pipelines.deadlines import deadline_alert
 from nivesh_pipelines.notify import FinalFailureNotifier, deliver
@@ -116,12 +116,13 @@ def build_training_dag(model: ModelDeclaration) -> DAG:
                 results,
                 failures,
                 forced=params["force"],
-                approval=ti.xcom_pull(task_ids=APPROVAL),
+                approval=ti.xcom_pull(task_ids=APPROVAL, key=ANSWER),
             )
             channels = deliver(f"[nivesh] {model.dag_id}", outcome, get_current_context())
             return {"outcome": outcome, "channels": channels}
 
-        [steps[-1], approval] >> send_notification()
+        # Not downstream of the approval: a Reject skips the approval's direct downstream tasks.
+        steps[-1] >> send_notification()
         [*steps, comparison, approval] >> fail_run_if_a_step_failed(model.dag_id, "send_notification")
     return dag
 

@@ -14,8 +14,10 @@ pytestmark = pytest.mark.slow
 
 DAG_ID = "credit_risk_training"
 APPROVAL = "approve_promotion"
-# A quick run: no tuning; the small test data's youngest age group is too small for the 0.8 fairness default.
-CONF = {"require_approval": True, "force": True, "tune_trials": 0, "min_disparate_impact": 0.5}
+# A quick run: no tuning, so gates relaxed to what an untuned model on the small test data reaches (its youngest
+# age group is also too small for the 0.8 fairness default). What is tested is the approval, not the model.
+RELAXED_GATES = {"min_accuracy": 0.6, "min_precision": 0.5, "min_recall": 0.5, "min_roc_auc": 0.6}
+CONF = {"require_approval": True, "force": True, "tune_trials": 0, "min_disparate_impact": 0.5, **RELAXED_GATES}
 
 
 def wait_for_approval_request(airflow: AirflowApi, run_id: str, timeout_s: float = 600) -> dict:
@@ -26,7 +28,7 @@ def wait_for_approval_request(airflow: AirflowApi, run_id: str, timeout_s: float
             return airflow.call(
                 "GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{APPROVAL}/-1/hitlDetails"
             ).json()
-        assert airflow.run_state(DAG_ID, run_id) == "running", states
+        assert airflow.run_state(DAG_ID, run_id) in ("queued", "running"), states
         time.sleep(5)
     raise AssertionError(f"{APPROVAL} did not ask within {timeout_s}s")
 
