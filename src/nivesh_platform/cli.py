@@ -88,6 +88,8 @@ def ui(
 
     state = _state(state_dir)
     _stop_cleanly_on_signals()
+    # The port this UI serves: registered versions link their Airflow run under it (see EmbeddedState.environment).
+    os.environ["AIRFLOW_PORT"] = str(airflow_port)
     prepare(state)
     try:
         airflow_services = local_airflow(state, PIPELINE_DAG_IDS, airflow_port, schedules=True)

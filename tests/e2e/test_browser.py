@@ -8,6 +8,7 @@ Skipped where Chromium or Playwright is missing; `.ci/run` installs both and set
 import os
 import shutil
 import signal
+from urllib.parse import unquote
 
 import pytest
 from mlflow import MlflowClient
@@ -72,6 +73,7 @@ def test_trigger_a_model_dag_from_the_ui_and_find_its_version_in_mlflow(ui, tmp_
             run_id = _trigger_with_defaults(page, airflow_url)
             assert AirflowApi(airflow_url).wait_for_run(DAG_ID, run_id, timeout_s=900) == "success"
             _registry_shows_the_version(page, mlflow_url)
+            _the_version_links_the_airflow_run_that_trained_it(page, airflow_url, run_id)
             _experiment_shows_its_training_runs(page, mlflow_url)
         finally:
             page.screenshot(path=str(tmp_path / "last-page.png"))
@@ -106,6 +108,15 @@ def _registry_shows_the_version(page, mlflow_url: str) -> None:
     description = page.get_by_text("Gates: evaluate passed").first
     description.wait_for(timeout=60_000)
     assert "First candidate for production" in description.inner_text()
+
+
+def _the_version_links_the_airflow_run_that_trained_it(page, airflow_url: str, run_id: str) -> None:
+    """One click from the registered version (the page left open) to the Airflow run's page (MLflow opens links of
+    a description in a new tab: followed here in the same one)."""
+    href = page.get_by_role("link", name="Airflow run").first.get_attribute("href")
+    assert href.startswith(f"{airflow_url}/dags/{DAG_ID}/runs/") and unquote(href.rsplit("/", 1)[1]) == unquote(run_id)
+    page.goto(href)
+    page.get_by_text(unquote(run_id)).first.wait_for(timeout=60_000)
 
 
 def _experiment_shows_its_training_runs(page, mlflow_url: str) -> None:
