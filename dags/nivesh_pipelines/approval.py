@@ -9,6 +9,7 @@ from airflow.sdk import Param
 
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.results import Judged, Promoted
+from nivesh_pipelines.notify import ApprovalRequestNotifier
 
 APPROVAL = "approve_promotion"
 APPROVAL_DECISION = "approval_required"
@@ -42,6 +43,7 @@ class PromotionApproval(ApprovalOperator):
             subject=f"Promote {model.name} to production?",
             defaults="Reject",
             response_timeout=RESPONSE_TIMEOUT,
+            notifiers=[ApprovalRequestNotifier()],
             **kwargs,
         )
         self.model = model

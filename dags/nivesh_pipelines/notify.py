@@ -7,6 +7,7 @@ With neither configured, a message goes to the task log and, where the Variable
 import logging
 from datetime import UTC, datetime
 from html import escape
+from urllib.parse import quote
 
 from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
@@ -72,3 +73,15 @@ class FinalFailureNotifier(BaseNotifier):
         error = context.get("exception")
         message = f"DAG {ti.dag_id}, task {ti.task_id}, run {ti.run_id}, try {ti.try_number}: {error}"
         deliver(self.subject, message, context)
+
+
+class ApprovalRequestNotifier(BaseNotifier):
+    """A human-in-the-loop task's notifier: the team hears that a run waits for their answer, what it is asked,
+    and where to answer (the run's page, where the Variable `nivesh_airflow_base_url` says Airflow is)."""
+
+    def notify(self, context) -> None:
+        ti, task = context["ti"], context["task"]
+        base = Variable.get("nivesh_airflow_base_url", default="").rstrip("/")
+        where = f"{base}/dags/{ti.dag_id}/runs/{quote(ti.run_id, safe='')}" if base else f"run {ti.run_id}"
+        message = f"{task.subject} Answer at task {ti.task_id} of {where}\n\n{task.body}"
+        deliver(f"[nivesh] {ti.dag_id}: approval needed", message, context)

@@ -33,7 +33,14 @@ def wait_for_approval_request(airflow: AirflowApi, run_id: str, timeout_s: float
     raise AssertionError(f"{APPROVAL} did not ask within {timeout_s}s")
 
 
+# Airflow 3.3.2 race: an answer within seconds of the task pausing resumes it while the executor still reports the
+# pausing workload, whose late "success" makes the scheduler fail the resumed try (it is retried and asks again).
+# A person reads the request first; so does this test.
+READING_TIME_S = 20
+
+
 def answer(airflow: AirflowApi, run_id: str, option: str) -> None:
+    time.sleep(READING_TIME_S)
     path = f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{APPROVAL}/-1/hitlDetails"
     airflow.call("PATCH", path, json={"chosen_options": [option], "params_input": {}})
 
@@ -54,6 +61,12 @@ def test_reject_keeps_production_and_approve_promotes(tmp_path, sample_data):
         assert "**credit_risk_scorer v1**" in body and "**validate_fairness**: passed" in body
         assert "- test_roc_auc " in body and "disparate_impact_ratio" in body
         assert "would be promoted: no production version yet" in body
+        asked = state.notification_file.read_text()  # the team hears of it, with the request and where to answer
+        assert "[nivesh] credit_risk_training: approval needed" in asked and "would be promoted" in asked
+        assert (
+            f"Answer at task approve_promotion of http://127.0.0.1:{airflow_port}/dags/credit_risk_training/runs/"
+            in asked
+        )
         answer(airflow, rejected_run, "Reject")
         assert airflow.wait_for_run(DAG_ID, rejected_run, timeout_s=300) == "success"
         states = airflow.task_states(DAG_ID, rejected_run)
