@@ -88,7 +88,7 @@ def _failure(exc: Exception) -> tuple[dict[str, Any], ExitCode]:
     if isinstance(exc, GateFailedError):
         log.error("quality gate not passed: %s", message)
         return {"status": Status.GATE_FAILED, "error": message, **exc.report}, exc.exit_code
-    if isinstance(exc, PassingConditionError) or _lost_tracking(exc):
+    if not_the_steps_fault(exc):
         if not isinstance(exc, PassingConditionError):
             first_line = (message.splitlines() or [type(exc).__name__])[0]
             message = f"MLflow tracking server stopped answering ({first_line[:300]})"
@@ -97,6 +97,12 @@ def _failure(exc: Exception) -> tuple[dict[str, Any], ExitCode]:
     log.exception("step failed")
     log.error("error: %s: %s", type(exc).__name__, message)
     return {"status": Status.ERROR, "error": f"{type(exc).__name__}: {message}"}, ExitCode.ERROR
+
+
+def not_the_steps_fault(exc: Exception) -> bool:
+    """A passing condition (a busy registry) or a lost tracking server: exit 1, retried; never bad data or a bad
+    model."""
+    return isinstance(exc, PassingConditionError) or _lost_tracking(exc)
 
 
 def _lost_tracking(exc: Exception) -> bool:

@@ -16,8 +16,8 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.types.schema import AnyType, Array, ColSpec, DataType, Schema
 
-from nivesh_common.cli import _lost_tracking
-from nivesh_common.errors import GateFailedError, PassingConditionError
+from nivesh_common.cli import not_the_steps_fault
+from nivesh_common.errors import GateFailedError
 from nivesh_common.logs import Stopwatch
 from nivesh_common.registry import rollback_production, version_by_alias
 from nivesh_common.registry_lock import registry_lock
@@ -76,7 +76,7 @@ def _as_a_consumer_meets_it(doing: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:  # whatever a consumer would meet fails the version
-        if isinstance(exc, PassingConditionError) or _lost_tracking(exc):
+        if not_the_steps_fault(exc):
             raise
         raise Unfit(f"{doing}: {_first_line(exc)}") from exc
 
