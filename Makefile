@@ -70,6 +70,9 @@ new-model: $(INSTALLED) ## Scaffold a working model: NAME=snake_case_name (packa
 bench: $(INSTALLED) bench-images ## Benchmarks: DAG parse time, launcher overhead, each model's training time and memory (credit at 10k/100k/1M rows), then bench-images
 	$(BIN)/python -m nivesh_platform.bench --state-dir $(STATE_DIR)/bench
 
+bench-gpu: $(INSTALLED) ## On a machine with a CUDA GPU (and CUDA torch): intent fine-tuning samples/s, the project's bf16 Trainer against fp32 ones
+	$(BIN)/python -m nivesh_platform.gpu_bench
+
 bench-images: $(INSTALLED) intent-wheels ## Each step image's size and cold build time against a naive single-stage build (IMAGE=name: one image; skipped with no Docker engine)
 	$(BIN)/python -m nivesh_platform.image_bench --docker $(DOCKER) --base-image $(BASE_IMAGE) \
 	  --build-flags "$(build_flags)" $(if $(IMAGE),--image $(IMAGE))
@@ -207,4 +210,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install new-model run ui serve rollback publish-data summary images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean
+.PHONY: help install new-model run ui serve rollback publish-data summary bench-gpu images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean
