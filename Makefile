@@ -62,7 +62,7 @@ test: $(INSTALLED) lint ## What CI runs: lint, then every test
 test-fast: $(INSTALLED) ## The quick loop: every test not marked slow
 	$(BIN)/pytest -m "not slow"
 
-new-model: $(INSTALLED) ## Scaffold a working model: NAME=snake_case_name (package, Dockerfile, declaration, DAG, tests)
+new-model: $(INSTALLED) ## Scaffold a working model: NAME=snake_case_name (package, Dockerfile stage, declaration, DAG, tests)
 	@test -n "$(NAME)" || { echo "make: new-model needs NAME=<snake_case_name>, e.g. NAME=churn_predictor" >&2; exit 2; }
 	$(BIN)/nivesh-platform new-model $(NAME)
 	$(MAKE) --no-print-directory install
@@ -100,13 +100,15 @@ docker_build = DOCKER_BUILDKIT=1 $(DOCKER) build $(build_flags)
 
 images: step-images airflow-image ## Build every image, nivesh/<name>:0.1.0 (BASE_IMAGE, DOCKER_BUILD_FLAGS, CA_BUNDLE=pem, TORCH_VARIANT=cpu|cuda, TORCH_WHEELS=dir)
 
+# One Dockerfile, images/Dockerfile: IMAGE_DIR names the image's package directory, --target its stage (its entrypoint).
 step-images: intent-wheels ## Build every step image (each model's and drift's) from BASE_IMAGE (default python:3.11-slim-bookworm)
 	$(call require,docker)
 	@for pair in $(STEP_IMAGES); do \
-	  directory=$${pair%%:*}; image=nivesh/$${pair##*:}:$(IMAGE_VERSION); \
+	  directory=$${pair%%:*}; name=$${pair##*:}; image=nivesh/$$name:$(IMAGE_VERSION); \
 	  echo "building $$image"; \
 	  $(docker_build) --build-arg BASE_IMAGE=$(BASE_IMAGE) $(if $(filter cuda,$(TORCH_VARIANT)),--build-arg TORCH_VARIANT=cuda) \
-	    --build-arg NIVESH_SOURCE_REVISION=$(SOURCE_REVISION) --file images/$$directory/Dockerfile --tag $$image . || exit 1; \
+	    --build-arg NIVESH_SOURCE_REVISION=$(SOURCE_REVISION) --build-arg IMAGE_DIR=$$directory \
+	    --file images/Dockerfile --target $$name --tag $$image . || exit 1; \
 	done
 
 intent-wheels:

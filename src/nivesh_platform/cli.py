@@ -250,7 +250,7 @@ def new_model(
     name: Annotated[str, typer.Argument(help="snake_case: the registered model, images/NAME, the DAG NAME_training.")],
     root: Annotated[Path, typer.Option(help="The repository to write into.")] = Path("."),
 ) -> None:
-    """Scaffold a working model (package, Dockerfile, declaration, DAG, tests) and list its declaration."""
+    """Scaffold a working model (package, Dockerfile stage, declaration, DAG, tests) and list its declaration."""
     from nivesh_platform.new_model import ScaffoldError, scaffold
 
     root = root.resolve()

@@ -1,7 +1,9 @@
 """`make bench`'s image figures: each step image's size and cold build time beside a naive single-stage build.
 
-The naive build (`images/naive/Dockerfile`) installs the same packages on the same base image in one stage,
-keeping pip's cache, the installers and everything the wheels ship. Both are built with `--no-cache`.
+Each step image is built as `make step-images` builds it: `images/Dockerfile`, its package directory as IMAGE_DIR,
+its own stage as the target. The naive build (`images/naive/Dockerfile`) installs the same packages on the same
+base image in one stage, keeping pip's cache, the installers and everything the wheels ship. Both are built with
+`--no-cache`.
 Prints figures; asserts nothing (the targets are printed beside them).
 """
 
@@ -19,6 +21,7 @@ from nivesh_contract.catalog import STEP_IMAGES
 from nivesh_contract.declaration import IMAGE_VERSION, StepImage
 
 ROOT = Path(__file__).resolve().parents[2]
+STEP_DOCKERFILE = ROOT / "images/Dockerfile"
 NAIVE_DOCKERFILE = ROOT / "images/naive/Dockerfile"
 MAX_SHARE_OF_NAIVE = 0.6
 
@@ -29,10 +32,11 @@ class Builder:
     base_image: str
     flags: tuple[str, ...]
 
-    def build(self, dockerfile: Path, tag: str, build_args: dict[str, str]) -> float:
-        """Cold build seconds."""
+    def build(self, dockerfile: Path, tag: str, build_args: dict[str, str], target: str | None = None) -> float:
+        """Cold build seconds (of `target`, a stage of `dockerfile`, if given)."""
         build_args = {"BASE_IMAGE": self.base_image} | build_args
         arguments = [f"--build-arg={key}={value}" for key, value in build_args.items()]
+        arguments += ["--target", target] if target else []
         command = [self.docker, "build", "--no-cache", *self.flags, *arguments, "--file", str(dockerfile), "--tag", tag]
         started = time.perf_counter()
         built = subprocess.run([*command, str(ROOT)], env=os.environ | {"DOCKER_BUILDKIT": "1"}, capture_output=True)
@@ -55,7 +59,7 @@ def image_rows(builder: Builder, images: list[StepImage]) -> list[list]:
     rows = []
     for image in images:
         tag, naive_tag = image.ref, f"nivesh-naive/{image.name}:{IMAGE_VERSION}"
-        seconds = builder.build(ROOT / "images" / image.directory / "Dockerfile", tag, {})
+        seconds = builder.build(STEP_DOCKERFILE, tag, {"IMAGE_DIR": image.directory}, target=image.name)
         naive_seconds = builder.build(NAIVE_DOCKERFILE, naive_tag, {"IMAGE_DIR": image.directory})
         size, naive_size = builder.size_mb(tag), builder.size_mb(naive_tag)
         builder.remove(naive_tag)

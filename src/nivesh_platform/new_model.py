@@ -1,7 +1,8 @@
 """`make new-model NAME=...`: a working model from the template (`model_template/`), and its declaration listed.
 
-Written: the step image's package, Dockerfile and pyproject (`images/NAME/`), its declaration
-(`nivesh_contract/models/NAME.toml`), its DAG file and its tests. Edited: only the declaration list. Everything
+Written: the step image's package and pyproject (`images/NAME/`), its declaration
+(`nivesh_contract/models/NAME.toml`), its DAG file and its tests. Edited: the declaration list, and the step images'
+one Dockerfile (`images/Dockerfile`), which gains the image's stage: its entrypoint, the console script. Everything
 else (the catalog, DAG params, master pipeline, drift, summary, image lists, the Makefile) reads the
 declaration.
 """
@@ -17,6 +18,11 @@ from nivesh_contract.catalog import MODELS
 
 TEMPLATE = Path(__file__).parent / "model_template"
 DECLARATION_LIST = Path("images/contract/src/nivesh_contract/models/__init__.py")
+STEP_DOCKERFILE = Path("images/Dockerfile")
+# A step image's own stage: the shared runtime, and the entrypoint exec form cannot take from a build arg.
+IMAGE_STAGE = 'FROM runtime AS {dashed}\nENTRYPOINT ["nivesh-{dashed}"]\n'
+STAGE_NAME = re.compile(r"^FROM\s+\S+\s+AS\s+(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
+ENTRYPOINT = re.compile(r"^ENTRYPOINT .*\n", re.MULTILINE)
 NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 MAX_NAME_LENGTH = 40  # pod names and label values (63 characters) carry it with a step and a suffix
 RESERVED = {"airflow", "common", "contract", "drift", "naive"}  # images/ directories that are not models
@@ -36,10 +42,12 @@ def scaffold(root: Path, name: str) -> list[Path]:
         "title": name.replace("_", " ").capitalize(),
         "title_lower": name.replace("_", " "),
     } | pinned_versions(root / "constraints.txt")
+    dockerfile = with_image_stage(root / STEP_DOCKERFILE, tokens["dashed"])
     written = [render(template, root, tokens) for template in sorted(TEMPLATE.rglob("*.tmpl"))]
     list_declaration(root / DECLARATION_LIST, name)
+    (root / STEP_DOCKERFILE).write_text(dockerfile)
     tidy(root, [*written, root / DECLARATION_LIST])
-    return [*written, root / DECLARATION_LIST]
+    return [*written, root / DECLARATION_LIST, root / STEP_DOCKERFILE]
 
 
 def check_name(root: Path, name: str) -> None:
@@ -66,6 +74,20 @@ def render(template: Path, root: Path, tokens: dict[str, str]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
     return target
+
+
+def with_image_stage(path: Path, dashed: str) -> str:
+    """The step images' Dockerfile with the new image's stage after the last image's (the last ENTRYPOINT)."""
+    if not path.is_file():
+        raise ScaffoldError(f"{path}: not found (the step images' Dockerfile, one stage per image)")
+    source = path.read_text()
+    if dashed in STAGE_NAME.findall(source):
+        raise ScaffoldError(f"{path}: already has a stage {dashed}")
+    entrypoints = list(ENTRYPOINT.finditer(source))
+    if not entrypoints:
+        raise ScaffoldError(f"{path}: expected one stage per step image, each ending in its ENTRYPOINT")
+    end = entrypoints[-1].end()
+    return source[:end] + "\n" + IMAGE_STAGE.format(dashed=dashed) + source[end:]
 
 
 def list_declaration(path: Path, name: str) -> None:

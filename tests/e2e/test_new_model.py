@@ -1,6 +1,6 @@
 """`make new-model` in a copy of the repository, as a maintainer adds a model: the scaffold edits only the
-declaration list, the new model appears everywhere the platform lists models, and with no other edit
-`make lint` and `make test-fast` pass.
+declaration list and the step images' Dockerfile (the new image's stage), the new model appears everywhere the
+platform lists models, and with no other edit `make lint` and `make test-fast` pass.
 
 The copy gets its own virtual environment for its own packages (installed by its Makefile, as on a new
 machine); the third-party libraries come from this one's, so nothing is downloaded but the build backend.
@@ -24,8 +24,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "churn_predictor"
 DECLARATION_LIST = "images/contract/src/nivesh_contract/models/__init__.py"
+STEP_DOCKERFILE = "images/Dockerfile"
 SCAFFOLDED = {
-    f"images/{NAME}/Dockerfile",
     f"images/{NAME}/pyproject.toml",
     f"images/contract/src/nivesh_contract/models/{NAME}.toml",
     f"dags/{NAME}_training.py",
@@ -112,9 +112,12 @@ def scaffolded(tmp_path_factory):
     return root, venv, changes(root)
 
 
-def test_the_scaffold_edits_only_the_declaration_list(scaffolded):
-    _, _, changed = scaffolded
-    assert changed == {"M": {DECLARATION_LIST}, "??": SCAFFOLDED}
+def test_the_scaffold_edits_only_the_declaration_list_and_the_step_dockerfile(scaffolded):
+    root, _, changed = scaffolded
+    assert changed == {"M": {DECLARATION_LIST, STEP_DOCKERFILE}, "??": SCAFFOLDED}
+    added = git(root, "diff", "--unified=0", STEP_DOCKERFILE).splitlines()
+    added = [line[1:] for line in added if line.startswith("+") and not line.startswith("+++") and line != "+"]
+    assert added == ["FROM runtime AS churn-predictor", 'ENTRYPOINT ["nivesh-churn-predictor"]']
 
 
 def test_a_second_scaffold_of_the_same_name_is_refused(scaffolded):

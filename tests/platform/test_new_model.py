@@ -25,7 +25,7 @@ NAME = next(name for number in itertools.count() if (name := f"probe_{number}") 
 @pytest.fixture
 def repository(tmp_path):
     """The files the scaffold reads: the ruff settings, the pins and the declaration list."""
-    for path in ("pyproject.toml", "constraints.txt", DECLARATION_LIST):
+    for path in ("pyproject.toml", "constraints.txt", "images/Dockerfile", DECLARATION_LIST):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / path, tmp_path / path)
     return tmp_path

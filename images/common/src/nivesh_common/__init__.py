@@ -1,1 +1,1 @@
-"""Step library shared by every Nivesh training image (see DESIGN.md, "The step contract")."""
+"""Step library shared by every Nivesh training image (README, "The step contract")."""
