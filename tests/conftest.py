@@ -6,6 +6,7 @@ import pytest
 
 from nivesh_contract.catalog import model_named
 from steps import run_step, step_environment
+from trained_registry import TrainedRegistry
 
 # Airflow reads its settings at import: point it at a throwaway home before any test imports it.
 os.environ.setdefault("AIRFLOW_HOME", "/tmp/nivesh-tests-airflow")
@@ -46,6 +47,17 @@ transactions_data = _sample_data_of("anomaly_detector", "transactions_data")
 intents_data = _sample_data_of("intent_classifier", "intents_data")
 annotated_data = _sample_data_of("financial_ner", "annotated_data")
 spending_data = _sample_data_of("spending_predictor", "spending_data")
+
+
+@pytest.fixture(scope="session")
+def trained_registry(tmp_path_factory, sample_data, request) -> TrainedRegistry:
+    """Each model trained once per session and in production (see trained_registry.py); intent from the tiny
+    DistilBERT."""
+
+    def base_model(name: str) -> tuple[str, ...]:
+        return ("--base-model", str(request.getfixturevalue("tiny_distilbert"))) if name == "intent_classifier" else ()
+
+    return TrainedRegistry(tmp_path_factory.mktemp("trained-registry"), sample_data, base_model)
 
 
 @pytest.fixture(scope="session")

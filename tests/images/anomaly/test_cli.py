@@ -18,6 +18,18 @@ def anomaly(*args, env):
     return run_step("nivesh-anomaly", *args, env=env)
 
 
+@pytest.fixture(scope="module")
+def production(trained_registry):
+    """What train, evaluate, register and promote returned in the session's registry."""
+    return trained_registry.promoted(MODEL)
+
+
+@pytest.fixture
+def store(tmp_path, trained_registry):
+    """A copy of the session's registry, where that run's model is v1 and holds production."""
+    return trained_registry.copy(tmp_path / "store", MODEL)
+
+
 def test_sample_data_labels_every_kind_of_anomaly(transactions_data):
     table = pd.read_csv(transactions_data)
     kinds = set(table.loc[table["is_anomaly"] == 1, "anomaly_type"])
@@ -31,22 +43,19 @@ def test_validate_summarises_the_history(transactions_data, step_env):
     assert run.result["users"] == 60 and run.result["labelled_anomalies"] > 0
 
 
-def test_train_evaluate_register_promote_rollback(transactions_data, step_env):
-    first = anomaly("train", "--data", transactions_data, env=step_env)
+def test_train_evaluate_register_promote_rollback(transactions_data, production, store):
+    step_env = store
+    first = production.trained
     _served_model_reproduces_training(step_env, first.result, transactions_data)
-    assert first.exit_code == 0, first.stderr
-    evaluated = anomaly("evaluate", "--run-id", first.result["run_id"], env=step_env)
-    assert evaluated.exit_code == 0, evaluated.stderr
-    metrics = evaluated.result["metrics"]
+    metrics = production.gates["evaluate"].result["metrics"]
     assert metrics["test_precision_at_k"] >= 0.6 and metrics["test_recall"] >= 0.6
     assert metrics["test_k"] == pd.read_csv(transactions_data).pipe(_test_period_anomalies)
     params = mlflow.MlflowClient(step_env["MLFLOW_TRACKING_URI"]).get_run(first.result["run_id"]).data.params
     assert params["contamination_source"] == "labelled share of the training period"
     assert float(params["contamination"]) == pytest.approx(_training_period_label_share(transactions_data))
 
+    assert production.registered.result["version"] == 1 and production.promoted.result["promoted"]
     assert anomaly("register", "--run-id", first.result["run_id"], env=step_env).result["version"] == 1
-    assert anomaly("register", "--run-id", first.result["run_id"], env=step_env).result["version"] == 1
-    assert anomaly("promote", "--version", 1, env=step_env).result["promoted"]
 
     second = anomaly("train", "--data", transactions_data, "--seed", 7, env=step_env).result["run_id"]
     assert anomaly("evaluate", "--run-id", second, env=step_env).exit_code == 0
@@ -101,13 +110,12 @@ def _test_period_anomalies(table: pd.DataFrame) -> int:
     return int(table.loc[timestamps >= timestamps.quantile(0.8), "is_anomaly"].sum())
 
 
-def test_gate_failure_exits_3_and_registers_nothing(transactions_data, step_env):
-    run_id = anomaly("train", "--data", transactions_data, env=step_env).result["run_id"]
-    failed = anomaly("evaluate", "--run-id", run_id, "--min-recall", "0.99", env=step_env)
+def test_gate_failure_exits_3_and_registers_nothing(production, store):
+    failed = anomaly("evaluate", "--run-id", production.run_id, "--min-recall", "0.99", env=store)
     assert failed.exit_code == 3
     assert failed.result["gate"]["failed"][0]["metric"] == "test_recall"
-    assert anomaly("register", "--run-id", run_id, env=step_env).exit_code == 3
-    assert version_count(step_env, MODEL) == 0
+    assert anomaly("register", "--run-id", production.run_id, env=store).exit_code == 3
+    assert version_count(store, MODEL) == 1, "only the v1 registered while its gate passed"
 
 
 def _changed(transactions_data, tmp_path, row, column, value):

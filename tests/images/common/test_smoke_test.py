@@ -6,14 +6,12 @@ The models are tiny "models from code" written here; the command is the same in 
 so one image's script serves: its model name is the registered name the test uses.
 """
 
-import shutil
 import sys
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from nivesh_common.tracking import log_python_model
@@ -40,18 +38,9 @@ mlflow.models.set_model(Scorer())
 """
 
 
-@pytest.fixture(scope="module")
-def empty_store(tmp_path_factory) -> Path:
-    """An MLflow SQLite store with its tables made, once: each test copies it rather than wait for the migrations."""
-    database = tmp_path_factory.mktemp("empty-store") / "mlflow.db"
-    MlflowClient(f"sqlite:///{database}").search_experiments()
-    return database
-
-
 @pytest.fixture
-def store(step_env, tmp_path, empty_store):
+def store(step_env, tmp_path):
     """The step's store, and MLflow in this process pointed at it (put back afterwards) to log the test's models."""
-    shutil.copyfile(empty_store, step_env["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///"))
     uris = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     mlflow.set_tracking_uri(step_env["MLFLOW_TRACKING_URI"])
     mlflow.set_registry_uri(step_env["MLFLOW_TRACKING_URI"])

@@ -72,7 +72,7 @@ def test_any_table_with_a_target_trains(credit_data, tmp_path, step_env):
             outcome=lambda f: f["outcome"].map({0: "repaid", 1: "charged_off"})
         ),
     )
-    args = ("--target", "outcome", "--positive-label", "charged_off", "--protected-attribute", "")
+    args = ("--target", "outcome", "--positive-label", "charged_off", "--protected-attribute", "", "--tune-trials", 0)
     run = credit("train", "--data", path, *args, env=step_env)
     assert run.exit_code == 0, run.stderr
     assert run.result["validation_roc_auc"] > 0.75
@@ -84,7 +84,7 @@ def test_small_age_group_is_bad_input_naming_the_group(credit_data, tmp_path, st
         table.loc[:3, "age"] = 60  # four applicants over 50: the test split cannot hold five
         return table
 
-    trained = credit("train", "--data", _table(credit_data, tmp_path, few_seniors), env=step_env)
+    trained = credit("train", "--data", _table(credit_data, tmp_path, few_seniors), "--tune-trials", 0, env=step_env)
     run = credit("fairness", "--run-id", trained.result["run_id"], env=step_env)
     assert run.exit_code == 2
     assert "51-plus" in run.result["error"] and "fewer than 5 samples" in run.result["error"]

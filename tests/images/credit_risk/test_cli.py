@@ -9,8 +9,8 @@ import pytest
 
 from nivesh_credit_risk.evaluation import load_model, score
 from nivesh_credit_risk.scoring import load_scoring
-from registry_state import aliases, load_from_store, version_count
-from steps import run_step, step_environment
+from registry_state import aliases, client_for, load_from_store, version_count
+from steps import run_step
 
 MODEL = "credit_risk_scorer"
 # Small test data leaves ~30 applicants in the youngest group: its selection rate is noisy.
@@ -22,15 +22,21 @@ def credit(*args, env):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return step_environment(tmp_path_factory.mktemp("credit-store"))
+def store(tmp_path_factory, trained_registry):
+    """A copy of the session's registry, where credit_risk_scorer v1 (tuned within the default budget) holds
+    production."""
+    return trained_registry.copy(tmp_path_factory.mktemp("credit-store"), MODEL)
 
 
 @pytest.fixture(scope="module")
-def trained(store, credit_data):
-    run = credit("train", "--data", credit_data, env=store)
-    assert run.exit_code == 0, run.stderr
-    return run.result
+def production(trained_registry):
+    """What train, the gates, register and promote returned for that v1."""
+    return trained_registry.promoted(MODEL)
+
+
+@pytest.fixture(scope="module")
+def trained(production) -> dict:
+    return production.trained.result
 
 
 def test_sample_data_is_reproducible_and_never_overwrites(tmp_path, step_env):
@@ -74,8 +80,6 @@ def test_validate_features_checks_engineered_ranges(credit_data, tmp_path, step_
 
 
 def test_train_logs_model_lineage_and_plots(trained, store):
-    from registry_state import client_for
-
     client = client_for(store)
     run = client.get_run(trained["run_id"])
     artifacts = {artifact.path for artifact in client.list_artifacts(trained["run_id"], "plots")}
@@ -100,8 +104,6 @@ def test_train_is_reproducible(trained, store, credit_data):
 
 
 def test_train_tunes_weighs_calibrates_and_chooses_the_threshold(trained, store):
-    from registry_state import client_for
-
     run = client_for(store).get_run(trained["run_id"])
     metrics, params = run.data.metrics, run.data.params
     assert metrics["tuning_trials"] == 20  # the default budget, all within its seconds on 1,500 rows
@@ -123,8 +125,6 @@ def test_without_a_search_or_calibration_and_with_the_recall_rule(store, credit_
     flags = ("--tune-trials", 0, "--calibration", "none", "--threshold-rule", "recall")
     run = credit("train", "--data", credit_data, *flags, env=store)
     assert run.exit_code == 0, run.stderr
-    from registry_state import client_for
-
     logged = client_for(store).get_run(run.result["run_id"])
     assert "tuning_trials" not in logged.data.metrics and logged.data.params["max_depth"] == "5"
     assert logged.data.metrics["validation_recall_at_threshold"] >= 0.65  # the recall gate's
@@ -174,22 +174,22 @@ def test_evaluate_gate_failure_names_metric_value_threshold_and_blocks_register(
     assert "test_accuracy" in run.error_lines[-1]
     refused = credit("register", "--run-id", trained["run_id"], env=store)
     assert refused.exit_code == 3
-    assert version_count(store, MODEL) == 0
+    assert version_count(store, MODEL) == 1, "only the v1 registered while its gates passed"
 
 
-def test_register_promote_rollback_lifecycle(trained, store, credit_data):
-    assert credit("evaluate", "--run-id", trained["run_id"], env=store).exit_code == 0
-    first = credit("register", "--run-id", trained["run_id"], env=store)
-    assert first.exit_code == 0 and first.result["version"] == 1 and first.result["newly_registered"]
+def test_register_promote_rollback_lifecycle(production, trained, store, credit_data):
+    assert credit("evaluate", "--run-id", trained["run_id"], env=store).exit_code == 0  # its gate passes again
+    first = production.registered.result  # the session's registry: its first registration and promotion
+    assert first["version"] == 1 and first["newly_registered"]
     repeat = credit("register", "--run-id", trained["run_id"], env=store)
     assert repeat.result["version"] == 1 and not repeat.result["newly_registered"]
     assert version_count(store, MODEL) == 1
 
-    promoted = credit("promote", "--version", 1, env=store)
-    assert promoted.result["promoted"] and promoted.result["reason"] == "no production version yet"
+    promoted = production.promoted.result
+    assert promoted["promoted"] and promoted["reason"] == "no production version yet"
     assert credit("promote", "--version", 1, env=store).result["reason"] == "already production"
 
-    second_run = credit("train", "--data", credit_data, "--seed", 5, env=store).result["run_id"]
+    second_run = credit("train", "--data", credit_data, "--seed", 5, "--tune-trials", 0, env=store).result["run_id"]
     assert credit("fairness", "--run-id", second_run, *LENIENT_FAIRNESS, env=store).exit_code == 0
     assert credit("evaluate", "--run-id", second_run, env=store).exit_code == 0
     assert credit("register", "--run-id", second_run, env=store).result["version"] == 2

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from steps import run_step, step_environment
+from steps import run_step
 
 MODEL = "credit_risk_scorer"
 
@@ -19,15 +19,9 @@ def credit(*args, env):
 
 
 @pytest.fixture(scope="module")
-def production(tmp_path_factory, credit_data):
-    """A store where credit_risk_scorer v1, trained on `credit_data`, holds production."""
-    env = step_environment(tmp_path_factory.mktemp("drift-store"))
-    run_id = credit("train", "--data", credit_data, env=env).result["run_id"]
-    assert credit("fairness", "--run-id", run_id, "--min-disparate-impact", "0.5", env=env).exit_code == 0
-    assert credit("evaluate", "--run-id", run_id, env=env).exit_code == 0
-    assert credit("register", "--run-id", run_id, env=env).exit_code == 0
-    assert credit("promote", "--version", "1", env=env).exit_code == 0
-    return env
+def production(tmp_path_factory, trained_registry):
+    """A copy of the session's registry, where credit_risk_scorer v1, trained on `credit_data`, holds production."""
+    return trained_registry.copy(tmp_path_factory.mktemp("drift-store"), MODEL)
 
 
 def _variant(credit_data, tmp_path, change) -> Path:

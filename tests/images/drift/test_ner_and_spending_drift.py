@@ -5,24 +5,13 @@ import json
 import pandas as pd
 import pytest
 
-from steps import run_step, step_environment
-
-
-def in_production(env, script: str, data, *train_flags: str, evaluate_flags: tuple[str, ...] = ()) -> None:
-    trained = run_step(script, "train", "--data", data, *train_flags, env=env)
-    assert trained.exit_code == 0, trained.stderr[-2000:]
-    run_id = trained.result["run_id"]
-    assert run_step(script, "evaluate", "--run-id", run_id, *evaluate_flags, env=env).exit_code == 0
-    assert run_step(script, "register", "--run-id", run_id, env=env).exit_code == 0
-    assert run_step(script, "promote", "--version", 1, env=env).exit_code == 0
+from steps import run_step
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, annotated_data, spending_data):
-    env = step_environment(tmp_path_factory.mktemp("drift-models"))
-    in_production(env, "nivesh-ner", annotated_data, "--epochs", "2", evaluate_flags=("--min-entity-f1", "0.1"))
-    in_production(env, "nivesh-spending", spending_data)
-    return env
+def store(tmp_path_factory, trained_registry):
+    """A copy of the session's registry, where both models, trained on their sample data, hold production."""
+    return trained_registry.copy(tmp_path_factory.mktemp("drift-models"), "financial_ner", "spending_predictor")
 
 
 def check(model: str, current, env):

@@ -5,24 +5,15 @@ import json
 import pandas as pd
 import pytest
 
-from steps import run_step, step_environment
-from tiny_intent import RELAXED_GATES, TINY_TRAINING
+from steps import run_step
 
 MODEL = "intent_classifier"
 
 
 @pytest.fixture(scope="module")
-def production(tmp_path_factory, intents_data, tiny_distilbert):
-    """A store where intent_classifier v1, trained on `intents_data`, holds production."""
-    env = step_environment(tmp_path_factory.mktemp("text-drift-store"))
-    trained = run_step(
-        "nivesh-intent", "train", "--data", intents_data, "--base-model", tiny_distilbert, *TINY_TRAINING, env=env
-    )
-    run_id = trained.result["run_id"]
-    assert run_step("nivesh-intent", "evaluate", "--run-id", run_id, *RELAXED_GATES, env=env).exit_code == 0
-    assert run_step("nivesh-intent", "register", "--run-id", run_id, env=env).exit_code == 0
-    assert run_step("nivesh-intent", "promote", "--version", 1, env=env).exit_code == 0
-    return env
+def production(tmp_path_factory, trained_registry):
+    """A copy of the session's registry, where intent_classifier v1, trained on `intents_data`, holds production."""
+    return trained_registry.copy(tmp_path_factory.mktemp("text-drift-store"), MODEL)
 
 
 def check(current, env):

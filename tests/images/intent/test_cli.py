@@ -9,8 +9,7 @@ from mlflow import MlflowClient
 
 from registry_state import aliases, load_from_store
 from scoring import ANSWERS, REQUESTS, answers_of_the_scoring_server
-from steps import run_step, step_environment
-from tiny_intent import RELAXED_GATES, TINY_TRAINING
+from steps import run_step
 
 MODEL = "intent_classifier"
 
@@ -20,11 +19,16 @@ def intent(*args, env):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, intents_data, tiny_distilbert):
-    env = step_environment(tmp_path_factory.mktemp("intent-store"))
-    run = intent("train", "--data", intents_data, "--base-model", tiny_distilbert, *TINY_TRAINING, env=env)
-    assert run.exit_code == 0, run.stderr[-3000:]
-    return env, run
+def production(trained_registry):
+    """What train (the tiny DistilBERT, tiny_intent.py), evaluate (relaxed gates), register and promote returned
+    in the session's registry."""
+    return trained_registry.promoted(MODEL)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, trained_registry, production):
+    """A copy of the session's registry, where that run's model is v1 and holds production; train's result."""
+    return trained_registry.copy(tmp_path_factory.mktemp("intent-store"), MODEL), production.trained
 
 
 def test_sample_data_is_varied_banking_language(intents_data):
@@ -75,20 +79,19 @@ def test_train_logs_model_label_map_and_lineage(trained):
     assert "epoch" in run.stderr and "loss" in run.stderr  # progress lines in the log
 
 
-def test_evaluate_register_promote_and_predict(trained, tmp_path):
+def test_evaluate_register_promote_and_predict(trained, production, tmp_path):
     env, run = trained
     run_id = run.result["run_id"]
-    evaluated = intent("evaluate", "--run-id", run_id, *RELAXED_GATES, env=env)
-    assert evaluated.exit_code == 0, evaluated.stderr[-3000:]
+    evaluated = production.gates["evaluate"]
     assert 0.5 <= evaluated.result["metrics"]["test_accuracy"] < 1
     client = MlflowClient(env["MLFLOW_TRACKING_URI"])
     artifacts = {a.path for a in client.list_artifacts(run_id, "plots")} | {
         a.path for a in client.list_artifacts(run_id, "evaluation")
     }
     assert {"plots/confusion_matrix.png", "evaluation/per_intent_report.json"} <= artifacts
-    assert intent("register", "--run-id", run_id, env=env).result["version"] == 1
-    promoted = intent("promote", "--version", 1, env=env)
-    assert promoted.result["promoted"] and aliases(env, MODEL) == {"candidate": 1, "production": 1}
+    assert production.registered.result["version"] == 1 and production.promoted.result["promoted"]
+    assert intent("register", "--run-id", run_id, env=env).result["version"] == 1  # once: the same version again
+    assert aliases(env, MODEL) == {"candidate": 1, "production": 1}
     model = load_from_store(env, f"models:/{MODEL}@production", mlflow.pyfunc.load_model)
     predicted = model.predict(pd.DataFrame({"text": ["block my card please", "what is my balance"]}))
     assert list(predicted.columns) == ["intent", "confidence"] and predicted["confidence"].between(0, 1).all()

@@ -8,10 +8,9 @@ import pytest
 
 from nivesh_ner.evaluation import load_model
 from registry_state import aliases, client_for, load_from_store, run_count
-from steps import run_step, step_environment
+from steps import run_step
 
 MODEL = "financial_ner"
-QUICK = ("--epochs", "6", "--patience", "2")
 
 
 def ner(*args, env):
@@ -19,11 +18,15 @@ def ner(*args, env):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, annotated_data):
-    env = step_environment(tmp_path_factory.mktemp("ner-store"))
-    run = ner("train", "--data", annotated_data, *QUICK, env=env)
-    assert run.exit_code == 0, run.stderr[-3000:]
-    return env, run
+def production(trained_registry):
+    """What train (6 epochs, patience 2), evaluate, register and promote returned in the session's registry."""
+    return trained_registry.promoted(MODEL)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, trained_registry, production):
+    """A copy of the session's registry, where that run's model is v1 and holds production; train's result."""
+    return trained_registry.copy(tmp_path_factory.mktemp("ner-store"), MODEL), production.trained
 
 
 def test_sample_data_is_annotated_banking_language(annotated_data):
@@ -51,18 +54,18 @@ def test_train_logs_pipeline_lineage_and_progress(trained):
     assert "epoch 1/6 loss" in run.stderr and "validation entity F1" in run.stderr
 
 
-def test_evaluate_register_promote_and_recognise(trained):
+def test_evaluate_register_promote_and_recognise(trained, production):
     env, run = trained
     run_id = run.result["run_id"]
-    evaluated = ner("evaluate", "--run-id", run_id, env=env)
-    assert evaluated.exit_code == 0, evaluated.stderr[-3000:]
+    evaluated = production.gates["evaluate"]
     # above the gate, and below 1.0: unseen shops and annotators who disagree make the sample data judge a model
     assert 0.8 <= evaluated.result["metrics"]["test_entity_f1"] < 0.99
     assert set(evaluated.result["per_label_f1"]) == {"AMOUNT", "MERCHANT", "DATE", "ACCOUNT", "CATEGORY"}
     metrics = client_for(env).get_run(run_id).data.metrics
     assert {"test_f1_AMOUNT", "test_precision_MERCHANT", "test_recall_DATE"} <= set(metrics)
-    assert ner("register", "--run-id", run_id, env=env).result["version"] == 1
-    assert ner("promote", "--version", 1, env=env).result["promoted"]
+    assert production.registered.result["version"] == 1 and production.promoted.result["promoted"]
+    assert ner("register", "--run-id", run_id, env=env).result["version"] == 1  # once: the same version again
+    assert ner("promote", "--version", 1, env=env).result["reason"] == "already production"
     assert aliases(env, MODEL) == {"candidate": 1, "production": 1}
     nothing_to_roll_back = ner("rollback", env=env)
     assert nothing_to_roll_back.exit_code == 2 and "no 'previous' version" in nothing_to_roll_back.result["error"]

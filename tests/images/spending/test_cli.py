@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from registry_state import aliases, client_for, load_from_store, run_count
-from steps import run_step, step_environment
+from steps import run_step
 
 MODEL = "spending_predictor"
 
@@ -15,11 +15,15 @@ def spending(*args, env):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, spending_data):
-    env = step_environment(tmp_path_factory.mktemp("spending-store"))
-    run = spending("train", "--data", spending_data, env=env)
-    assert run.exit_code == 0, run.stderr[-3000:]
-    return env, run
+def production(trained_registry):
+    """What train, evaluate, register and promote returned in the session's registry."""
+    return trained_registry.promoted(MODEL)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, trained_registry, production):
+    """A copy of the session's registry, where that run's model is v1 and holds production; train's result."""
+    return trained_registry.copy(tmp_path_factory.mktemp("spending-store"), MODEL), production.trained
 
 
 def test_sample_data_has_weekly_and_salary_rhythms(spending_data):
@@ -51,18 +55,16 @@ def test_train_logs_both_models_holdout_and_category_models(trained):
     assert "holdout: the last 30 days" in run.stderr
 
 
-def test_evaluate_gates_register_promote_and_forecast(trained):
+def test_evaluate_gates_register_promote_and_forecast(trained, production):
     env, run = trained
     run_id = run.result["run_id"]
-    evaluated = spending("evaluate", "--run-id", run_id, env=env)
-    assert evaluated.exit_code == 0, evaluated.stderr[-3000:]
+    evaluated = production.gates["evaluate"]
     metrics = evaluated.result["metrics"]
     assert metrics["test_mape"] <= 0.25 and metrics["test_mape"] < metrics["seasonal_naive_mape"]
     skill = 1 - metrics["test_mape"] / metrics["seasonal_naive_mape"]
     assert metrics["skill_vs_seasonal_naive"] == pytest.approx(skill, abs=1e-5)
     assert "plots/forecast.png" in {a.path for a in client_for(env).list_artifacts(run_id, "plots")}
-    assert spending("register", "--run-id", run_id, env=env).result["version"] == 1
-    assert spending("promote", "--version", 1, env=env).result["promoted"]
+    assert production.registered.result["version"] == 1 and production.promoted.result["promoted"]
     assert aliases(env, MODEL) == {"candidate": 1, "production": 1}
 
     model = load_from_store(env, f"models:/{MODEL}@production", mlflow.pyfunc.load_model)
