@@ -2,27 +2,25 @@
 
 import pytest
 import yaml
-from airflow.dag_processing.dagbag import DagBag
 from charts import chart_values, kind_config, validate
 from kubernetes.client import ApiClient
 from kubernetes_validate import ValidationError
 
+import dag_files
 from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_platform.charts import release_named
 from nivesh_platform.pod_security import restricted_violations
-from nivesh_platform.state import DAGS_FOLDER
 
 TRAINING = chart_values("nivesh-training")
 
 
 def _pods() -> list[tuple[str, dict]]:
-    dagbag = DagBag(str(DAGS_FOLDER))
     return [
         (
             f"{dag.dag_id}.{task.task_id}",
             ApiClient().sanitize_for_serialization(task.build_pod_request_obj(dry_run=True)),
         )
-        for dag in dagbag.dags.values()
+        for dag in dag_files.dagbag().dags.values()
         for task in dag.tasks
         if isinstance(task, TrainingStepOperator)
     ]

@@ -6,13 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
 from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor, VariableAccessor
 from airflow.serialization.serialized_objects import DagSerialization
 
+import dag_files
 from nivesh_contract.catalog import MASTER, MODELS, model_named
-from nivesh_platform.state import DAGS_FOLDER
 
 DATA_FLAGS = ("--data", "--current")  # the steps' own data, and check_drift's
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -20,7 +19,7 @@ NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def dagbag():
-    return DagBag(str(DAGS_FOLDER))
+    return dag_files.dagbag()
 
 
 @pytest.fixture(autouse=True)

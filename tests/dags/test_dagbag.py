@@ -10,11 +10,11 @@ from datetime import timedelta
 
 import pytest
 import typer
-from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import Asset, AssetOrTimeSchedule, DeadlineReference
 from airflow.sdk.exceptions import ParamValidationError
 from airflow.serialization.serialized_objects import DagSerialization
 
+import dag_files
 from nivesh_contract.catalog import MASTER, MODELS, ROLLBACK_DAG_ID, model_named
 from nivesh_pipelines.approval import require_approval_param
 from nivesh_pipelines.operator import TrainingStepOperator
@@ -29,7 +29,7 @@ AIRFLOW_2_ONLY = re.compile(
 
 @pytest.fixture(scope="module")
 def dagbag():
-    return DagBag(str(DAGS_FOLDER))
+    return dag_files.dagbag()
 
 
 def test_no_import_errors_and_every_model_has_its_dag(dagbag):

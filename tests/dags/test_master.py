@@ -1,17 +1,16 @@
 """The master pipeline's shape and its summary message."""
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 
+import dag_files
 from nivesh_contract.catalog import MASTER, MODELS
 from nivesh_pipelines.outcome import ModelReport, describe_master_run, describe_outcome
-from nivesh_platform.state import DAGS_FOLDER
 
 
 @pytest.fixture(scope="module")
 def master():
-    return DagBag(str(DAGS_FOLDER)).dags[MASTER.dag_id]
+    return dag_files.dagbag().dags[MASTER.dag_id]
 
 
 def test_schedule_and_params(master):

@@ -1,12 +1,11 @@
 """The pod each task builds through the real KubernetesPodOperator (no cluster needed to build it)."""
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 
+import dag_files
 from nivesh_contract.catalog import MASTER, MODELS
 from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_pipelines.steps import ALL_MODELS, DRIFT_REPORT, FRESHNESS_CHECK, pipeline_steps
-from nivesh_platform.state import DAGS_FOLDER
 
 # (DAG, the pod's model label, step) for every training-step pod of every DAG.
 TASKS = [(model.dag_id, model.name, step) for model in MODELS for step in pipeline_steps(model)] + [
@@ -16,7 +15,7 @@ TASKS = [(model.dag_id, model.name, step) for model in MODELS for step in pipeli
 
 @pytest.fixture(scope="module")
 def dagbag():
-    return DagBag(str(DAGS_FOLDER))
+    return dag_files.dagbag()
 
 
 @pytest.mark.parametrize(("dag_id", "model", "step"), TASKS, ids=[f"{t[0]}.{t[2].task_id}" for t in TASKS])
