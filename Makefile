@@ -56,8 +56,8 @@ lint: $(INSTALLED) ## Ruff over every package, the DAGs and the tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(INSTALLED) lint ## What CI runs: lint, then every test
-	$(BIN)/pytest
+test: $(INSTALLED) lint ## What CI runs: lint, then every test, and the 30 slowest (where the time goes)
+	$(BIN)/pytest --durations=30
 
 test-fast: $(INSTALLED) ## The quick loop: every test not marked slow
 	$(BIN)/pytest -m "not slow"

@@ -26,7 +26,7 @@ from nivesh_contract.deployment import (
     XCOM_DIR,
     XCOM_DIR_VARIABLE,
 )
-from nivesh_pipelines.launchers import base_container, pod_environment
+from nivesh_pipelines.local_launcher import base_container, pod_environment
 from nivesh_pipelines.pod_spec import GPU_RESOURCE
 
 DOCKER_SETTING = "NIVESH_DOCKER"  # the docker client to run (default: `docker` on PATH)

@@ -1,7 +1,7 @@
 """The training-step operator: a KubernetesPodOperator whose pod is the single source of truth.
 
 Launcher `kubernetes` (default) launches the pod; launcher `local` runs that same pod's container
-command as a local process (launchers.py); launcher `docker` runs its container on the local Docker
+command as a local process (local_launcher.py); launcher `docker` runs its container on the local Docker
 engine (docker_launcher.py). NIVESH_LAUNCHER is read when the task runs.
 """
 
@@ -15,7 +15,7 @@ from nivesh_contract.exit_codes import NOT_RETRIED
 from nivesh_pipelines import pod_spec
 from nivesh_pipelines.docker_launcher import run_pod_in_docker
 from nivesh_pipelines.exit_codes import raise_for_exit_code, terminated_exit_code
-from nivesh_pipelines.launchers import BASE_CONTAINER, run_pod_locally
+from nivesh_pipelines.local_launcher import BASE_CONTAINER, run_pod_locally
 from nivesh_pipelines.steps import Step
 
 LAUNCHERS = ("kubernetes", "local", "docker")

@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from kubernetes.client import models as k8s
 
 from nivesh_pipelines.exit_codes import terminated_exit_code
-from nivesh_pipelines.launchers import run_pod_locally
+from nivesh_pipelines.local_launcher import run_pod_locally
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator, selected_launcher
 from nivesh_pipelines.pod_spec import environment
 from nivesh_pipelines.steps import Step

@@ -91,14 +91,19 @@ def test_unmounted_data_exits_2_saying_to_mount_it(image):
     assert line.endswith(f"{missing} (in a container: -v HOST_DIR:/data)")
 
 
-@pytest.mark.parametrize("image", sorted(model.image.ref for model in MODELS))
+# Credit's image trains, registers and serves in test_docker_launcher_dag.py, through its DAG.
+TRAINED_HERE = sorted(model.image.ref for model in MODELS if model != CREDIT_RISK)
+
+
+@pytest.mark.parametrize("image", TRAINED_HERE)
 def test_each_model_trains_on_its_sample_data_and_logs_to_mlflow(image, tmp_path, mlflow_server):
+    """Its libraries work in the slim image: the small sample the tests use is enough to show it."""
     model = next(model for model in MODELS if model.image.ref == image)
     data = tmp_path / "data"
     data.mkdir()
     data.chmod(0o777)  # the image's user, 10001, writes the sample data
     path = f"/data/{model.data_file}"
-    made = run_as_a_pod(image, "sample-data", "--out", path, options=("-v", f"{data}:/data"))
+    made = run_as_a_pod(image, "sample-data", "--out", path, *model.quick_sample, options=("-v", f"{data}:/data"))
     assert made.returncode == 0, made.stderr[-3000:]
 
     tracking = ("--network", "host", "-e", f"MLFLOW_TRACKING_URI={mlflow_server}", "-v", f"{data}:/data:ro")

@@ -86,25 +86,16 @@ def progress_callback():
     return ProgressLog()
 
 
-def fine_tune(
-    base: BaseModel,
-    train: list[dict],
-    validation: list[dict],
-    config: TrainingConfig,
-    work: Path,
-    extra_callbacks: tuple = (),
-) -> FineTuned:
-    """The Trainer on the GPU when there is one (bf16 where it supports it) on `encoded` examples; saves the best
-    epoch's model."""
+def training_arguments(config: TrainingConfig, base: BaseModel, work: Path):
+    """The Trainer's settings: on the GPU when there is one, bf16 where it supports it (and mixed precision is on),
+    an evaluation and a checkpoint each epoch, the best epoch's weights kept."""
     import torch
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments
-    from transformers.utils import logging as transformers_logging
+    from transformers import TrainingArguments
 
-    transformers_logging.disable_progress_bar()  # progress goes to the log as lines (ProgressLog)
     on_gpu = torch.cuda.is_available()
     bf16 = config.mixed_precision and on_gpu and torch.cuda.is_bf16_supported()
     log.info("device %s%s", "cuda" if on_gpu else "cpu", ", bf16" if bf16 else "")
-    arguments = TrainingArguments(
+    return TrainingArguments(
         output_dir=str(work / "checkpoints"),
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size,
@@ -124,9 +115,24 @@ def fine_tune(
         seed=config.seed,
         use_cpu=not on_gpu,
     )
+
+
+def fine_tune(
+    base: BaseModel,
+    train: list[dict],
+    validation: list[dict],
+    config: TrainingConfig,
+    work: Path,
+    extra_callbacks: tuple = (),
+) -> FineTuned:
+    """Fine-tune on `encoded` examples with early stopping; saves the best epoch's model."""
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # progress goes to the log as lines (ProgressLog)
     trainer = Trainer(
         model=base.model,
-        args=arguments,
+        args=training_arguments(config, base, work),
         train_dataset=train,
         eval_dataset=validation,
         processing_class=base.tokenizer,
