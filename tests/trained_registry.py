@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlflow import MlflowClient
+
 from nivesh_contract.catalog import model_named
 from steps import StepRun, run_step, step_environment
 from tiny_intent import RELAXED_GATES, TINY_TRAINING
@@ -60,12 +62,17 @@ class TrainedRegistry:
         return self._promoted[name]
 
     def copy(self, root: Path, *names: str) -> dict[str, str]:
-        """A step environment under `root` whose store is a copy of this one, with `names` in production."""
+        """A step environment under `root` whose store is a copy of this one with `names` in production and no
+        other registered model: what a copy holds must not depend on which tests ran before."""
         for name in names:
             self.promoted(name)
         env = step_environment(root)
         with sqlite3.connect(_database(self.env)) as source, sqlite3.connect(_database(env)) as target:
             source.backup(target)
+        client = MlflowClient(env["MLFLOW_TRACKING_URI"], env["MLFLOW_TRACKING_URI"])
+        for model in client.search_registered_models():
+            if model.name not in names:
+                client.delete_registered_model(model.name)
         return env
 
     def _put_in_production(self, name: str) -> Promoted:

@@ -18,12 +18,6 @@ def anomaly(*args, env):
     return run_step("nivesh-anomaly", *args, env=env)
 
 
-@pytest.fixture(scope="module")
-def production(trained_registry):
-    """What train, evaluate, register and promote returned in the session's registry."""
-    return trained_registry.promoted(MODEL)
-
-
 @pytest.fixture
 def store(tmp_path, trained_registry):
     """A copy of the session's registry, where that run's model is v1 and holds production."""

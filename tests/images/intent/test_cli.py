@@ -18,19 +18,6 @@ def intent(*args, env):
     return run_step("nivesh-intent", *args, env=env)
 
 
-@pytest.fixture(scope="module")
-def production(trained_registry):
-    """What train (the tiny DistilBERT, tiny_intent.py), evaluate (relaxed gates), register and promote returned
-    in the session's registry."""
-    return trained_registry.promoted(MODEL)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, trained_registry, production):
-    """A copy of the session's registry, where that run's model is v1 and holds production; train's result."""
-    return trained_registry.copy(tmp_path_factory.mktemp("intent-store"), MODEL), production.trained
-
-
 def test_sample_data_is_varied_banking_language(intents_data):
     examples = pd.read_json(intents_data, lines=True)
     assert examples["intent"].nunique() >= 20

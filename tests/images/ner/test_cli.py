@@ -17,18 +17,6 @@ def ner(*args, env):
     return run_step("nivesh-ner", *args, env=env)
 
 
-@pytest.fixture(scope="module")
-def production(trained_registry):
-    """What train (6 epochs, patience 2), evaluate, register and promote returned in the session's registry."""
-    return trained_registry.promoted(MODEL)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, trained_registry, production):
-    """A copy of the session's registry, where that run's model is v1 and holds production; train's result."""
-    return trained_registry.copy(tmp_path_factory.mktemp("ner-store"), MODEL), production.trained
-
-
 def test_sample_data_is_annotated_banking_language(annotated_data):
     messages = pd.read_json(annotated_data, lines=True)
     labels = messages["entities"].explode().dropna().map(lambda span: span[2])

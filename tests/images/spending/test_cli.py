@@ -14,18 +14,6 @@ def spending(*args, env):
     return run_step("nivesh-spending", *args, env=env)
 
 
-@pytest.fixture(scope="module")
-def production(trained_registry):
-    """What train, evaluate, register and promote returned in the session's registry."""
-    return trained_registry.promoted(MODEL)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, trained_registry, production):
-    """A copy of the session's registry, where that run's model is v1 and holds production; train's result."""
-    return trained_registry.copy(tmp_path_factory.mktemp("spending-store"), MODEL), production.trained
-
-
 def test_sample_data_has_weekly_and_salary_rhythms(spending_data):
     transactions = pd.read_csv(spending_data, parse_dates=["date"])
     daily = transactions.groupby("date")["amount"].sum()
