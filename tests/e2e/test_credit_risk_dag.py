@@ -12,13 +12,12 @@ from mlflow import MlflowClient
 from embedded_state import PLATFORM
 from nivesh_platform.embedded import migrate_metadata_db, run_dag
 from nivesh_platform.state import EmbeddedState
+from quick_credit import QUICK_CREDIT_CONF
 from scoring import ANSWERS, answers_of_the_scoring_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 
 DAG_ID = "credit_risk_training"
-# ~1500 rows leave ~30 applicants in the youngest age group: relax the fairness threshold for test data.
-SMALL_DATA_CONF = {"min_disparate_impact": 0.5}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +38,7 @@ def loans_conf(embedded, credit_data):
     table = pd.read_csv(credit_data).rename(columns={"default": "outcome"})
     table["outcome"] = table["outcome"].map({0: "repaid", 1: "charged_off"})
     table.to_parquet(data)
-    return {"data_path": str(data), "target": "outcome", "positive_label": "charged_off", **SMALL_DATA_CONF}
+    return {"data_path": str(data), "target": "outcome", "positive_label": "charged_off", **QUICK_CREDIT_CONF}
 
 
 def test_dag_run_leaves_a_production_version(embedded, loans_conf):
@@ -117,7 +116,7 @@ def test_gate_failure_fails_the_run_without_retries_and_keeps_production(embedde
 
 def test_data_outside_the_data_root_is_refused_at_validate_data(embedded, credit_data):
     state, environment = embedded
-    outcome = run_dag(state, DAG_ID, environment, {"data_path": str(credit_data), **SMALL_DATA_CONF})
+    outcome = run_dag(state, DAG_ID, environment, {"data_path": str(credit_data), **QUICK_CREDIT_CONF})
     log = outcome.log_file.read_text()
     assert not outcome.succeeded
     assert f"credit_risk_scorer: failed at step validate_data: {credit_data}: outside the data root" in log

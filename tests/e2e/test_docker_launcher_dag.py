@@ -14,9 +14,10 @@ from docker_engine import DOCKER, require_images
 from nivesh_contract.catalog import DRIFT_IMAGE, model_named
 from nivesh_platform.embedded import migrate_metadata_db, run_dag
 from nivesh_platform.state import EmbeddedState
+from quick_credit import QUICK_CREDIT_CONF
 
 CREDIT_RISK = model_named("credit_risk_scorer")
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.timeout(1500)]
 
 
 def test_credit_risk_dag_through_the_real_images(tmp_path, mlflow_server, credit_data):
@@ -36,7 +37,7 @@ def test_credit_risk_dag_through_the_real_images(tmp_path, mlflow_server, credit
     }
     migrate_metadata_db(state, environment)
 
-    outcome = run_dag(state, CREDIT_RISK.dag_id, environment, {"min_disparate_impact": 0.5})
+    outcome = run_dag(state, CREDIT_RISK.dag_id, environment, QUICK_CREDIT_CONF)
 
     log = outcome.log_file.read_text()
     assert outcome.succeeded, log[-5000:]

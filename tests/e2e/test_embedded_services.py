@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from embedded_state import PLATFORM, state_with_data, wait_for_line
 from scoring import ANSWERS, REQUESTS, answers_of_the_scoring_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 
 
 def run_platform(*args: str, timeout_s: float) -> subprocess.CompletedProcess:

@@ -23,15 +23,12 @@ from embedded_state import PLATFORM, start_ui, state_with_data
 from nivesh_contract.catalog import model_named
 from nivesh_platform.services import AirflowApi
 from nivesh_platform.state import EmbeddedState
+from quick_credit import QUICK_CREDIT_CONF
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.timeout(1500)]
 
 CREDIT_DAG, APPROVAL = "credit_risk_training", "approve_promotion"
-# A quick run: no tuning, so gates relaxed to what an untuned model on the small test data reaches (its youngest
-# age group is also too small for the 0.8 fairness default). What is tested is the approval, not the model.
-RELAXED_GATES = {"min_accuracy": 0.6, "min_precision": 0.5, "min_recall": 0.5, "min_roc_auc": 0.6}
-APPROVAL_CONF = {"require_approval": True, "force": True, "tune_trials": 0, "min_disparate_impact": 0.5}
-APPROVAL_CONF |= RELAXED_GATES
+APPROVAL_CONF = {"require_approval": True, "force": True, **QUICK_CREDIT_CONF}
 ANOMALY_DAG = "anomaly_detector_training"
 BROWSER_DAG, BROWSER_MODEL = "financial_ner_training", "financial_ner"
 CHROMIUM = os.environ.get("NIVESH_CHROMIUM", "/usr/bin/chromium")
