@@ -8,8 +8,11 @@ from nivesh_contract.catalog import model_named
 from steps import run_step, step_environment
 from trained_registry import TrainedRegistry
 
-# Airflow reads its settings at import: point it at a throwaway home before any test imports it.
-os.environ.setdefault("AIRFLOW_HOME", "/tmp/nivesh-tests-airflow")
+# Airflow reads its settings at import: point it at a throwaway home before any test imports it, and each
+# pytest-xdist worker at its own (they would share one SQLite metadata database otherwise).
+AIRFLOW_HOME = os.environ.setdefault("AIRFLOW_HOME", "/tmp/nivesh-tests-airflow")
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["AIRFLOW_HOME"] = f"{AIRFLOW_HOME}-{worker}"
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 

@@ -3,6 +3,7 @@
 import importlib
 import importlib.metadata
 import itertools
+import os
 import re
 import subprocess
 import sys
@@ -138,7 +139,7 @@ def test_dag_files_import_nothing_heavy(dag_file):
         [sys.executable, "-c", probe, str(dag_file)],
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": str(DAGS_FOLDER), "AIRFLOW_HOME": "/tmp/nivesh-tests-airflow"},
+        env={"PYTHONPATH": str(DAGS_FOLDER), "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"]},
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
 
