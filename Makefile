@@ -178,10 +178,11 @@ deploy: $(INSTALLED) ## Check (deploy-check), load the images, install MLflow, t
 	$(call require,docker kind kubectl helm)
 	$(BIN)/nivesh-platform deploy-check --require-official-chart
 	$(MAKE) --no-print-directory kind-load
-	$(KUBECTL) apply -f charts/nivesh-training/namespace.yaml
+	$(KUBECTL) apply -f charts/nivesh-training/namespace.yaml -f charts/airflow/namespace.yaml
 	$(HELM) upgrade --install mlflow charts/mlflow --namespace nivesh-mlflow --create-namespace --wait --timeout $(HELM_TIMEOUT)
 	$(HELM) upgrade --install nivesh-training charts/nivesh-training --namespace nivesh-training --wait --timeout $(HELM_TIMEOUT)
-	$(HELM) upgrade --install airflow charts/airflow --namespace nivesh-airflow --create-namespace --wait --wait-for-jobs --timeout $(HELM_TIMEOUT)
+	$(BIN)/nivesh-platform cluster secrets --context $(KUBE_CONTEXT)
+	$(HELM) upgrade --install airflow charts/airflow --namespace nivesh-airflow --wait --wait-for-jobs --timeout $(HELM_TIMEOUT)
 	$(BIN)/nivesh-platform cluster info --context $(KUBE_CONTEXT)
 
 ui-cluster: $(INSTALLED) ## The cluster's Airflow UI (http://127.0.0.1:8080) and MLflow UI (http://127.0.0.1:5000) through kubectl port-forward, until Ctrl-C

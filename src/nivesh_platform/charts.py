@@ -24,7 +24,7 @@ RELEASES = (
     Release("airflow", "airflow", "nivesh-airflow"),
 )
 # Applied before the releases: namespaces no chart owns (a `helm uninstall` must not delete them).
-NAMESPACE_MANIFESTS = ("charts/nivesh-training/namespace.yaml",)
+NAMESPACE_MANIFESTS = ("charts/nivesh-training/namespace.yaml", "charts/airflow/namespace.yaml")
 KIND_CONFIG = "charts/kind/kind-config.yaml"
 
 

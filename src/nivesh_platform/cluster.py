@@ -5,6 +5,7 @@ guessed object kind (the scheduler is a Deployment or a StatefulSet depending on
 """
 
 import base64
+import json
 import os
 import subprocess
 import time
@@ -27,10 +28,10 @@ class ClusterError(RuntimeError):
     """kubectl failed, or the cluster does not answer as `make deploy` left it."""
 
 
-def kubectl(context: str, *args: str) -> str:
+def kubectl(context: str, *args: str, stdin: str | None = None) -> str:
     command = ["kubectl", "--context", context, *args]
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        completed = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=60)
     except FileNotFoundError:
         raise ClusterError("kubectl not found: install kubectl 1.34, https://kubernetes.io/docs/tasks/tools/") from None
     if completed.returncode != 0:
@@ -77,9 +78,28 @@ def secret_value(context: str, namespace: str, name: str, key: str) -> str:
     return base64.b64decode(encoded).decode()
 
 
-def has_secret(context: str, namespace: str, name: str) -> bool:
+def secret_names(context: str, namespace: str) -> set[str]:
     found = kubectl(context, "get", "secrets", "--namespace", namespace, "-o", "jsonpath={.items[*].metadata.name}")
-    return name in found.split()
+    return set(found.split())
+
+
+def has_secret(context: str, namespace: str, name: str) -> bool:
+    return name in secret_names(context, namespace)
+
+
+def create_airflow_key_secrets(context: str, airflow_values: dict) -> dict[str, bool]:
+    """Each key Secret our Airflow values name, made with a fresh value where it is missing: name -> created
+    (False: it existed and is kept; the manifest goes through stdin, so no key shows in a process list)."""
+    from nivesh_platform.airflow_keys import key_secrets, secret_manifest
+
+    namespace = release_named("airflow").namespace
+    existing = secret_names(context, namespace)
+    created = {}
+    for name, key in key_secrets(airflow_values).items():
+        if name not in existing:
+            kubectl(context, "create", "-f", "-", stdin=json.dumps(secret_manifest(name, namespace, key)))
+        created[name] = name not in existing
+    return created
 
 
 @contextmanager

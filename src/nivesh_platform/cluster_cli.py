@@ -43,6 +43,27 @@ def deploy_check(
 
 
 @cluster_app.command()
+def secrets(
+    context: Context = DEFAULT_CONTEXT,
+    root: Annotated[Path, typer.Option(help="The repository (charts/airflow/values.yaml under it).")] = Path("."),
+) -> None:
+    """Make Airflow's key Secrets (fernet, API, JWT) where missing; existing ones are kept (make deploy)."""
+    from nivesh_platform.airflow_keys import unnamed_keys
+    from nivesh_platform.charts import chart_values
+    from nivesh_platform.cluster import ClusterError, create_airflow_key_secrets
+
+    values = chart_values(root.resolve(), "airflow")["airflow"]
+    if unnamed := unnamed_keys(values):
+        raise _fail(f"charts/airflow/values.yaml: {', '.join(unnamed)} unset: the chart would make those keys itself")
+    try:
+        created = create_airflow_key_secrets(context, values)
+    except ClusterError as error:
+        raise _fail(error) from None
+    for name, new in created.items():
+        typer.echo(f"{'created' if new else 'kept'} Secret {name} (namespace nivesh-airflow)")
+
+
+@cluster_app.command()
 def trigger(
     dag_id: Annotated[str, typer.Argument(help="DAG id, e.g. master_training_pipeline.")],
     conf: Annotated[str, typer.Option(help="Run parameters as JSON, e.g. '{\"force\": true}'.")] = "{}",

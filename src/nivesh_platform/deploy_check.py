@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from nivesh_platform import charts
+from nivesh_platform.airflow_keys import unnamed_keys
 from nivesh_platform.chart_values import ChartValuesError, check_dependency_values, pinned_dependency
 from nivesh_platform.pod_security import restricted_violations
 
@@ -66,9 +67,12 @@ def official_chart_problems(root: Path, manifests: list[dict]) -> tuple[list[str
     """What `make deploy` counts on in the rendered official chart: (facts found, problems)."""
     by_name = {(m["kind"], m["metadata"]["name"]): m for m in manifests}
     facts, problems = [], []
-    hooked = [f"{kind} {name}" for (kind, name), m in by_name.items() if HOOK_ANNOTATION in _annotations(m)]
+    hooked = [f"{kind} {name}" for (kind, name), m in by_name.items() if _runs_after_the_wait(m)]
     if hooked:
-        problems.append(f"Helm hooks block `helm upgrade --install --wait` on a first install: {', '.join(hooked)}")
+        problems.append(
+            "Helm post-install/post-upgrade hooks run only once --wait sees every pod ready, and Airflow's pods "
+            f"wait for what they do: a first `make deploy` would hang: {', '.join(hooked)}"
+        )
     schedulers = [(kind, name) for kind, name in by_name if name == "airflow-scheduler" and kind != "ServiceAccount"]
     workloads = [f"{kind} {name}" for kind, name in schedulers if kind in ("Deployment", "StatefulSet")]
     facts.append(f"scheduler: {', '.join(workloads) or 'none rendered'} (make trigger/smoke use the REST API)")
@@ -79,8 +83,10 @@ def official_chart_problems(root: Path, manifests: list[dict]) -> tuple[list[str
     return facts, problems
 
 
-def _annotations(manifest: dict) -> dict:
-    return manifest["metadata"].get("annotations") or {}
+def _runs_after_the_wait(manifest: dict) -> bool:
+    """A hook Helm runs after installing (pre-install ones, e.g. a Secret, run before and block nothing)."""
+    hooks = (manifest["metadata"].get("annotations") or {}).get(HOOK_ANNOTATION, "")
+    return bool({"post-install", "post-upgrade"} & {hook.strip() for hook in hooks.split(",")})
 
 
 def _api_server_problems(root: Path, service: dict | None) -> list[str]:
@@ -95,12 +101,17 @@ def _api_server_problems(root: Path, service: dict | None) -> list[str]:
 
 
 def _scheduler_environment_problems(root: Path, scheduler: dict) -> list[str]:
-    """Our `env` values and the optional alerts Secret must reach the container that runs the tasks."""
-    ours = {item["name"] for item in charts.chart_values(root, "airflow")["airflow"]["env"]}
+    """Our `env` values, the fernet key's Secret and the optional alerts Secret must reach the container that
+    runs the tasks."""
+    values = charts.chart_values(root, "airflow")["airflow"]
     containers = scheduler["spec"]["template"]["spec"]["containers"]
     (container,) = [c for c in containers if c["name"] == "scheduler"]
-    missing = sorted(ours - {item["name"] for item in container.get("env") or []})
+    environment = {item["name"]: item for item in container.get("env") or []}
+    missing = sorted({item["name"] for item in values["env"]} - set(environment))
     problems = [f"scheduler container lacks {', '.join(missing)} from our env values"] if missing else []
+    fernet = (environment.get("AIRFLOW__CORE__FERNET_KEY", {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+    if fernet.get("name") != values.get("fernetKeySecretName"):
+        problems.append(f"scheduler reads its fernet key from {fernet.get('name')}, not the Secret make deploy makes")
     secrets = {(source.get("secretRef") or {}).get("name") for source in container.get("envFrom") or []}
     if ALERTS_SECRET not in secrets:
         problems.append(f"scheduler container does not read Secret {ALERTS_SECRET} (alert connections)")
@@ -109,6 +120,11 @@ def _scheduler_environment_problems(root: Path, scheduler: dict) -> list[str]:
 
 def run_deploy_check(root: Path) -> Report:
     report = Report()
+    if unnamed := unnamed_keys(charts.chart_values(root, "airflow")["airflow"]):
+        report.problems.append(
+            f"charts/airflow/values.yaml: {', '.join(unnamed)} unset: the chart would make those keys itself "
+            "(the API and JWT keys anew on every upgrade), not read the Secrets make deploy makes"
+        )
     for manifest_path in charts.NAMESPACE_MANIFESTS:
         manifest = yaml.safe_load((root / manifest_path).read_text())
         report.problems += check_manifests(root, manifest_path, [manifest], own_chart=True)

@@ -1,7 +1,8 @@
 """A stand-in for `kubectl` against a cluster that cannot exist here: the context `kind-nivesh`, whose Services
-(FAKE_CLUSTER_SERVICES: JSON name -> local port) and Secrets (FAKE_CLUSTER_SECRETS: JSON name -> {key: value})
-are local. It answers as kubectl does: `port-forward` prints `Forwarding from` and relays TCP; a missing
-context or Service is kubectl's own error line and exit 1."""
+(FAKE_CLUSTER_SERVICES: JSON name -> local port) are local and whose Secrets are kept in a JSON file
+(FAKE_CLUSTER_SECRETS: its path; name -> {key: value}), read by `get` and written by `create -f -`. It answers
+as kubectl does: `port-forward` prints `Forwarding from` and relays TCP; a missing context, Service or Secret is
+kubectl's own error line and exit 1, a Secret created twice too."""
 
 import base64
 import json
@@ -9,6 +10,7 @@ import os
 import socket
 import sys
 import threading
+from pathlib import Path
 
 CONTEXT = "kind-nivesh"
 
@@ -42,8 +44,24 @@ def port_forward(service: str, ports: str) -> None:
         threading.Thread(target=relay, args=(upstream, client), daemon=True).start()
 
 
+def stored_secrets() -> dict[str, dict[str, str]]:
+    path = os.environ.get("FAKE_CLUSTER_SECRETS")
+    return json.loads(Path(path).read_text()) if path and Path(path).exists() else {}
+
+
+def create(manifest: dict) -> None:
+    secrets, name = stored_secrets(), manifest["metadata"]["name"]
+    if manifest["kind"] != "Secret":
+        fail(f"fake kubectl: creating a {manifest['kind']} is not stood in for")
+    if name in secrets:
+        fail(f'Error from server (AlreadyExists): error when creating "STDIN": secrets "{name}" already exists')
+    secrets[name] = manifest["stringData"]
+    Path(os.environ["FAKE_CLUSTER_SECRETS"]).write_text(json.dumps(secrets))
+    print(f"secret/{name} created")
+
+
 def get(args: list[str]) -> None:
-    secrets = json.loads(os.environ.get("FAKE_CLUSTER_SECRETS", "{}"))
+    secrets = stored_secrets()
     jsonpath = next(arg for arg in args if arg.startswith("jsonpath="))
     if args[1] == "secrets":
         print(" ".join(secrets))
@@ -64,6 +82,8 @@ def main(args: list[str]) -> None:
         port_forward(service.removeprefix("service/"), ports)
     elif "get" in args:
         get(args[args.index("get") :])
+    elif args[2:] == ["create", "-f", "-"]:
+        create(json.load(sys.stdin))
     else:
         fail(f"fake kubectl: {' '.join(args)} is not stood in for")
 

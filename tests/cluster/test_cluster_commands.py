@@ -10,26 +10,39 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from charts import CHARTS, chart_values
+from cryptography.fernet import Fernet
 from mlflow import MlflowClient
 
 from mlflow_server import start_mlflow_server
 from nivesh_contract.catalog import MODELS
 from nivesh_contract.names import PRODUCTION
 from nivesh_platform import cluster
+from nivesh_platform.airflow_keys import AIRFLOW_KEYS
 
 PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
 FAKE_KUBECTL = Path(__file__).parent / "fake_kubectl.py"
+AIRFLOW = chart_values("airflow")["airflow"]
 
 
 @pytest.fixture
 def kubectl_path(tmp_path, monkeypatch) -> dict[str, str]:
-    """PATH with the stand-in `kubectl` first; the environment a subprocess needs for it."""
+    """PATH with the stand-in `kubectl` first, its Secrets in a file; the environment a subprocess needs for it."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "kubectl").write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_KUBECTL} "$@"\n')
     (bin_dir / "kubectl").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_CLUSTER_SECRETS", str(tmp_path / "secrets.json"))
     return dict(os.environ)
+
+
+def cluster_secrets(secrets: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, str]]:
+    """The stand-in cluster's Secrets, replaced by `secrets` where given."""
+    path = Path(os.environ["FAKE_CLUSTER_SECRETS"])
+    if secrets is not None:
+        path.write_text(json.dumps(secrets))
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def test_without_the_cluster_make_trigger_says_how_to_create_it(kubectl_path):
@@ -65,7 +78,7 @@ def test_smoke_reads_the_cluster_registry_through_a_port_forward_with_the_mlflow
         port = int(url.rsplit(":", 1)[1])
         monkeypatch.setenv("FAKE_CLUSTER_SERVICES", json.dumps({"mlflow": port}))
         login = {"username": "admin", "password": "s3cret"}
-        monkeypatch.setenv("FAKE_CLUSTER_SECRETS", json.dumps({cluster.MLFLOW_AUTH_SECRET: login}))
+        cluster_secrets({cluster.MLFLOW_AUTH_SECRET: login})
         rows = cluster.registry_rows(cluster.KUBE_CONTEXT)
     finally:
         server.stop()
@@ -76,12 +89,35 @@ def test_smoke_reads_the_cluster_registry_through_a_port_forward_with_the_mlflow
     assert "MLFLOW_TRACKING_PASSWORD" not in os.environ, "the login is only lent for the call"
 
 
-def test_info_says_where_alerts_go_and_how_to_send_them(kubectl_path, monkeypatch):
-    monkeypatch.setenv("FAKE_CLUSTER_SECRETS", "{}")
+def test_info_says_where_alerts_go_and_how_to_send_them(kubectl_path):
     completed = subprocess.run([PLATFORM, "cluster", "info"], capture_output=True, text=True, env=dict(os.environ))
     assert completed.returncode == 0, completed.stderr
     assert "make ui-cluster" in completed.stdout and "Alerts: none configured" in completed.stdout
     assert "kubectl -n nivesh-airflow create secret generic nivesh-alerts" in completed.stdout
-    monkeypatch.setenv("FAKE_CLUSTER_SECRETS", json.dumps({cluster.ALERTS_SECRET: {}}))
+    cluster_secrets({cluster.ALERTS_SECRET: {}})
     completed = subprocess.run([PLATFORM, "cluster", "info"], capture_output=True, text=True, env=dict(os.environ))
     assert "Alerts: the Slack and SMTP connections of Secret nivesh-alerts" in completed.stdout
+
+
+def test_airflow_keys_are_made_once_and_kept_across_deploys(kubectl_path):
+    command = [PLATFORM, "cluster", "secrets", "--root", str(CHARTS.parent)]
+    first = subprocess.run(command, capture_output=True, text=True, env=kubectl_path)
+    assert first.returncode == 0, first.stderr
+    made = cluster_secrets()
+    names = {AIRFLOW[key.value_name]: key.data_key for key in AIRFLOW_KEYS}
+    assert {name: set(data) for name, data in made.items()} == {name: {key} for name, key in names.items()}
+    Fernet(made[AIRFLOW["fernetKeySecretName"]]["fernet-key"])  # a valid fernet key
+    assert len({data[names[name]] for name, data in made.items()}) == 3, "three different keys"
+    assert [line.split()[0] for line in first.stdout.splitlines()] == ["created"] * 3
+
+    again = subprocess.run(command, capture_output=True, text=True, env=kubectl_path)
+    assert again.returncode == 0, again.stderr
+    assert cluster_secrets() == made, "a second make deploy replaces no key"
+    assert [line.split()[0] for line in again.stdout.splitlines()] == ["kept"] * 3
+
+
+def test_without_the_cluster_no_key_is_made(kubectl_path):
+    command = [PLATFORM, "cluster", "secrets", "--root", str(CHARTS.parent), "--context", "kind-elsewhere"]
+    completed = subprocess.run(command, capture_output=True, text=True, env=kubectl_path)
+    assert completed.returncode == 2 and 'context "kind-elsewhere" does not exist' in completed.stderr
+    assert cluster_secrets() == {}

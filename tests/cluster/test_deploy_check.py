@@ -5,7 +5,8 @@ The official chart cannot be fetched here. Its stand-in below is written for the
 official templates do (read in apache/airflow chart/: jobs/migrate-database-job.yaml adds post-install hooks
 when useHelmHooks; scheduler/scheduler-deployment.yaml is a StatefulSet with LocalExecutor and workers
 persistence; api-server/api-server-service.yaml copies every key of a port; _helpers.yaml renders `env` and the
-templated `extraEnvFrom` into the scheduler container).
+templated `extraEnvFrom` into the scheduler container, and its fernet key from `fernetKeySecretName` or the
+Secret secrets/fernetkey-secret.yaml makes as a pre-install hook where that value is unset).
 """
 
 import shutil
@@ -26,6 +27,7 @@ STAND_IN = {
     "values.schema.json": '{"type": "object"}',
     "values.yaml": """
 executor: CeleryExecutor
+fernetKeySecretName: ~
 env: []
 extraEnvFrom: ~
 workers: {persistence: {enabled: true}}
@@ -66,6 +68,11 @@ spec:
         - name: scheduler
           image: apache/airflow:3.3.2
           env:
+            - name: AIRFLOW__CORE__FERNET_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: {{ default (printf "%s-fernet-key" .Release.Name) .Values.fernetKeySecretName }}
+                  key: fernet-key
             {{- range .Values.env }}
             - {name: {{ .name }}, value: {{ .value | quote }}}
             {{- end }}
@@ -73,6 +80,18 @@ spec:
           envFrom:
             {{- tpl . $ | nindent 12 }}
           {{- end }}
+""",
+    "templates/fernet-key-secret.yaml": """{{- if not .Values.fernetKeySecretName }}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .Release.Name }}-fernet-key
+  annotations:
+    helm.sh/hook: pre-install
+    helm.sh/hook-delete-policy: before-hook-creation
+data:
+  fernet-key: {{ randAlphaNum 32 | b64enc | b64enc | quote }}
+{{- end }}
 """,
     "templates/api-server-service.yaml": """apiVersion: v1
 kind: Service
@@ -132,7 +151,8 @@ def test_with_the_chart_fetched_our_values_meet_what_make_deploy_counts_on(tmp_p
 @pytest.mark.parametrize(
     ("changes", "problem"),
     [
-        ({"migrateDatabaseJob": {"useHelmHooks": True}}, "Helm hooks block"),
+        ({"migrateDatabaseJob": {"useHelmHooks": True}}, "hooks run only once --wait sees every pod ready"),
+        ({"fernetKeySecretName": None}, "fernetKeySecretName unset: the chart would make those keys itself"),
         (
             {"apiServer": {"service": {"type": "NodePort", "ports": [{"name": "api-server", "port": 8080}]}}},
             "node ports",
@@ -145,6 +165,14 @@ def test_a_value_the_chart_would_act_on_badly_is_a_problem(tmp_path, changes, pr
     _override_our_values(root, **changes)
     report = run_deploy_check(root)
     assert [line for line in report.problems if problem in line], report.problems
+
+
+def test_a_key_the_chart_makes_as_a_pre_install_hook_blocks_nothing_but_is_not_the_one_deploy_keeps(tmp_path):
+    root = _repository_with(tmp_path, STAND_IN)
+    _override_our_values(root, fernetKeySecretName=None)
+    problems = run_deploy_check(root).problems
+    assert not [line for line in problems if "hooks" in line], "a pre-install Secret does not hang --wait"
+    assert [line for line in problems if "reads its fernet key from airflow-fernet-key" in line], problems
 
 
 def test_a_manifest_invalid_for_the_cluster_version_is_a_problem(tmp_path):

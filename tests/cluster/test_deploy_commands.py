@@ -5,6 +5,7 @@ import shutil
 import subprocess
 
 import pytest
+import yaml
 from charts import CHARTS, chart_values
 
 from nivesh_platform.charts import NAMESPACE_MANIFESTS, RELEASES
@@ -47,12 +48,20 @@ def test_deploy_installs_each_release_into_its_namespace_in_order(deploy):
     ] == [(release.name, f"charts/{release.chart}", release.namespace) for release in RELEASES]
 
 
-def test_deploy_checks_first_and_applies_the_training_namespace_before_its_release(deploy):
+def test_deploy_checks_first_and_applies_each_namespace_before_its_release(deploy):
     assert deploy[0][-2:] == ["deploy-check", "--require-official-chart"]
-    applied = [index for index, words in enumerate(deploy) if words[-2:] == ["-f", NAMESPACE_MANIFESTS[0]]]
-    training = next(i for i, words in enumerate(deploy) if "charts/nivesh-training" in words)
-    assert applied and applied[0] < training
-    assert "--create-namespace" not in deploy[training], "the namespace is applied, not the release's"
+    for manifest in NAMESPACE_MANIFESTS:
+        namespace = yaml.safe_load((CHARTS.parent / manifest).read_text())["metadata"]["name"]
+        applied = next(i for i, words in enumerate(deploy) if "apply" in words and manifest in words)
+        install = next(i for i, words in enumerate(deploy) if "upgrade" in words and namespace in words)
+        assert applied < install, manifest
+        assert "--create-namespace" not in deploy[install], "the namespace is applied, not the release's"
+
+
+def test_airflow_keys_are_made_before_the_airflow_release_reads_them(deploy):
+    made = next(i for i, words in enumerate(deploy) if words[1:3] == ["cluster", "secrets"])
+    airflow = next(i for i, words in enumerate(deploy) if "charts/airflow" in words)
+    assert made < airflow
 
 
 def test_no_release_waits_on_jobs_its_own_hooks_would_run_after_the_wait(deploy):
