@@ -183,15 +183,16 @@ deploy: $(INSTALLED) ## Check (deploy-check), load the images, install MLflow, t
 	$(HELM) upgrade --install nivesh-training charts/nivesh-training --namespace nivesh-training --wait --timeout $(HELM_TIMEOUT)
 	$(BIN)/nivesh-platform cluster secrets --context $(KUBE_CONTEXT)
 	$(HELM) upgrade --install airflow charts/airflow --namespace nivesh-airflow --wait --wait-for-jobs --timeout $(HELM_TIMEOUT)
+	$(BIN)/nivesh-platform cluster pool --context $(KUBE_CONTEXT)
 	$(BIN)/nivesh-platform cluster info --context $(KUBE_CONTEXT)
 
 ui-cluster: $(INSTALLED) ## The cluster's Airflow UI (http://127.0.0.1:8080) and MLflow UI (http://127.0.0.1:5000) through kubectl port-forward, until Ctrl-C
 	$(call require,kubectl)
 	$(BIN)/nivesh-platform cluster ui --context $(KUBE_CONTEXT)
 
-smoke: $(INSTALLED) ## On the cluster: trigger the master pipeline through the REST API, wait, check every model has a production version, print the registry
+smoke: $(INSTALLED) ## On the cluster: trigger the master pipeline through the REST API, approve its approval requests (SMOKE_FLAGS=--no-approve: leave them to a person), wait, check every model has a production version
 	$(call require,kubectl)
-	$(BIN)/nivesh-platform cluster smoke --context $(KUBE_CONTEXT)
+	$(BIN)/nivesh-platform cluster smoke --context $(KUBE_CONTEXT) $(SMOKE_FLAGS)
 
 status: ## Helm releases, Airflow and MLflow pods, and the training pods with their model and step
 	$(call require,kubectl helm)

@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowException
 from kubernetes.client import models as k8s
 
 from nivesh_contract.exit_codes import NOT_RETRIED
+from nivesh_contract.names import TRAINING_POOL
 from nivesh_pipelines import pod_spec
 from nivesh_pipelines.docker_launcher import run_pod_in_docker
 from nivesh_pipelines.exit_codes import raise_for_exit_code, terminated_exit_code
@@ -52,12 +53,15 @@ class TrainingStepOperator(KubernetesPodOperator):
             container_security_context=pod_spec.container_security_context(),
             volumes=pod_spec.volumes(),
             volume_mounts=pod_spec.volume_mounts(),
-            container_resources=pod_spec.resources_for_training(),
+            container_resources=pod_spec.resources(trains=step.trains),
             node_selector=pod_spec.gpu_node_selector() if step.gpu else None,
             tolerations=pod_spec.gpu_tolerations() if step.gpu else None,
+            schedule_timeout_seconds=pod_spec.SCHEDULE_TIMEOUT_S,
+            startup_timeout_seconds=pod_spec.STARTUP_TIMEOUT_S,
             do_xcom_push=True,
             get_logs=True,
             on_finish_action="delete_succeeded_pod",
+            **({"pool": TRAINING_POOL} if step.trains else {}),
             **kwargs,
         )
 

@@ -28,6 +28,7 @@ class Step:
     image: StepImage
     arguments: tuple[str, ...] = ()
     gpu: bool = False  # placed on the GPU pool, asking for one GPU (see pod_spec.gpu_placement)
+    trains: bool = False  # a training pod: its resources, and a slot of the training pool
 
 
 def flags(*settings: Setting | Option) -> tuple[str, ...]:
@@ -61,7 +62,14 @@ def pipeline_steps(model: ModelDeclaration) -> tuple[Step, ...]:
         Step("validate_data", "validate", own, (*data, *flags(*model.options_of("validate")))),
         *(Step(check.task_id, check.subcommand, own, data) for check in model.data_checks),
         Step(DRIFT_CHECK, "check", DRIFT_IMAGE, ("--model", model.name, "--current", data[1], *drift_flags)),
-        Step("train_model", "train", own, (*data, *flags(*model.options_of("train"))), gpu=model.train_on_gpu),
+        Step(
+            "train_model",
+            "train",
+            own,
+            (*data, *flags(*model.options_of("train"))),
+            gpu=model.train_on_gpu,
+            trains=True,
+        ),
         *(
             Step(gate.task_id, gate.subcommand, own, ("--run-id", RUN_ID, *flags(*model.thresholds_of(gate.name))))
             for gate in model.gates

@@ -6,11 +6,13 @@ guessed object kind (the scheduler is a Deployment or a StatefulSet depending on
 
 import base64
 import json
+import logging
 import os
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from nivesh_platform.charts import release_named
 from nivesh_platform.services import AirflowApi, free_port
@@ -22,6 +24,8 @@ AIRFLOW_LOGIN = ("admin", "admin")  # charts/airflow/values.yaml createUserJob: 
 MLFLOW_AUTH_SECRET = "mlflow-auth"
 ALERTS_SECRET = "nivesh-alerts"
 FORWARD_TIMEOUT_S = 30
+
+log = logging.getLogger(__name__)
 
 
 class ClusterError(RuntimeError):
@@ -140,10 +144,19 @@ def trigger(context: str, dag_id: str, conf: dict) -> str:
         return api.trigger(dag_id, conf)
 
 
-def wait_for(context: str, dag_id: str, run_id: str, timeout_s: float) -> str:
-    """The run's final state; each task is logged as it finishes."""
+def wait_for(context: str, dag_id: str, run_id: str, timeout_s: float, approve_since: datetime | None = None) -> str:
+    """The run's final state; each task is logged as it finishes. With `approve_since`, every approval request
+    made since then is approved (as the Airflow login) and logged."""
+    from nivesh_platform.services import APPROVE
+
     with airflow_api(context) as api:
-        return api.wait_for_run(dag_id, run_id, timeout_s, poll_s=15)
+
+        def approve() -> None:
+            for request in api.answer_requests(approve_since, APPROVE):
+                instance = request["task_instance"]
+                log.info("approved: %s (%s run %s)", request["subject"], instance["dag_id"], instance["dag_run_id"])
+
+        return api.wait_for_run(dag_id, run_id, timeout_s, poll_s=15, each_poll=approve if approve_since else None)
 
 
 def registry_rows(context: str) -> list[dict]:
@@ -155,3 +168,29 @@ def registry_rows(context: str) -> list[dict]:
 
     with mlflow_tracking(context) as url:
         return rows_of(MlflowClient(url), MODELS)
+
+
+def training_slots(nodes: dict) -> int:
+    """One train step at a time per allocatable CPU core of the untainted nodes (the CPU pool). The GPU pool is left
+    out: it runs only the intent step, and kind's nodes all report the host's cores (counting it would double)."""
+    cores = sum(
+        _cores(node["status"]["allocatable"]["cpu"])
+        for node in nodes["items"]
+        if not [taint for taint in node["spec"].get("taints") or [] if taint["effect"] == "NoSchedule"]
+    )
+    return max(1, int(cores))
+
+
+def _cores(quantity: str) -> float:
+    """A Kubernetes CPU quantity ("4", "3500m") in cores."""
+    return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def set_training_pool(context: str) -> int:
+    """The training pool sized to the cluster's CPU pool (nivesh_contract.names.TRAINING_POOL); its slots."""
+    from nivesh_contract.names import TRAINING_POOL
+
+    slots = training_slots(json.loads(kubectl(context, "get", "nodes", "-o", "json")))
+    with airflow_api(context) as api:
+        api.set_pool(TRAINING_POOL, slots, f"train steps at once: one per CPU core of the untainted nodes ({slots})")
+    return slots

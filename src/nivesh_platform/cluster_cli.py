@@ -2,6 +2,7 @@
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -64,6 +65,20 @@ def secrets(
 
 
 @cluster_app.command()
+def pool(context: Context = DEFAULT_CONTEXT) -> None:
+    """Size the Airflow pool of the train steps to the cluster's CPU pool (make deploy; again after adding nodes)."""
+    from nivesh_contract.names import TRAINING_POOL
+    from nivesh_platform.cluster import ClusterError, set_training_pool
+    from nivesh_platform.services import ServiceError
+
+    try:
+        slots = set_training_pool(context)
+    except (ClusterError, ServiceError) as error:
+        raise _fail(error) from None
+    typer.echo(f"pool {TRAINING_POOL}: {slots} train steps at once")
+
+
+@cluster_app.command()
 def trigger(
     dag_id: Annotated[str, typer.Argument(help="DAG id, e.g. master_training_pipeline.")],
     conf: Annotated[str, typer.Option(help="Run parameters as JSON, e.g. '{\"force\": true}'.")] = "{}",
@@ -94,6 +109,13 @@ def _conf(text: str) -> dict:
 def smoke(
     context: Context = DEFAULT_CONTEXT,
     timeout: Annotated[int, typer.Option(help="Seconds to wait for the master pipeline.")] = 3600,
+    approve: Annotated[
+        bool,
+        typer.Option(
+            help="Approve, as the Airflow login, the approval requests made while it runs (credit risk's on the "
+            "cluster): a smoke test checks the pipeline, not the candidate. --no-approve leaves them to a person."
+        ),
+    ] = True,
 ) -> None:
     """Trigger the master pipeline, wait for it, and check every model has a production version in MLflow."""
     from nivesh_contract.catalog import MASTER
@@ -102,11 +124,12 @@ def smoke(
     from nivesh_platform.services import ServiceError
     from nivesh_platform.summary import format_rows
 
-    started = time.monotonic()
+    started, since = time.monotonic(), datetime.now(UTC)
     try:
         run_id = trigger_dag(context, MASTER.dag_id, {})
-        typer.echo(f"triggered {MASTER.dag_id} run {run_id}; waiting up to {timeout} s")
-        state = wait_for(context, MASTER.dag_id, run_id, timeout)
+        approving = "approving its approval requests" if approve else "its approval requests left to a person"
+        typer.echo(f"triggered {MASTER.dag_id} run {run_id}; waiting up to {timeout} s, {approving}")
+        state = wait_for(context, MASTER.dag_id, run_id, timeout, approve_since=since if approve else None)
         rows = registry_rows(context)
     except (ClusterError, ServiceError) as error:
         raise _fail(error) from None

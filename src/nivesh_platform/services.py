@@ -15,13 +15,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
+from nivesh_contract.names import TRAINING_POOL
 from nivesh_platform.state import EmbeddedState
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,11 @@ STARTUP_TIMEOUT_S = 300
 # opens the list in that view; an experiment opened from it follows the switch.
 MODEL_TRAINING_VIEW = "#/experiments?workflowType=machine_learning"
 STOP_TIMEOUT_S = 30
+# Airflow 3.3.2 race: an answer within seconds of a human-in-the-loop task pausing resumes it while the executor
+# still reports the pausing workload, whose late "success" fails the resumed try (it is retried and asks again).
+# A person reads the request first; an automatic answer waits as long.
+ANSWER_AFTER_S = 20
+APPROVE = "Approve"  # the approval task's option that promotes (dags/nivesh_pipelines/outcome.py APPROVED)
 
 
 class ServiceError(RuntimeError):
@@ -134,10 +141,14 @@ class AirflowApi:
     def dag_run(self, dag_id: str, run_id: str) -> dict:
         return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json()
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float, poll_s: float = 5) -> str:
-        """The run's final state (success or failed); logs each task as it finishes."""
+    def wait_for_run(
+        self, dag_id: str, run_id: str, timeout_s: float, poll_s: float = 5, each_poll: Callable[[], None] | None = None
+    ) -> str:
+        """The run's final state (success or failed); logs each task as it finishes, calls `each_poll` each time."""
         deadline, reported = time.monotonic() + timeout_s, {}
         while time.monotonic() < deadline:
+            if each_poll:
+                each_poll()
             for task_id, state in self.task_states(dag_id, run_id).items():
                 if state in ("success", "failed", "skipped", "upstream_failed") and reported.get(task_id) != state:
                     log.info("%s.%s: %s", dag_id, task_id, state)
@@ -147,6 +158,18 @@ class AirflowApi:
                 return state
             time.sleep(poll_s)
         raise ServiceError(f"{dag_id} run {run_id} not finished after {timeout_s:.0f}s")
+
+    def answer_requests(self, since: datetime, option: str) -> list[dict]:
+        """Answer `option` to every human-in-the-loop request (of any DAG run) made since `since` and still open
+        ANSWER_AFTER_S later; the requests answered."""
+        params = {"response_received": False, "created_at_gte": since.isoformat(), "limit": 100}
+        requests = self.call("GET", "/dags/~/dagRuns/~/hitlDetails", params=params).json()["hitl_details"]
+        read = [request for request in requests if _age_s(request["created_at"]) >= ANSWER_AFTER_S]
+        for request in read:
+            instance = request["task_instance"]
+            path = f"/dags/{instance['dag_id']}/dagRuns/{instance['dag_run_id']}/taskInstances/{instance['task_id']}"
+            self.call("PATCH", f"{path}/{instance['map_index']}/hitlDetails", json={"chosen_options": [option]})
+        return read
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
@@ -163,8 +186,20 @@ class AirflowApi:
         """An event of the asset, as a producer would record it: the DAGs it schedules run."""
         return self.call("POST", "/assets/events", json={"asset_id": asset_id, "extra": extra}).json()
 
+    def set_pool(self, name: str, slots: int, description: str) -> None:
+        """Create the pool, or set its slots where it exists."""
+        self._authorize()
+        if self._client.get(f"/api/v2/pools/{name}").status_code == 404:
+            self.call("POST", "/pools", json={"name": name, "slots": slots, "description": description})
+        else:
+            self.call("PATCH", f"/pools/{name}", json={"slots": slots, "description": description})
+
     def is_paused(self, dag_id: str) -> bool:
         return bool(self.call("GET", f"/dags/{dag_id}").json()["is_paused"])
+
+
+def _age_s(timestamp: str) -> float:
+    return (datetime.now(UTC) - datetime.fromisoformat(timestamp)).total_seconds()
 
 
 @contextmanager
@@ -232,6 +267,8 @@ def local_airflow(state: EmbeddedState, dag_ids: list[str], port: int, schedules
         api = AirflowApi(url)
         log.info("starting Airflow on %s (log: %s)", url, airflow.log_file)
         _wait(api.healthy, airflow, "Airflow components healthy")
+        slots = os.cpu_count() or 1
+        api.set_pool(TRAINING_POOL, slots, f"train steps at once: one per CPU core of this machine ({slots})")
         for dag_id in dag_ids:
             _wait(lambda dag_id=dag_id: api.has_dag(dag_id), airflow, f"DAG {dag_id} parsed")
             api.unpause(dag_id)

@@ -121,3 +121,24 @@ def test_without_the_cluster_no_key_is_made(kubectl_path):
     completed = subprocess.run(command, capture_output=True, text=True, env=kubectl_path)
     assert completed.returncode == 2 and 'context "kind-elsewhere" does not exist' in completed.stderr
     assert cluster_secrets() == {}
+
+
+def _node(cpu: str, *taints: str) -> dict:
+    return {
+        "spec": {"taints": [{"key": key, "effect": "NoSchedule"} for key in taints]},
+        "status": {"allocatable": {"cpu": cpu}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("nodes", "slots"),
+    [
+        # kind on a 4-core laptop: every node reports the host's cores; the control plane and the GPU pool are tainted
+        ([_node("4", "node-role.kubernetes.io/control-plane"), _node("4"), _node("4", "nvidia.com/gpu")], 4),
+        ([_node("3500m"), _node("2")], 5),
+        ([_node("1500m")], 1),
+        ([_node("8", "nvidia.com/gpu")], 1),  # nowhere for the CPU steps: still one slot, not a pool that never runs
+    ],
+)
+def test_the_training_pool_has_a_slot_per_core_of_the_cpu_pool(nodes, slots):
+    assert cluster.training_slots({"items": nodes}) == slots

@@ -4,6 +4,8 @@ import pytest
 
 import dag_files
 from nivesh_contract.catalog import MASTER, MODELS
+from nivesh_contract.names import TRAINING_POOL
+from nivesh_pipelines import pod_spec
 from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_pipelines.steps import ALL_MODELS, DRIFT_REPORT, FRESHNESS_CHECK, pipeline_steps
 
@@ -73,6 +75,16 @@ def test_pod_spec(dagbag, dag_id, model, step):
     assert mounts["/data"].read_only and "/tmp" in mounts
     # XCom comes back through the provider's sidecar reading /airflow/xcom/return.json.
     assert any(container.name == "airflow-xcom-sidecar" for container in pod.spec.containers)
+
+
+@pytest.mark.parametrize(("dag_id", "model", "step"), TASKS, ids=[f"{t[0]}.{t[2].task_id}" for t in TASKS])
+def test_a_pod_waiting_for_a_node_is_queued_and_only_train_steps_ask_for_a_training_slot(dagbag, dag_id, model, step):
+    task = dagbag.dags[dag_id].get_task(step.task_id)
+    trains = step.task_id == "train_model"
+    assert task.pool == (TRAINING_POOL if trains else "default_pool")
+    wanted = pod_spec.TRAINING_RESOURCES if trains else pod_spec.STEP_RESOURCES
+    assert _base(task.build_pod_request_obj(dry_run=True)).resources.requests == wanted["requests"]
+    assert task.schedule_timeout_seconds >= 3600 and task.startup_timeout_seconds == pod_spec.STARTUP_TIMEOUT_S
 
 
 def test_steps_hand_each_other_run_ids_and_versions_through_xcom():

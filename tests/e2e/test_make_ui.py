@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -21,7 +22,8 @@ from mlflow import MlflowClient
 
 from embedded_state import PLATFORM, start_ui, state_with_data
 from nivesh_contract.catalog import model_named
-from nivesh_platform.services import AirflowApi
+from nivesh_contract.names import TRAINING_POOL
+from nivesh_platform.services import ANSWER_AFTER_S, APPROVE, AirflowApi
 from nivesh_platform.state import EmbeddedState
 from quick_credit import QUICK_CREDIT_CONF
 
@@ -113,6 +115,10 @@ def test_it_says_where_both_uis_are_and_how_to_log_in(ui):
     assert f"http://127.0.0.1:{ui.mlflow_port}" in ui.mlflow_url and "workflowType=machine_learning" in ui.mlflow_url
 
 
+def test_train_steps_share_a_pool_of_one_slot_per_core(ui):
+    assert ui.airflow.call("GET", f"/pools/{TRAINING_POOL}").json()["slots"] == os.cpu_count()
+
+
 # ---- approval before production: the credit run waits at its human-in-the-loop task ---------------------------
 
 
@@ -129,14 +135,8 @@ def wait_for_approval_request(airflow: AirflowApi, run_id: str, timeout_s: float
     raise AssertionError(f"{APPROVAL} did not ask within {timeout_s}s")
 
 
-# Airflow 3.3.2 race: an answer within seconds of the task pausing resumes it while the executor still reports the
-# pausing workload, whose late "success" makes the scheduler fail the resumed try (it is retried and asks again).
-# A person reads the request first; so does this test.
-READING_TIME_S = 20
-
-
 def answer(airflow: AirflowApi, run_id: str, option: str) -> None:
-    time.sleep(READING_TIME_S)
+    time.sleep(ANSWER_AFTER_S)  # a person reads the request first (the Airflow 3.3.2 race in services.py)
     path = f"/dags/{CREDIT_DAG}/dagRuns/{run_id}/taskInstances/{APPROVAL}/-1/hitlDetails"
     airflow.call("PATCH", path, json={"chosen_options": [option], "params_input": {}})
 
@@ -164,10 +164,16 @@ def test_approval_through_the_rest_api_reject_keeps_production_and_approve_promo
         rejected == "credit_risk_scorer: no production version yet: candidate v1 rejected by admin at approve_promotion"
     )
 
+    # approved as `make smoke` approves on the cluster: every request made since it started, while it waits
+    since, answered = datetime.now(UTC), []
     approved_run = airflow.trigger(CREDIT_DAG, APPROVAL_CONF)
-    assert "**credit_risk_scorer v2**" in wait_for_approval_request(airflow, approved_run)["body"]
-    answer(airflow, approved_run, "Approve")
-    assert airflow.wait_for_run(CREDIT_DAG, approved_run, timeout_s=300) == "success"
+
+    def approve() -> None:
+        answered.extend(airflow.answer_requests(since, APPROVE))
+
+    assert airflow.wait_for_run(CREDIT_DAG, approved_run, timeout_s=900, each_poll=approve) == "success"
+    assert [request["task_instance"]["dag_run_id"] for request in answered] == [approved_run]
+    assert "**credit_risk_scorer v2**" in answered[0]["body"]
     assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == 2
     approved = airflow.xcom(CREDIT_DAG, approved_run, "send_notification")["outcome"]
     assert "credit_risk_scorer: promoted v2" in approved and "approved by admin" in approved

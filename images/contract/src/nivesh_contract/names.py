@@ -1,4 +1,5 @@
-"""Names in MLflow that steps write and others read: aliases, tags, artifacts, experiments."""
+"""Names in MLflow that steps write and others read (aliases, tags, artifacts, experiments), and the Airflow pool
+the training steps share."""
 
 # Registered model aliases (MLflow 3: aliases, not stages).
 CANDIDATE, PRODUCTION, PREVIOUS = "candidate", "production", "previous"
@@ -60,3 +61,7 @@ def data_asset_name(model_name: str) -> str:
 # The key of a data asset event's `extra` that names the new data (`{"path": "/data/anomaly/transactions.csv"}`): the
 # run the event starts trains on it.
 DATA_EVENT_PATH_KEY = "path"
+
+# The Airflow pool of the train steps: its slots are how many training pods run at once (one per CPU core of the
+# machine or the cluster's nodes: `make run`, `make ui` and `make deploy` size it); the other steps are light.
+TRAINING_POOL = "nivesh_training"
