@@ -158,15 +158,22 @@ kind-up: $(INSTALLED) ## Create the kind cluster (control plane, CPU worker, GPU
 	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --config $(STATE_DIR)/kind-config.yaml --wait 180s
 	$(KUBECTL) get nodes -L nvidia.com/gpu.present
 
+# Through an archive (`docker save`, `kind load image-archive`), not `kind load docker-image`, which fails on images
+# under Docker's containerd image store, the default of Docker 29 and Docker Desktop ("ctr: content digest ... not
+# found"). One archive at a time, deleted after loading.
+kind_load_image = echo "kind load image-archive $$image"; archive=$(STATE_DIR)/kind-load.tar; \
+	  docker save --output $$archive $$image && kind load image-archive --name $(KIND_CLUSTER) $$archive; \
+	  loaded=$$?; rm -f $$archive; test $$loaded = 0 || exit 1
+
 kind-load: $(INSTALLED) ## Load every image (built by `make images`) onto the kind nodes (THIRD_PARTY=1: also pull and load what the charts pull)
 	$(call require,docker kind)
-	@for image in $$($(BIN)/nivesh-platform images); do \
+	@mkdir -p $(STATE_DIR); for image in $$($(BIN)/nivesh-platform images); do \
 	  docker image inspect $$image >/dev/null 2>&1 || { echo "make: image $$image not built: run make images" >&2; exit 1; }; \
-	  echo "kind load docker-image $$image"; kind load docker-image --name $(KIND_CLUSTER) $$image || exit 1; \
+	  $(kind_load_image); \
 	done
 	@$(if $(THIRD_PARTY),for image in $$($(BIN)/nivesh-platform images --third-party); do \
 	  docker image inspect $$image >/dev/null 2>&1 || docker pull $$image || exit 1; \
-	  echo "kind load docker-image $$image"; kind load docker-image --name $(KIND_CLUSTER) $$image || exit 1; \
+	  $(kind_load_image); \
 	done,:)
 
 deploy-check: $(INSTALLED) ## What make deploy decides, without a cluster: official chart (where reachable) and its schema, all three releases rendered, Kubernetes schemas, Pod Security

@@ -1,8 +1,11 @@
 """What `make deploy`, `make trigger` and `make smoke` would run, read from `make -n` (no cluster here)."""
 
+import os
 import shlex
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,6 +15,7 @@ from nivesh_platform.charts import NAMESPACE_MANIFESTS, RELEASES
 
 AIRFLOW = chart_values("airflow")["airflow"]
 RUN_BY_DEPLOY = ("helm", "kubectl", "nivesh-platform")
+PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
 
 
 def planned(target: str, *variables: str) -> list[list[str]]:
@@ -85,3 +89,33 @@ def test_trigger_and_smoke_go_through_the_rest_api_not_a_guessed_object_kind(tar
 def test_make_trigger_passes_the_conf_as_one_argument():
     (command,) = planned("trigger", "DAG=credit_risk_training", 'CONF={"force": true}')[-1:]
     assert option(command, "--conf") == '{"force": true}'
+
+
+FAKE_DOCKER = """#!/bin/sh
+echo "docker $*" >> "$CALLS"
+if [ "$1 $2" = "image inspect" ]; then exit 0; fi
+if [ "$1" = save ]; then echo "layers of $4" > "$3"; fi
+"""
+FAKE_KIND = """#!/bin/sh
+echo "kind $* ($(cat "$5" 2>/dev/null || echo no archive))" >> "$CALLS"
+"""
+
+
+def test_kind_load_goes_through_an_image_archive_that_works_with_the_containerd_image_store(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, script in (("docker", FAKE_DOCKER), ("kind", FAKE_KIND)):
+        (bin_dir / name).write_text(script)
+        (bin_dir / name).chmod(0o755)
+    calls = tmp_path / "calls"
+    environment = os.environ | {"PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls)}
+    state = tmp_path / "state"
+    command = ["make", "--no-print-directory", "--old-file=.venv/.installed", "kind-load", f"STATE_DIR={state}"]
+    command.append(f"BIN={Path(PLATFORM).parent}")  # this environment's (a copy of the repository has no .venv)
+    completed = subprocess.run(command, cwd=CHARTS.parent, env=environment, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    loads = [line for line in calls.read_text().splitlines() if line.startswith("kind ")]
+    images = subprocess.run([PLATFORM, "images"], capture_output=True, text=True, check=True).stdout.split()
+    archive = state / "kind-load.tar"
+    assert loads == [f"kind load image-archive --name nivesh {archive} (layers of {image})" for image in images]
+    assert not archive.exists(), "each archive is deleted once loaded"
