@@ -193,9 +193,8 @@ deploy: $(INSTALLED) ## Check (deploy-check), load the images, install MLflow, t
 	$(BIN)/nivesh-platform cluster pool --context $(KUBE_CONTEXT)
 	$(BIN)/nivesh-platform cluster info --context $(KUBE_CONTEXT)
 
-ui-cluster: $(INSTALLED) ## The cluster's Airflow UI (http://127.0.0.1:8080) and MLflow UI (http://127.0.0.1:5000) through kubectl port-forward, until Ctrl-C
-	$(call require,kubectl)
-	$(BIN)/nivesh-platform cluster ui --context $(KUBE_CONTEXT)
+ui-cluster: $(INSTALLED) ## Where the cluster's UIs are, once they answer: Airflow http://127.0.0.1:30080, MLflow http://127.0.0.1:30500 (published by kind)
+	$(BIN)/nivesh-platform cluster ui
 
 smoke: $(INSTALLED) ## On the cluster: trigger the master pipeline through the REST API, approve its approval requests (SMOKE_FLAGS=--no-approve: leave them to a person), wait, check every model has a production version
 	$(call require,kubectl)

@@ -20,6 +20,9 @@ from nivesh_platform.services import AirflowApi, free_port
 KUBE_CONTEXT = "kind-nivesh"  # the Makefile's KUBE_CONTEXT
 AIRFLOW_SERVICE = ("airflow-api-server", 8080)  # the official chart: <release>-api-server
 MLFLOW_SERVICE = ("mlflow", 5000)
+# Where kind publishes the two UIs' node ports (charts/kind/kind-config.yaml): the node port numbers themselves,
+# clear of `make ui`'s 8080 and 5000 (both may run at once) and of macOS's AirPlay receiver on 5000.
+AIRFLOW_UI, MLFLOW_UI = "http://127.0.0.1:30080", "http://127.0.0.1:30500"
 AIRFLOW_LOGIN = ("admin", "admin")  # charts/airflow/values.yaml createUserJob: this local cluster only
 MLFLOW_AUTH_SECRET = "mlflow-auth"
 ALERTS_SECRET = "nivesh-alerts"
@@ -75,6 +78,23 @@ def _wait_until_forwarding(forward: subprocess.Popen, what: str) -> None:
             detail = " ".join(forward.stderr.read().split())[:300]
             raise ClusterError(f"port-forward to {what}: {detail}; run make kind-up && make deploy")
     raise ClusterError(f"port-forward to {what}: not listening after {FORWARD_TIMEOUT_S}s")
+
+
+def answers(what: str, url: str) -> None:
+    """`url` answers HTTP (any answer but a server error), else ClusterError saying what to do."""
+    import httpx
+
+    try:
+        status = httpx.get(url, timeout=10).status_code
+    except httpx.HTTPError as error:
+        status, detail = None, type(error).__name__
+    else:
+        detail = f"HTTP {status}"
+    if status is None or status >= 500:
+        raise ClusterError(
+            f"{what} does not answer at {url} ({detail}): run make kind-up && make deploy (a kind cluster made "
+            "before its ports moved to 30080 and 30500 needs make kind-down && make kind-up)"
+        )
 
 
 def secret_value(context: str, namespace: str, name: str, key: str) -> str:

@@ -159,9 +159,13 @@ def info(context: Context = DEFAULT_CONTEXT) -> None:
 
 
 def _reach_text(context: str) -> str:
+    from nivesh_platform.cluster import AIRFLOW_UI, MLFLOW_UI
+    from nivesh_platform.services import MODEL_TRAINING_VIEW
+
     secret = f"kubectl --context {context} get secret mlflow-auth -n nivesh-mlflow -o jsonpath='{{.data.password}}'"
     return (
-        "\nBoth UIs: make ui-cluster (kubectl port-forward: Airflow http://127.0.0.1:8080, MLflow http://127.0.0.1:5000/#/experiments?workflowType=machine_learning)\n"
+        f"\nBoth UIs, published by kind (make ui-cluster checks they answer): Airflow {AIRFLOW_UI}, "
+        f"MLflow {MLFLOW_UI}/{MODEL_TRAINING_VIEW}\n"
         "  Airflow login admin / admin (this local cluster only)\n"
         f"  MLflow login admin; password: {secret} | base64 -d\n"
         "Next: make smoke (trains every model once and checks production), make status, make logs MODEL=..."
@@ -180,26 +184,18 @@ def _no_alerts_text(secret: str) -> str:
 
 @cluster_app.command()
 def ui(
-    context: Context = DEFAULT_CONTEXT,
-    airflow_port: Annotated[int, typer.Option(envvar="AIRFLOW_PORT", help="Local port of the Airflow UI.")] = 8080,
-    mlflow_port: Annotated[int, typer.Option(envvar="MLFLOW_PORT", help="Local port of the MLflow UI.")] = 5000,
+    airflow_url: Annotated[str, typer.Option(help="Where kind publishes the Airflow UI.")] = "",
+    mlflow_url: Annotated[str, typer.Option(help="Where kind publishes the MLflow UI.")] = "",
 ) -> None:
-    """Forward the Airflow and MLflow UIs of the cluster to 127.0.0.1 until Ctrl-C."""
-    from nivesh_platform.charts import release_named
-    from nivesh_platform.cluster import AIRFLOW_SERVICE, MLFLOW_SERVICE, ClusterError, port_forward
+    """Where the cluster's Airflow and MLflow UIs are (kind publishes their node ports on 127.0.0.1), once both
+    answer there."""
+    from nivesh_platform.cluster import AIRFLOW_UI, MLFLOW_UI, ClusterError, answers
     from nivesh_platform.services import MODEL_TRAINING_VIEW
 
-    airflow_namespace, mlflow_namespace = release_named("airflow").namespace, release_named("mlflow").namespace
+    airflow, mlflow = airflow_url or AIRFLOW_UI, mlflow_url or MLFLOW_UI
     try:
-        with (
-            port_forward(context, airflow_namespace, *AIRFLOW_SERVICE, local_port=airflow_port) as airflow,
-            port_forward(context, mlflow_namespace, *MLFLOW_SERVICE, local_port=mlflow_port) as mlflow,
-        ):
-            typer.echo(f"Airflow UI: {airflow}  (admin / admin)\nMLflow UI:  {mlflow}/{MODEL_TRAINING_VIEW}")
-            typer.echo("Ctrl-C stops forwarding.")
-            while True:
-                time.sleep(3600)
+        answers("Airflow", airflow)
+        answers("MLflow", mlflow)
     except ClusterError as error:
         raise _fail(error) from None
-    except KeyboardInterrupt:
-        typer.echo("stopped forwarding")
+    typer.echo(f"Airflow UI: {airflow}  (admin / admin)\nMLflow UI:  {mlflow}/{MODEL_TRAINING_VIEW}")

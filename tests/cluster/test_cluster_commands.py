@@ -2,10 +2,12 @@
 port-forward. No cluster can run here: kubectl is stood in for (fake_kubectl.py), the services behind it are
 real (an MLflow server with a registered model)."""
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import mlflow
@@ -19,6 +21,7 @@ from nivesh_contract.catalog import MODELS
 from nivesh_contract.names import PRODUCTION
 from nivesh_platform import cluster
 from nivesh_platform.airflow_keys import AIRFLOW_KEYS
+from nivesh_platform.services import free_port
 
 PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
 FAKE_KUBECTL = Path(__file__).parent / "fake_kubectl.py"
@@ -93,6 +96,7 @@ def test_info_says_where_alerts_go_and_how_to_send_them(kubectl_path):
     completed = subprocess.run([PLATFORM, "cluster", "info"], capture_output=True, text=True, env=dict(os.environ))
     assert completed.returncode == 0, completed.stderr
     assert "make ui-cluster" in completed.stdout and "Alerts: none configured" in completed.stdout
+    assert f"Airflow {cluster.AIRFLOW_UI}, MLflow {cluster.MLFLOW_UI}/" in completed.stdout
     assert "kubectl -n nivesh-airflow create secret generic nivesh-alerts" in completed.stdout
     cluster_secrets({cluster.ALERTS_SECRET: {}})
     completed = subprocess.run([PLATFORM, "cluster", "info"], capture_output=True, text=True, env=dict(os.environ))
@@ -142,3 +146,33 @@ def _node(cpu: str, *taints: str) -> dict:
 )
 def test_the_training_pool_has_a_slot_per_core_of_the_cpu_pool(nodes, slots):
     assert cluster.training_slots({"items": nodes}) == slots
+
+
+@pytest.fixture
+def answering_url():
+    """A local HTTP server answering 200, as an Airflow or MLflow UI would."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answering)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+class _Answering(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_ui_cluster_says_where_both_uis_answer_and_which_does_not(answering_url):
+    command = [PLATFORM, "cluster", "ui", "--airflow-url", answering_url, "--mlflow-url", answering_url]
+    completed = subprocess.run(command, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    assert f"Airflow UI: {answering_url}  (admin / admin)" in completed.stdout
+    closed = f"http://127.0.0.1:{free_port()}"
+    completed = subprocess.run([*command[:-1], closed], capture_output=True, text=True)
+    assert completed.returncode == 2
+    (line,) = completed.stderr.strip().splitlines()
+    assert f"MLflow does not answer at {closed} (ConnectError)" in line and "make kind-up && make deploy" in line

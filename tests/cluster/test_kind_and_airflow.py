@@ -8,9 +8,11 @@ from pathlib import Path
 
 import helm_python
 import pytest
+import typer
 import yaml
 from charts import CHARTS, chart_values, kind_config
 
+from nivesh_platform import cli, cluster
 from nivesh_platform.chart_values import ChartValuesError, check_dependency_values, pinned_dependency
 
 AIRFLOW = chart_values("airflow")["airflow"]
@@ -32,7 +34,19 @@ def test_kind_publishes_the_airflow_and_mlflow_node_ports_on_localhost():
     published = {m["containerPort"]: (m["hostPort"], m["listenAddress"]) for m in control_plane["extraPortMappings"]}
     airflow_node_port = AIRFLOW["apiServer"]["service"]["ports"][0]["nodePort"]
     mlflow_node_port = chart_values("mlflow")["server"]["service"]["nodePort"]
-    assert published == {airflow_node_port: (8080, "127.0.0.1"), mlflow_node_port: (5000, "127.0.0.1")}
+    assert published == {airflow_node_port: (30080, "127.0.0.1"), mlflow_node_port: (30500, "127.0.0.1")}
+    assert (cluster.AIRFLOW_UI, cluster.MLFLOW_UI) == ("http://127.0.0.1:30080", "http://127.0.0.1:30500")
+    base_url = {item["name"]: item["value"] for item in AIRFLOW["env"]}["AIRFLOW_VAR_NIVESH_AIRFLOW_BASE_URL"]
+    assert base_url == cluster.AIRFLOW_UI, "versions link back to where a person opens the cluster's Airflow"
+
+
+def test_the_cluster_s_ports_clear_make_ui_s_and_macos_airplay():
+    (control_plane,) = [node for node in kind_config()["nodes"] if node["role"] == "control-plane"]
+    published = {mapping["hostPort"] for mapping in control_plane["extraPortMappings"]}
+    ui_defaults = {
+        param.default for param in typer.main.get_command(cli.app).commands["ui"].params if "port" in param.name
+    }
+    assert ui_defaults == {8080, 5000} and not published & (ui_defaults | {5000, 7000})
 
 
 def test_every_worker_mounts_the_training_data_where_the_data_volume_expects_it():
