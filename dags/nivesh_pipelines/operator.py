@@ -66,12 +66,13 @@ class TrainingStepOperator(KubernetesPodOperator):
         )
 
     def build_pod_request_obj(self, context=None, *, dry_run: bool = False) -> k8s.V1Pod:
-        """As the base class, with the XCom sidecar as locked down as the step (restricted Pod Security), and the
-        deployment's GPU limit and MLflow login on the step's container."""
+        """As the base class, with the XCom sidecar pinned and as locked down as the step (restricted Pod Security),
+        and the deployment's GPU limit and MLflow login on the step's container."""
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
         for container in pod.spec.containers:
             if container.name != BASE_CONTAINER:
                 container.security_context = pod_spec.container_security_context()
+                container.image = pod_spec.XCOM_SIDECAR_IMAGE
                 continue
             # The deployment's settings, read when the pod is built: the GPU limit, the MLflow login.
             if self.needs_gpu:

@@ -19,6 +19,9 @@ GPU_LIMIT_SETTING = "NIVESH_GPU_LIMIT"
 # asks for a login (the cluster); unset: no login (make run).
 CREDENTIALS_SETTING = "NIVESH_MLFLOW_CREDENTIALS_SECRET"
 PART_OF = "nivesh-training"
+# The operator's XCom sidecar (it reads /airflow/xcom/return.json), pinned here rather than the provider's default,
+# which changes with the provider: `make kind-load THIRD_PARTY=1` loads exactly this one.
+XCOM_SIDECAR_IMAGE = "alpine:3.24.2"
 
 
 def pod_name(model: str, step: str) -> str:

@@ -84,12 +84,15 @@ def container_images(manifests: list[dict]) -> set[str]:
 
 
 def third_party_images(root: Path) -> set[str]:
-    """What the nodes would pull for our releases: every image not ours (nivesh/*), rendered where possible.
+    """What the nodes would pull for our releases and training pods: every image not ours (nivesh/*), rendered
+    where possible.
 
     The official Airflow chart renders only once fetched; until then its PostgreSQL image is the one our
     values name (StatsD is off in them; the Airflow image is ours).
     """
-    images = set()
+    from nivesh_pipelines.pod_spec import XCOM_SIDECAR_IMAGE
+
+    images = {XCOM_SIDECAR_IMAGE}  # every training pod's XCom sidecar
     for release in RELEASES:
         if release.chart != "airflow" or (root / "charts" / "airflow" / "charts").is_dir():
             images |= container_images(render(root, release))

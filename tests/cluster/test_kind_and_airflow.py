@@ -12,6 +12,8 @@ import typer
 import yaml
 from charts import CHARTS, chart_values, kind_config
 
+import dag_files
+from nivesh_pipelines.operator import TrainingStepOperator
 from nivesh_platform import cli, cluster
 from nivesh_platform.chart_values import ChartValuesError, check_dependency_values, pinned_dependency
 
@@ -156,7 +158,7 @@ def test_the_committed_lock_matches_chart_yaml_for_the_real_helm(tmp_path):
         helm_python.dependency_build(wrapper)
 
 
-def test_third_party_images_are_every_image_our_values_name_and_nothing_else():
+def test_third_party_images_are_every_image_our_values_and_the_training_pods_name_and_nothing_else():
     completed = subprocess.run([PLATFORM, "images", "--third-party"], cwd=CHARTS.parent, capture_output=True, text=True)
     mlflow = chart_values("mlflow")
     named = {
@@ -164,7 +166,15 @@ def test_third_party_images_are_every_image_our_values_name_and_nothing_else():
         "{repository}:{tag}".format(**mlflow["postgresql"]["image"]),
         "{registry}/{repository}:{tag}".format(**AIRFLOW["postgresql"]["image"]),
     }
-    assert set(completed.stdout.split()) == named
+    sidecars = {  # what the operator adds to every training pod (its XCom sidecar), read from the DAGs' pods
+        container.image
+        for dag in dag_files.dagbag().dags.values()
+        for task in dag.tasks
+        if isinstance(task, TrainingStepOperator)
+        for container in task.build_pod_request_obj(dry_run=True).spec.containers
+        if not container.image.startswith("nivesh/")
+    }
+    assert sidecars and set(completed.stdout.split()) == named | sidecars
     assert AIRFLOW["statsd"]["enabled"] is False, "its exporter image would be pulled too"
 
 
