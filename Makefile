@@ -57,8 +57,9 @@ lint: $(INSTALLED) ## Ruff over every package, the DAGs and the tests
 	$(BIN)/ruff format --check .
 
 # Tests run in TEST_WORKERS processes (pytest-xdist), each module whole on one (its fixtures are set up once);
-# those marked airflow, which start Airflow and run DAGs several at a time, run after, one at a time: on a
-# machine kept busy by other tests, Airflow's own API calls time out and its runs fail for that alone.
+# those marked airflow, which start Airflow's scheduler and API server (make run, make ui) and run DAGs several
+# at a time, run after, one at a time: on a machine kept busy by other tests, the tasks' calls to the API server
+# time out and runs fail for that alone. `airflow dags test` runs tasks in its own process, so it runs with the rest.
 TEST_WORKERS ?= 2
 PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 

@@ -17,6 +17,20 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 
+@pytest.fixture(autouse=True)
+def _mlflow_uris_put_back():
+    """mlflow.set_tracking_uri and set_registry_uri also set MLFLOW_TRACKING_URI and MLFLOW_REGISTRY_URI in
+    os.environ (and set_registry_uri(None) leaves the latter), so every later subprocess of the worker would use
+    that test's store: both are put back after each test."""
+    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def step_env(tmp_path):
     return step_environment(tmp_path)

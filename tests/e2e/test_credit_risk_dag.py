@@ -15,7 +15,7 @@ from nivesh_platform.state import EmbeddedState
 from quick_credit import QUICK_CREDIT_CONF
 from scoring import ANSWERS, answers_of_the_scoring_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.airflow]
+pytestmark = pytest.mark.slow
 
 DAG_ID = "credit_risk_training"
 

@@ -17,7 +17,7 @@ from nivesh_platform.state import EmbeddedState
 from quick_credit import QUICK_CREDIT_CONF
 
 CREDIT_RISK = model_named("credit_risk_scorer")
-pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 def test_credit_risk_dag_through_the_real_images(tmp_path, mlflow_server, credit_data):
