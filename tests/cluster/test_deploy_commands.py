@@ -78,6 +78,15 @@ def test_no_release_waits_on_jobs_its_own_hooks_would_run_after_the_wait(deploy)
         assert AIRFLOW[job]["applyCustomEnv"] is False, job
 
 
+def test_the_airflow_jobs_outlive_the_wait_that_waits_for_them(deploy):
+    """`--wait-for-jobs` fails on a Job its TTL deleted while Helm still waited (the chart's default is 300 s)."""
+    (airflow,) = [words for words in helm_installs(deploy) if "charts/airflow" in words]
+    timeout = option(airflow, "--timeout")
+    assert "--wait-for-jobs" in airflow and timeout.endswith("m")
+    for job in ("migrateDatabaseJob", "createUserJob"):
+        assert AIRFLOW[job]["ttlSecondsAfterFinished"] >= 2 * 60 * int(timeout[:-1]), job
+
+
 @pytest.mark.parametrize(("target", "variables"), [("trigger", ["DAG=master_training_pipeline"]), ("smoke", [])])
 def test_trigger_and_smoke_go_through_the_rest_api_not_a_guessed_object_kind(target, variables):
     commands = planned(target, *variables)
