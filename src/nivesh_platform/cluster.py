@@ -27,6 +27,7 @@ AIRFLOW_LOGIN = ("admin", "admin")  # charts/airflow/values.yaml createUserJob: 
 MLFLOW_AUTH_SECRET = "mlflow-auth"
 ALERTS_SECRET = "nivesh-alerts"
 FORWARD_TIMEOUT_S = 30
+PARSE_TIMEOUT_S = 300
 
 log = logging.getLogger(__name__)
 
@@ -152,16 +153,34 @@ def mlflow_tracking(context: str) -> Iterator[str]:
                 os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
 
 
-def trigger(context: str, dag_id: str, conf: dict) -> str:
-    """Trigger `dag_id` with `conf`; every pipeline DAG is unpaused first (the master triggers the model DAGs)."""
+def trigger(context: str, dag_id: str, conf: dict, parse_timeout_s: float = PARSE_TIMEOUT_S) -> str:
+    """Trigger `dag_id` with `conf` once the pipeline DAGs are parsed; every one is unpaused first (the master
+    triggers the model DAGs)."""
     from nivesh_platform.embedded import PIPELINE_DAG_IDS
 
     with airflow_api(context) as api:
+        _wait_until_parsed(api, PIPELINE_DAG_IDS, parse_timeout_s)
         if not api.has_dag(dag_id):
-            raise ClusterError(f"no DAG {dag_id} in the cluster's Airflow (is the nivesh/airflow image current?)")
+            raise ClusterError(
+                f"no DAG {dag_id} in the cluster's Airflow; its pipeline DAGs: {', '.join(PIPELINE_DAG_IDS)}"
+            )
         for pipeline in PIPELINE_DAG_IDS:
             api.unpause(pipeline)
         return api.trigger(dag_id, conf)
+
+
+def _wait_until_parsed(api: AirflowApi, dag_ids: list[str], timeout_s: float) -> None:
+    """Right after `make deploy` the DAG processor has not parsed the DAGs yet: wait for it, saying so."""
+    deadline = time.monotonic() + timeout_s
+    while missing := [dag_id for dag_id in dag_ids if not api.has_dag(dag_id)]:
+        if time.monotonic() >= deadline:
+            raise ClusterError(
+                f"Airflow has not parsed {', '.join(missing)} after {timeout_s:.0f} s: is the nivesh/airflow image "
+                "current (make images && make deploy)? Its DAG processor's log: kubectl -n nivesh-airflow logs "
+                "deployment/airflow-dag-processor"
+            )
+        log.info("waiting for Airflow to parse %s", ", ".join(missing))
+        time.sleep(5)
 
 
 def wait_for(context: str, dag_id: str, run_id: str, timeout_s: float, approve_since: datetime | None = None) -> str:

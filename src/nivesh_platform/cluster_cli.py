@@ -83,14 +83,18 @@ def trigger(
     dag_id: Annotated[str, typer.Argument(help="DAG id, e.g. master_training_pipeline.")],
     conf: Annotated[str, typer.Option(help="Run parameters as JSON, e.g. '{\"force\": true}'.")] = "{}",
     context: Context = DEFAULT_CONTEXT,
+    parse_timeout: Annotated[int, typer.Option(help="Seconds to wait for Airflow to parse the DAGs.")] = 300,
 ) -> None:
     """Trigger a DAG through Airflow's REST API (every pipeline DAG is unpaused first)."""
+    import httpx
+
     from nivesh_platform.cluster import ClusterError
     from nivesh_platform.cluster import trigger as trigger_dag
+    from nivesh_platform.services import ServiceError
 
     try:
-        run_id = trigger_dag(context, dag_id, _conf(conf))
-    except ClusterError as error:
+        run_id = trigger_dag(context, dag_id, _conf(conf), parse_timeout)
+    except (ClusterError, ServiceError, httpx.HTTPError) as error:
         raise _fail(error) from None
     typer.echo(f"triggered {dag_id} run {run_id}; follow it: make ui-cluster, or make status")
 

@@ -5,12 +5,14 @@ Runs overlap as they would for a team: the credit run that waits for approval an
 starts are begun with the UI, while the browser triggers the NER DAG. Each test reads only its own runs.
 """
 
+import json
 import os
 import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +30,7 @@ from nivesh_platform.state import EmbeddedState
 from quick_credit import QUICK_CREDIT_CONF
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.timeout(1500)]
+FAKE_KUBECTL = Path(__file__).parents[1] / "cluster" / "fake_kubectl.py"
 
 CREDIT_DAG, APPROVAL = "credit_risk_training", "approve_promotion"
 APPROVAL_CONF = {"require_approval": True, "force": True, **QUICK_CREDIT_CONF}
@@ -117,6 +120,33 @@ def test_it_says_where_both_uis_are_and_how_to_log_in(ui):
 
 def test_train_steps_share_a_pool_of_one_slot_per_core(ui):
     assert ui.airflow.call("GET", f"/pools/{TRAINING_POOL}").json()["slots"] == os.cpu_count()
+
+
+# ---- make trigger, against this Airflow as the cluster's (kubectl stood in for: tests/cluster/fake_kubectl.py) -----
+
+
+def cluster_trigger(ui, dag_id: str, *options: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    kubectl = tmp_path / "bin" / "kubectl"
+    kubectl.parent.mkdir()
+    kubectl.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_KUBECTL} "$@"\n')
+    kubectl.chmod(0o755)
+    environment = os.environ | {
+        "PATH": f"{kubectl.parent}:{os.environ['PATH']}",
+        "FAKE_CLUSTER_SERVICES": json.dumps({"airflow-api-server": ui.airflow_port}),
+    }
+    command = [PLATFORM, "cluster", "trigger", dag_id, *options]
+    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
+
+
+def test_make_trigger_names_a_dag_airflow_does_not_have_and_an_http_error_in_one_line(ui, tmp_path):
+    unknown = cluster_trigger(ui, "credit_risk_trainig", tmp_path=tmp_path / "unknown")
+    assert unknown.returncode == 2
+    (line,) = unknown.stderr.strip().splitlines()
+    assert "no DAG credit_risk_trainig in the cluster's Airflow; its pipeline DAGs: master_training_pipeline" in line
+    refused = cluster_trigger(ui, CREDIT_DAG, "--conf", '{"tune_trials": -1}', tmp_path=tmp_path / "refused")
+    assert refused.returncode == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert f"POST /dags/{CREDIT_DAG}/dagRuns: HTTP 400" in line
 
 
 # ---- approval before production: the credit run waits at its human-in-the-loop task ---------------------------
