@@ -1,5 +1,7 @@
 """Our charts rendered by the real Helm engine: lint, Kubernetes schemas, and what matters in them."""
 
+import importlib.metadata
+
 import helm_python
 import jmespath
 import pytest
@@ -218,6 +220,14 @@ def test_mlflow_asks_for_a_login_with_a_generated_admin_password(mlflow):
     secret = find(mlflow, "Secret", "mlflow-auth")["data"]
     assert set(secret) == {"username", "password"} and len(secret["password"]) >= 24
     assert jmespath.search("startupProbe.httpGet.path", server) == "/health"  # MLflow's auth leaves /health open
+
+
+def test_the_mlflow_image_carries_what_its_login_needs():
+    """The basic-auth app needs MLflow's `auth` extra (Flask-WTF): the official image's `-full` variant installs
+    it (docker/Dockerfile.full), the plain one does not; and the server is the MLflow the steps log with."""
+    image = chart_values("mlflow")["server"]["image"]
+    assert image["tag"] == f"v{importlib.metadata.version('mlflow')}-full"
+    assert 'Flask-WTF<2; extra == "auth"' in importlib.metadata.metadata("mlflow").get_all("Requires-Dist")
 
 
 def test_mlflow_without_a_login_renders_none_of_it():
