@@ -13,7 +13,8 @@ import pytest
 DOCKER = os.environ.get("NIVESH_DOCKER", "docker")
 
 
-def _missing(images: list[str]) -> str | None:
+def missing_images(images: list[str]) -> str | None:
+    """Why `images` cannot run here (no client, no engine, an image not built), or None."""
     if shutil.which(DOCKER) is None:
         return f"no docker client ({DOCKER})"
     if subprocess.run([DOCKER, "info"], capture_output=True).returncode != 0:
@@ -25,7 +26,7 @@ def _missing(images: list[str]) -> str | None:
 
 
 def require_images(images: list[str]) -> None:
-    missing = _missing(images)
+    missing = missing_images(images)
     if missing and os.environ.get("NIVESH_REQUIRE_DOCKER") == "1":
         pytest.fail(f"NIVESH_REQUIRE_DOCKER=1 but {missing}")
     if missing:

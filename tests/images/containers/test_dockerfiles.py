@@ -204,6 +204,16 @@ def test_airflow_image_pins_the_providers_the_platform_pins():
     assert installed == airflow_pins
 
 
+def test_airflow_image_keeps_the_official_image_s_packages_and_its_airflow():
+    """Our constraints.txt pins our virtual environment: forced onto the official image it would move packages
+    under its preinstalled FAB provider; Airflow pinned to the base image's version cannot move either."""
+    lines = (ROOT / "images/airflow/Dockerfile").read_text().splitlines()
+    instructions = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    base_version = re.search(r"ARG BASE_IMAGE=apache/airflow:([0-9.]+)-python", instructions).group(1)
+    assert "--constraint" not in instructions and "constraints.txt" not in instructions
+    assert f"apache-airflow=={base_version} " in instructions[instructions.index("pip install") :]
+
+
 def test_the_build_context_sends_only_what_the_images_install():
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignored[ignored.index("*") :][:1] == ["*"], "everything ignored first, then allowed back"
