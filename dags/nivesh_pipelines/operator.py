@@ -60,7 +60,9 @@ class TrainingStepOperator(KubernetesPodOperator):
             startup_timeout_seconds=pod_spec.STARTUP_TIMEOUT_S,
             do_xcom_push=True,
             get_logs=True,
-            on_finish_action="delete_succeeded_pod",
+            # Finished pods stay, so `make logs` reads a step's output after a good run and after the scheduler
+            # (which holds Airflow's task logs) restarted; the cluster's terminated-pod GC bounds how many stay.
+            on_finish_action="keep_pod",
             **({"pool": TRAINING_POOL} if step.trains else {}),
             **kwargs,
         )

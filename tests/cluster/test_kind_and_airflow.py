@@ -1,5 +1,6 @@
 """The kind cluster config, and our values for the official Airflow chart."""
 
+import importlib
 import json
 import shutil
 import subprocess
@@ -49,6 +50,17 @@ def test_the_cluster_s_ports_clear_make_ui_s_and_macos_airplay():
         param.default for param in typer.main.get_command(cli.app).commands["ui"].params if "port" in param.name
     }
     assert ui_defaults == {8080, 5000} and not published & (ui_defaults | {5000, 7000})
+
+
+def test_finished_pods_stay_for_make_logs_within_a_bound_and_the_ui_reaches_the_scheduler_s_logs():
+    (control_plane,) = [node for node in kind_config()["nodes"] if node["role"] == "control-plane"]
+    (patch,) = [yaml.safe_load(text) for text in control_plane["kubeadmConfigPatches"]]
+    assert patch["kind"] == "ClusterConfiguration"
+    assert 100 <= int(patch["controllerManager"]["extraArgs"]["terminated-pod-gc-threshold"]) <= 1000
+    # where a task ran is the scheduler pod's IP (its name does not resolve); the callable exists in this Airflow
+    hostname = AIRFLOW["config"]["core"]["hostname_callable"]
+    module, function = hostname.rsplit(".", 1)
+    assert callable(getattr(importlib.import_module(module), function))
 
 
 def test_every_worker_mounts_the_training_data_where_the_data_volume_expects_it():

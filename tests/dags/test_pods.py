@@ -85,6 +85,7 @@ def test_a_pod_waiting_for_a_node_is_queued_and_only_train_steps_ask_for_a_train
     wanted = pod_spec.TRAINING_RESOURCES if trains else pod_spec.STEP_RESOURCES
     assert _base(task.build_pod_request_obj(dry_run=True)).resources.requests == wanted["requests"]
     assert task.schedule_timeout_seconds >= 3600 and task.startup_timeout_seconds == pod_spec.STARTUP_TIMEOUT_S
+    assert task.on_finish_action == "keep_pod", "make logs reads finished pods"
 
 
 def test_steps_hand_each_other_run_ids_and_versions_through_xcom():
