@@ -58,7 +58,9 @@ class Ui:
     airflow: AirflowApi
     airflow_port: int
     mlflow_port: int
-    rejected_run: str  # the credit run that asks for approval, started with the UI
+    started: datetime  # when the runs below were started
+    rejected_run: str  # the credit runs that ask for approval, started with the UI: one is rejected,
+    approved_run: str  # the other approved (they train at once, so which registers v1 is not known)
     published: Path  # the anomaly data published as an asset event with the UI's start
     published_said: str  # what `make publish-data` said
 
@@ -103,9 +105,11 @@ def ui(tmp_path_factory, sample_data) -> Ui:
     process, airflow_port, mlflow_port = start_ui(state, output)
     try:
         airflow = AirflowApi(f"http://127.0.0.1:{airflow_port}")
-        rejected_run = airflow.trigger(CREDIT_DAG, APPROVAL_CONF)
+        started = datetime.now(UTC)
+        rejected_run, approved_run = (airflow.trigger(CREDIT_DAG, APPROVAL_CONF) for _ in range(2))
         published, said = publish(state, airflow)
-        yield Ui(state, process, output, airflow, airflow_port, mlflow_port, rejected_run, published, said)
+        runs = (started, rejected_run, approved_run)
+        yield Ui(state, process, output, airflow, airflow_port, mlflow_port, *runs, published, said)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -174,10 +178,11 @@ def answer(airflow: AirflowApi, run_id: str, option: str) -> None:
 def test_approval_through_the_rest_api_reject_keeps_production_and_approve_promotes(ui):
     airflow, client = ui.airflow, MlflowClient(ui.state.tracking_uri)
     request = wait_for_approval_request(airflow, ui.rejected_run)
+    rejected_version = airflow.xcom(CREDIT_DAG, ui.rejected_run, "register_model")["version"]
     assert request["subject"] == "Promote credit_risk_scorer to production?"
     assert request["options"] == ["Approve", "Reject"] and request["defaults"] == ["Reject"]
     body = request["body"]
-    assert "**credit_risk_scorer v1**" in body and "**validate_fairness**: passed" in body
+    assert f"**credit_risk_scorer v{rejected_version}**" in body and "**validate_fairness**: passed" in body
     assert "- test_roc_auc " in body and "disparate_impact_ratio" in body
     assert "would be promoted: no production version yet" in body
     asked = ui.state.notification_file.read_text()  # the team hears of it, with the request and where to answer
@@ -190,23 +195,25 @@ def test_approval_through_the_rest_api_reject_keeps_production_and_approve_promo
     assert states["deploy_to_production"] == states["smoke_test_production"] == "skipped"
     assert not client.get_registered_model("credit_risk_scorer").aliases.get("production")
     rejected = airflow.xcom(CREDIT_DAG, ui.rejected_run, "send_notification")["outcome"]
-    assert (
-        rejected == "credit_risk_scorer: no production version yet: candidate v1 rejected by admin at approve_promotion"
+    assert rejected == (
+        f"credit_risk_scorer: no production version yet: candidate v{rejected_version} rejected by admin at "
+        "approve_promotion"
     )
 
-    # approved as `make smoke` approves on the cluster: every request made since it started, while it waits
-    since, answered = datetime.now(UTC), []
-    approved_run = airflow.trigger(CREDIT_DAG, APPROVAL_CONF)
+    # the other run approved as `make smoke` approves on the cluster: every open request made since it started
+    answered = []
 
     def approve() -> None:
-        answered.extend(airflow.answer_requests(since, APPROVE))
+        answered.extend(airflow.answer_requests(ui.started, APPROVE))
 
-    assert airflow.wait_for_run(CREDIT_DAG, approved_run, timeout_s=900, each_poll=approve) == "success"
-    assert [request["task_instance"]["dag_run_id"] for request in answered] == [approved_run]
-    assert "**credit_risk_scorer v2**" in answered[0]["body"]
-    assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == 2
-    approved = airflow.xcom(CREDIT_DAG, approved_run, "send_notification")["outcome"]
-    assert "credit_risk_scorer: promoted v2" in approved and "approved by admin" in approved
+    assert airflow.wait_for_run(CREDIT_DAG, ui.approved_run, timeout_s=900, each_poll=approve) == "success"
+    approved_version = airflow.xcom(CREDIT_DAG, ui.approved_run, "register_model")["version"]
+    assert {approved_version, rejected_version} == {1, 2}
+    assert [request["task_instance"]["dag_run_id"] for request in answered] == [ui.approved_run]
+    assert f"**credit_risk_scorer v{approved_version}**" in answered[0]["body"]
+    assert client.get_model_version_by_alias("credit_risk_scorer", "production").version == approved_version
+    approved = airflow.xcom(CREDIT_DAG, ui.approved_run, "send_notification")["outcome"]
+    assert f"credit_risk_scorer: promoted v{approved_version}" in approved and "approved by admin" in approved
     assert "smoke test" in approved
 
 
