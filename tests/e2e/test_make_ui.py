@@ -131,7 +131,7 @@ def test_train_steps_share_a_pool_of_one_slot_per_core(ui):
 
 def cluster_trigger(ui, dag_id: str, *options: str, tmp_path: Path) -> subprocess.CompletedProcess:
     kubectl = tmp_path / "bin" / "kubectl"
-    kubectl.parent.mkdir()
+    kubectl.parent.mkdir(parents=True)
     kubectl.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_KUBECTL} "$@"\n')
     kubectl.chmod(0o755)
     environment = os.environ | {
