@@ -74,6 +74,10 @@ def _one(table: pd.DataFrame, column: str, row: int, value) -> pd.DataFrame:
     return changed
 
 
+def _renamed(table: pd.DataFrame, column: str, new_name: str) -> pd.DataFrame:
+    return table.set_axis([new_name if name == column else name for name in table.columns], axis=1)
+
+
 def _few_positives(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([table[table["default"] == 0], table[table["default"] == 1].head(3)])
 
@@ -105,6 +109,16 @@ BROKEN = {
     ),
     "credit: a target that is not there": Broken(
         CREDIT, "credit_data", lambda t: t, "missing column(s) outcome", ("--target", "outcome")
+    ),
+    # pandas reads a repeated header name as `age.1`: a training column would silently become another one.
+    "credit: a column named twice": Broken(
+        CREDIT,
+        "credit_data",
+        lambda t: _renamed(t, "loan_amount", "age"),
+        "column 'age' appears 2 times (columns 2, 8)",
+    ),
+    "credit: the target and the protected attribute missing": Broken(
+        CREDIT, "credit_data", lambda t: t.drop(columns=["default", "age"]), "missing column(s) default, age;"
     ),
     "intent: one intent": Broken(
         INTENT, "intents_data", lambda t: t.assign(intent="check_balance"), "a classifier needs two or more"
@@ -150,6 +164,18 @@ BROKEN = {
     ),
     "spending: a category named total": Broken(
         SPENDING, "spending_data", lambda t: _one(t, "category", 8, "total"), "row 9 is 'total', the name of the total"
+    ),
+    "spending: a column named twice": Broken(
+        SPENDING, "spending_data", lambda t: _renamed(t, "category", "amount"), "column 'amount' appears 2 times"
+    ),
+    "spending: every column it reads missing": Broken(
+        SPENDING,
+        "spending_data",
+        lambda t: t.set_axis(["day", "user_id", "kind", "sum"], axis=1),
+        "missing column(s) date, amount, category;",
+    ),
+    "anomaly: a column named twice": Broken(
+        ANOMALY, "transactions_data", lambda t: _renamed(t, "merchant", "amount"), "column 'amount' appears 2 times"
     ),
     "spending: a negative infinite amount": Broken(
         SPENDING, "spending_data", lambda t: _one(t, "amount", 1, -np.inf), "row 2 is '-inf', expected a finite"
@@ -263,6 +289,17 @@ def test_ner_data_with_only_amounts_is_stopped(annotated_data, tmp_path, unchang
     run = run_step(DRIFT, "check", "--model", "financial_ner", "--current", only_amounts, env=unchanged)
     assert_refused(run, 3, "column entities does not cover what production v1 was trained on")
     assert "DATE: none (production was trained on" in run.result["error"]
+
+
+def test_new_data_whose_identifiers_repeat_is_measured_for_drift(transactions_data, tmp_path, store):
+    """A weekly extract that joined a table twice repeats its ids: drift is measured on it, never a crash."""
+    table = pd.read_csv(transactions_data)
+    repeated = tmp_path / "repeated-ids.csv"
+    pd.concat([table, table.head(200)]).to_csv(repeated, index=False)
+    run = run_step(DRIFT, "check", "--model", "anomaly_detector", "--current", repeated, env=store)
+    assert run.exit_code == 0, run.stderr[-3000:]
+    # the same transactions, some twice: no column drifts, and the data did change
+    assert run.result["drift_share"] == 0 and run.result["retrain"] and run.result["reason"].startswith("data changed")
 
 
 # ---- the tracking server and what is printed ---------------------------------------------------------------

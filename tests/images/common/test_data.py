@@ -1,4 +1,8 @@
+import re
+
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from nivesh_common.data import read_table, require_columns, table_sha256, write_table
@@ -33,6 +37,28 @@ def test_unreadable_content_is_one_line_bad_input(tmp_path, content, message):
     with pytest.raises(BadInputError, match=message) as raised:
         read_table(str(path))
     assert str(path) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def _parquet_with_a_repeated_name(path):
+    pq.write_table(pa.table([pa.array([1, 2]), pa.array([3, 4])], names=["amount", "amount"]), path)
+
+
+@pytest.mark.parametrize(
+    ("write", "message"),
+    [
+        (lambda path: path.write_text("id,amount,amount\n1,2,3\n"), "the header: column 'amount' appears 2 times"),
+        (_parquet_with_a_repeated_name, "the schema: column 'amount' appears 2 times (columns 1, 2)"),
+        (lambda path: path.write_text('{"id": 1, "amount": 2, "amount": 3}\n'), "line 1: key 'amount' appears 2"),
+        (lambda path: path.write_text('[{"id": 1}, {"id": 2, "id": 3}]'), "a JSON object: key 'id' appears 2"),
+    ],
+    ids=["CSV header", "Parquet schema", "JSONL record", "JSON array item"],
+)
+def test_a_column_named_twice_is_refused_not_renamed(tmp_path, write, message):
+    """pandas would read a repeated CSV name as `amount.1`, and JSON keeps the last of two keys, silently."""
+    path = tmp_path / "t"
+    write(path)
+    with pytest.raises(BadInputError, match=re.escape(message)):
+        read_table(str(path))
 
 
 def test_directory_and_missing_file(tmp_path):

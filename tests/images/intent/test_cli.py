@@ -142,3 +142,17 @@ def test_evaluation_labels_the_model_never_saw_are_refused(trained, tmp_path):
     evaluated = intent("evaluate", "--run-id", run.result["run_id"], "--data", unseen, env=env)
     assert evaluated.exit_code == 2
     assert "never saw: crypto_trading" in evaluated.result["error"]
+
+
+def test_a_small_hand_labelled_evaluation_set_is_measured_with_its_counts(trained, intents_data, tmp_path):
+    """An evaluation set is not split: three queries per intent are enough, fewer is measured with a warning."""
+    env, run = trained
+    examples = pd.read_json(intents_data, lines=True).groupby("intent").head(3)
+    scarce = examples["intent"].iloc[0]
+    examples = examples.drop(examples.index[examples["intent"] == scarce][0])
+    hand_labelled = _records(tmp_path / "hand.jsonl", examples.to_dict("records"))
+    evaluated = intent("evaluate", "--run-id", run.result["run_id"], "--data", hand_labelled, env=env)
+    assert evaluated.exit_code in (0, 3), evaluated.stderr[-2000:]  # measured; the gate may hold or not
+    counts = evaluated.result["examples_per_intent"]
+    assert counts[scarce] == 2 and set(counts.values()) == {2, 3}
+    assert f"fewer than 3 examples, their scores are noisy: {scarce} (2)" in evaluated.stderr

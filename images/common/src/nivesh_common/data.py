@@ -1,12 +1,16 @@
 """Tables in: a local path or any URL fsspec opens; CSV, Parquet, JSON or JSONL, told apart by content."""
 
+import csv
 import hashlib
 import io
 import json
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import fsspec
 import pandas as pd
+import pyarrow.parquet as pq
 
 from nivesh_common.errors import BadInputError
 from nivesh_common.settings import DataSettings
@@ -18,6 +22,7 @@ _PARQUET_MAGIC = b"PAR1"
 def read_table(path: str) -> pd.DataFrame:
     """Read a CSV, Parquet, JSON (array of objects) or JSONL table; failures are one-line BadInputErrors."""
     table = _parse(path, _read_bytes(path))
+    _refuse_duplicate_columns(path, list(map(str, table.columns)))
     if table.empty or len(table.columns) == 0:
         raise BadInputError(f"{path}: no data rows")
     return table
@@ -84,6 +89,11 @@ def _file_not_found(path: str) -> str:
 def _parse(path: str, raw: bytes) -> pd.DataFrame:
     if raw[:4] == _PARQUET_MAGIC:
         try:
+            names = pq.read_schema(io.BytesIO(raw)).names
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for corrupt files
+            raise BadInputError(f"{path}: unreadable Parquet file: {exc}") from None
+        _refuse_duplicate_columns(path, names, "the schema")
+        try:
             return pd.read_parquet(io.BytesIO(raw))
         except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for corrupt files
             raise BadInputError(f"{path}: unreadable Parquet file: {exc}") from None
@@ -93,17 +103,39 @@ def _parse(path: str, raw: bytes) -> pd.DataFrame:
         raise BadInputError(f"{path}: not a CSV, JSON or Parquet file (byte {exc.start} is not UTF-8 text)") from None
     if text.lstrip()[:1] in ("[", "{"):
         return pd.DataFrame.from_records([record for _, record in _json_records(path, text)])
+    # pandas renames a repeated header name (`age`, `age.1`): the header itself is checked first.
+    _refuse_duplicate_columns(path, next(csv.reader(io.StringIO(text)), []))
     try:
         return pd.read_csv(io.StringIO(text))
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise BadInputError(f"{path}: unreadable CSV: {str(exc).strip()}") from None
 
 
+def _refuse_duplicate_columns(path: str, names: list[str], where: str = "the header", kind: str = "column") -> None:
+    repeated = [name for name, count in Counter(names).items() if count > 1]
+    if repeated:
+        positions = [str(number) for number, name in enumerate(names, start=1) if name == repeated[0]]
+        raise BadInputError(
+            f"{path}: {where}: {kind} {repeated[0]!r} appears {len(positions)} times "
+            f"({kind}s {', '.join(positions)}); each {kind} must be named once"
+        )
+
+
+def _unique_keys(path: str, where: str) -> Callable[[list[tuple[str, object]]], dict]:
+    """json.loads' object hook that refuses a repeated key (json keeps the last one silently)."""
+
+    def as_dict(pairs: list[tuple[str, object]]) -> dict:
+        _refuse_duplicate_columns(path, [key for key, _ in pairs], where, "key")
+        return dict(pairs)
+
+    return as_dict
+
+
 def _json_records(path: str, text: str) -> list[tuple[str, dict]]:
     """A JSON array of objects, or JSON Lines (one object per line); errors name the line."""
     if text.lstrip().startswith("["):
         try:
-            records = json.loads(text)
+            records = json.loads(text, object_pairs_hook=_unique_keys(path, "a JSON object"))
         except json.JSONDecodeError as exc:
             raise BadInputError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
         numbered = list(enumerate(records, start=1))
@@ -113,7 +145,7 @@ def _json_records(path: str, text: str) -> list[tuple[str, dict]]:
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
-                    numbered.append((number, json.loads(line)))
+                    numbered.append((number, json.loads(line, object_pairs_hook=_unique_keys(path, f"line {number}"))))
                 except json.JSONDecodeError as exc:
                     raise BadInputError(f"{path}: line {number}: invalid JSON: {exc.msg}") from None
         where = "line"

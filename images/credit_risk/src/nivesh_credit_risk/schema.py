@@ -57,10 +57,9 @@ def encode_target(table: pd.DataFrame, target: TargetSpec, source: str) -> pd.Se
 
 def check_table(table: pd.DataFrame, target: TargetSpec, protected_attribute: str | None, source: str) -> pd.Series:
     """Everything `train` needs of a table; returns the encoded target."""
+    require_columns(table, [target.column] + ([protected_attribute] if protected_attribute else []), source)
     if len(table) < MIN_ROWS:
         raise BadInputError(f"{source}: {len(table)} rows; need at least {MIN_ROWS} to train and evaluate")
-    if protected_attribute:
-        require_columns(table, [protected_attribute], source)
     empty = [str(column) for column in table.columns if table[column].isna().all()]
     if empty:
         raise BadInputError(f"{source}: column(s) {', '.join(empty)} have no values at all")

@@ -22,11 +22,19 @@ class TableProfile:
     def compared(
         self, reference: pd.DataFrame, current: pd.DataFrame, source: str, date_order: str = ""
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """`date_order`: of the new data's dates (the reference snapshot's were read when it was trained)."""
-        return self._derive(reference, "the reference snapshot", ""), self._derive(current, source, date_order)
+        """`date_order`: of the new data's dates (the reference snapshot's were read when it was trained).
+        Identifiers are those of the reference: new data that repeats an id (a join gone wrong) loses the same
+        columns, so both sides still compare the same columns."""
+        dropped = list(self.drift.ignore) + _identifiers(
+            reference.drop(columns=list(self.drift.ignore), errors="ignore")
+        )
+        return (
+            self._derive(reference, dropped, "the reference snapshot", ""),
+            self._derive(current, dropped, source, date_order),
+        )
 
-    def _derive(self, table: pd.DataFrame, source: str, date_order: str) -> pd.DataFrame:
-        derived = _without_identifiers(table.drop(columns=list(self.drift.ignore), errors="ignore"))
+    def _derive(self, table: pd.DataFrame, dropped: list[str], source: str, date_order: str) -> pd.DataFrame:
+        derived = table.drop(columns=dropped, errors="ignore")
         for part in self.drift.date_parts:
             if part.column in table:
                 dates = parse_timestamps(table[part.column], source, part.column, date_order)
@@ -71,10 +79,9 @@ def text_descriptors(texts: pd.Series, vocabulary: set[str]) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def _without_identifiers(table: pd.DataFrame) -> pd.DataFrame:
-    """Every column but text columns unique in every row (identifiers say nothing about drift)."""
-    identifiers = [c for c in table.columns if not types.is_numeric_dtype(table[c]) and table[c].is_unique]
-    return table.drop(columns=identifiers)
+def _identifiers(table: pd.DataFrame) -> list[str]:
+    """Text columns unique in every row: identifiers say nothing about drift."""
+    return [c for c in table.columns if not types.is_numeric_dtype(table[c]) and table[c].is_unique]
 
 
 def _entity_label_sets(entities: pd.Series) -> pd.Series:

@@ -83,11 +83,10 @@ def evaluate(
     from nivesh_common.tracking import load_table
     from nivesh_contract.names import TEST_SPLIT
     from nivesh_intent.evaluation import known_intents, measure_classification
-    from nivesh_intent.schema import parse_examples, require_known_intents
+    from nivesh_intent.schema import evaluation_examples
 
     if data:
-        examples = parse_examples(read_table(data), data)
-        require_known_intents(examples, known_intents(run.run_id), data)
+        examples = evaluation_examples(read_table(data), data, known_intents(run.run_id))
     else:
         examples = load_table(run.run_id, TEST_SPLIT)
     return measure_classification(run, examples)

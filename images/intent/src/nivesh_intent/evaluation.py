@@ -43,8 +43,10 @@ def measure_classification(run: TrainedRun, examples: pd.DataFrame) -> Measureme
     mlflow.log_dict(report, "evaluation/per_intent_report.json")
     per_intent = {name: scores for name, scores in report.items() if name not in SUMMARY_ROWS}
     weakest = min(per_intent, key=lambda name: per_intent[name]["f1-score"])
+    weakest_f1 = round(per_intent[weakest]["f1-score"], 4)
+    counts = {intent: int(count) for intent, count in examples[LABEL].value_counts().sort_index().items()}
     return Measurement(
-        metrics, {"weakest_intent": {"intent": weakest, "f1": round(per_intent[weakest]["f1-score"], 4)}}
+        metrics, {"weakest_intent": {"intent": weakest, "f1": weakest_f1}, "examples_per_intent": counts}
     )
 
 
