@@ -2,6 +2,7 @@
 no traceback, and leaves MLflow exactly as it found it (runs, their status, versions, aliases)."""
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +198,19 @@ def test_broken_data_is_refused_before_any_run_opens(case, request, tmp_path, un
         assert_refused(
             run_step(case.script, subcommand, "--data", broken, *case.options, env=unchanged), 2, case.message
         )
+
+
+def test_a_fifo_as_data_is_refused_at_once(tmp_path, unchanged):
+    """Reading a FIFO with no writer never returns (before: killed by run_step's timeout): in a pod, a step stuck
+    until Airflow's execution timeout."""
+    fifo = tmp_path / "transactions.csv"
+    os.mkfifo(fifo)
+    for arguments in (
+        (ANOMALY, "validate", "--data", fifo),
+        (ANOMALY, "train", "--data", fifo),
+        (DRIFT, "check", "--model", "anomaly_detector", "--current", fifo),
+    ):
+        assert_refused(run_step(*arguments, env=unchanged), 2, f"{fifo}: not a regular file")
 
 
 def test_a_date_order_flag_reads_what_would_be_ambiguous(spending_data, tmp_path, step_env):

@@ -1,3 +1,4 @@
+import os
 import re
 
 import pandas as pd
@@ -66,6 +67,13 @@ def test_directory_and_missing_file(tmp_path):
         read_table(str(tmp_path))
     with pytest.raises(BadInputError, match=r"file not found$"):
         read_table(str(tmp_path / "missing.csv"))
+
+
+def test_a_fifo_is_refused_at_once_not_read_forever(tmp_path):
+    fifo = tmp_path / "transactions.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(BadInputError, match="not a regular file"):
+        read_table(str(fifo))  # opening a FIFO without a writer blocks: before, this never returned
 
 
 def test_a_missing_directory_is_named_with_how_to_mount_it(tmp_path):

@@ -4,6 +4,7 @@ import csv
 import hashlib
 import io
 import json
+import stat
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -42,6 +43,7 @@ def read_records(path: str) -> list[tuple[str, dict]]:
 
 def _read_bytes(path: str) -> bytes:
     check_data_path(path)
+    _refuse_special_file(path)
     try:
         with fsspec.open(path, "rb") as handle:
             raw = handle.read()
@@ -67,6 +69,18 @@ def check_data_path(path: str) -> None:
         )
     if settings.data_root and not _within(path, settings.data_root):
         raise BadInputError(f"{path}: outside the data root {settings.data_root} ({DATA_ROOT_VARIABLE})")
+
+
+def _refuse_special_file(path: str) -> None:
+    """A FIFO, socket or device would block the read, or never end: in a pod, a step stuck until its timeout."""
+    if "://" in path.removeprefix("file://"):
+        return
+    try:
+        mode = Path(path.removeprefix("file://")).stat().st_mode
+    except OSError:
+        return  # missing or unreadable: the read says which
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise BadInputError(f"{path}: not a regular file (a FIFO, socket or device); expected a data file")
 
 
 def _within(path: str, root: str) -> bool:

@@ -10,11 +10,13 @@ import sys
 import time
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-_CREDENTIALS = re.compile(r"(?<=://)[^/\s@]+@")
+# A URL's user-info: everything in its authority (which ends at /, ?, # or a space) up to the authority's LAST @, as
+# URL parsers read it (urllib's hostname is what follows the last @): a password may contain @ unencoded.
+_CREDENTIALS = re.compile(r"(?<=://)[^/?#\s]*@")
 
 
 def redacted(text: str) -> str:
-    """`http://user:secret@host/x` as `http://***@host/x`."""
+    """`http://user:secret@host/x` (and `http://user:se@cret@host/x`) as `http://***@host/x`."""
     return _CREDENTIALS.sub("***@", text)
 
 
