@@ -60,6 +60,8 @@ def run(
     typer.echo(f"\nEvery notification: {state.notification_file}; task logs: {state.airflow_home / 'logs'}")
     if outcome.state != "success":
         typer.echo(f"master_training_pipeline run {outcome.run_id} failed at: {', '.join(outcome.failed_tasks)}")
+        if note := outcome.load.failure_note():
+            typer.echo(note)
     typer.echo(f"\n{outcome.summary or 'no summary: send_summary did not finish'}")
     raise typer.Exit(0 if outcome.state == "success" else 1)
 

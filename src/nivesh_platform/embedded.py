@@ -10,7 +10,8 @@ from pathlib import Path
 
 from nivesh_contract.catalog import MASTER, MODELS, ROLLBACK_DAG_ID
 from nivesh_contract.declaration import ModelDeclaration
-from nivesh_platform.progress import Interrupted, follow_master, stop_runs
+from nivesh_platform.machine_load import LoadWatch
+from nivesh_platform.progress import Interrupted, follow_master, stop_left_runs, stop_runs
 from nivesh_platform.services import ServiceError, free_port, local_airflow, state_lock
 from nivesh_platform.state import EmbeddedState
 
@@ -64,6 +65,7 @@ class MasterRun:
     state: str
     failed_tasks: list[str]
     summary: str | None  # the send_summary message; None where that task did not finish
+    load: LoadWatch  # how busy the machine was meanwhile
 
 
 def prepare(state: EmbeddedState) -> dict[str, str]:
@@ -87,10 +89,13 @@ def run_master(state: EmbeddedState, conf: dict, port: int | None = None) -> Mas
     """Start Airflow on the state dir, trigger the master pipeline, wait for it, stop Airflow."""
     prepare(state)
     with local_airflow(state, PIPELINE_DAG_IDS, port or free_port()) as api:
+        if left := stop_left_runs(api):
+            log.warning("an earlier make run did not finish; marked failed: %s", ", ".join(left))
         run_id = api.trigger(MASTER.dag_id, conf)
         log.info("triggered %s run %s", MASTER.dag_id, run_id)
+        load = LoadWatch()
         try:
-            final_state = follow_master(api, run_id, MASTER_RUN_TIMEOUT_S)
+            final_state = follow_master(api, run_id, MASTER_RUN_TIMEOUT_S, load)
         except KeyboardInterrupt:
             raise Interrupted(stop_runs(api, run_id)) from None
         failed = [task for task, task_state in api.task_states(MASTER.dag_id, run_id).items() if task_state == "failed"]
@@ -98,7 +103,7 @@ def run_master(state: EmbeddedState, conf: dict, port: int | None = None) -> Mas
             summary = api.xcom(MASTER.dag_id, run_id, "send_summary")["summary"]
         except ServiceError:
             summary = None
-    return MasterRun(run_id, final_state, failed, summary)
+    return MasterRun(run_id, final_state, failed, summary, load)
 
 
 def rollback_model(state: EmbeddedState, conf: dict) -> tuple[DagRunOutcome, str | None]:

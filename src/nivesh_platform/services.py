@@ -1,8 +1,8 @@
-"""Airflow (`airflow standalone`) and the MLflow UI as local processes on the embedded state dir.
+"""Airflow's components and the MLflow UI as local processes on the embedded state dir.
 
 What `make ui` starts and what `make run` runs the master pipeline on: api-server, scheduler,
-dag-processor and triggerer with launcher `local`, the SQLite stores of the state dir, and the
-local-only login admin/admin.
+dag-processor and triggerer (LocalExecutor) with launcher `local`, the SQLite stores of the state dir,
+and the local-only login admin/admin, every listener on 127.0.0.1.
 """
 
 import fcntl
@@ -22,6 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from nivesh_contract.names import TRAINING_POOL
 from nivesh_platform.state import EmbeddedState
@@ -44,6 +53,10 @@ APPROVE = "Approve"  # the approval task's option that promotes (dags/nivesh_pip
 
 class ServiceError(RuntimeError):
     """A local service did not start, or the state dir is already served."""
+
+
+class NotAnswering(ServiceError):
+    """Airflow's API server stopped answering (timed out or unavailable for PATIENCE_S)."""
 
 
 def free_port() -> int:
@@ -74,7 +87,7 @@ class Process:
             raise ServiceError(f"{self.name} exited with {self.popen.returncode}; end of {self.log_file}:\n{tail}")
 
     def stop(self) -> None:
-        """Ctrl-C first (airflow standalone stops its components on it), then SIGTERM; then nothing may linger."""
+        """Ctrl-C first (Airflow's components finish their work on it), then SIGTERM; then nothing may linger."""
         for sig, patience in ((signal.SIGINT, STOP_TIMEOUT_S), (signal.SIGTERM, 10)):
             with suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, sig)
@@ -88,24 +101,59 @@ class Process:
         self.popen.wait()
 
 
+# A busy machine's API server can freeze for half a minute (measured: 32 s after start-up at a load of 4-18 on 2
+# cores). Reads ride that out: each waits ANSWER_TIMEOUT_S, a late or unavailable answer is asked again with backoff
+# until PATIENCE_S have passed. Writes are sent once: a trigger sent twice would start two runs.
+ANSWER_TIMEOUT_S = 60
+PATIENCE_S = 300
+RETRIED_METHODS = ("GET", "HEAD", "PATCH")  # PATCH here sets a value: sending it twice does no harm
+UNAVAILABLE = (502, 503, 504)
+
+
 class AirflowApi:
     """The few calls of Airflow's REST API (v2) the embedded default needs, with a JWT from /auth/token."""
 
-    def __init__(self, url: str, login: tuple[str, str] = LOGIN) -> None:
+    def __init__(
+        self,
+        url: str,
+        login: tuple[str, str] = LOGIN,
+        timeout_s: float = ANSWER_TIMEOUT_S,
+        patience_s: float = PATIENCE_S,
+    ) -> None:
         self.url = url
         self._login = login
-        self._client = httpx.Client(base_url=url, timeout=30)
+        self._patience_s = patience_s
+        self._client = httpx.Client(base_url=url, timeout=timeout_s)
+
+    def _send(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """One request; a read that times out or finds the server unavailable is retried with backoff, then one
+        ServiceError line. A refused connection is not retried: nothing is listening there."""
+        attempts = Retrying(
+            retry=retry_if_exception_type(httpx.TimeoutException) | retry_if_result(_unavailable),
+            wait=wait_exponential(multiplier=1, max=30),
+            stop=stop_after_delay(self._patience_s) if method in RETRIED_METHODS else stop_after_attempt(1),
+            reraise=True,
+        )
+        started = time.monotonic()
+        try:
+            return attempts(self._client.request, method, path, **kwargs)
+        except httpx.TimeoutException as error:
+            late = type(error).__name__
+        except RetryError as error:
+            late = f"HTTP {error.last_attempt.result().status_code}"
+        waited = time.monotonic() - started
+        raise NotAnswering(f"Airflow at {self.url} stopped answering: {method} {path}: {late} for {waited:.0f} s")
 
     def _authorize(self) -> None:
         if "Authorization" not in self._client.headers:
             username, password = self._login
-            response = self._client.post("/auth/token", json={"username": username, "password": password})
+            response = self._send("POST", "/auth/token", json={"username": username, "password": password})
             response.raise_for_status()
             self._client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     def call(self, method: str, path: str, **kwargs) -> httpx.Response:
         self._authorize()
-        response = self._client.request(method, f"/api/v2{path}", **kwargs)
+        response = self._send(method, f"/api/v2{path}", **kwargs)
         if response.is_error:
             raise ServiceError(f"{method} {path}: HTTP {response.status_code}: {response.text[:500]}")
         return response
@@ -120,7 +168,7 @@ class AirflowApi:
 
     def has_dag(self, dag_id: str) -> bool:
         self._authorize()
-        return self._client.get(f"/api/v2/dags/{dag_id}").status_code == 200
+        return self._send("GET", f"/api/v2/dags/{dag_id}").status_code == 200
 
     def unpause(self, dag_id: str) -> None:
         self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
@@ -189,13 +237,17 @@ class AirflowApi:
     def set_pool(self, name: str, slots: int, description: str) -> None:
         """Create the pool, or set its slots where it exists."""
         self._authorize()
-        if self._client.get(f"/api/v2/pools/{name}").status_code == 404:
+        if self._send("GET", f"/api/v2/pools/{name}").status_code == 404:
             self.call("POST", "/pools", json={"name": name, "slots": slots, "description": description})
         else:
             self.call("PATCH", f"/pools/{name}", json={"slots": slots, "description": description})
 
     def is_paused(self, dag_id: str) -> bool:
         return bool(self.call("GET", f"/dags/{dag_id}").json()["is_paused"])
+
+
+def _unavailable(response: httpx.Response) -> bool:
+    return response.status_code in UNAVAILABLE
 
 
 def _age_s(timestamp: str) -> float:
@@ -221,51 +273,96 @@ def state_lock(state: EmbeddedState) -> Iterator[None]:
         yield
 
 
-def refresh_next_runs(environment: dict[str, str], log_file: Path) -> None:
-    """Every DAG's next scheduled run computed again from its DAG file, before a scheduler with schedules on starts.
-    The metadata DB keeps the one computed when the DAG was last parsed (by a `make run` last week, say): a scheduler
-    that starts before the dag-processor has parsed the DAGs again would start a run for that slot at once."""
+def prepare_database(environment: dict[str, str], log_file: Path, refresh_next_runs: bool) -> None:
+    """The metadata DB migrated; with `refresh_next_runs`, every DAG's next scheduled run computed again from its DAG
+    file before a scheduler with schedules on starts. The metadata DB keeps the one computed when the DAG was last
+    parsed (by a `make run` last week, say): a scheduler that starts before the dag-processor has parsed the DAGs again
+    would start a run for that slot at once."""
+    commands = [["airflow", "db", "migrate"]] + ([["airflow", "dags", "reserialize"]] if refresh_next_runs else [])
     with open(log_file, "w") as output:
-        for command in (["airflow", "db", "migrate"], ["airflow", "dags", "reserialize"]):
+        for command in commands:
             completed = subprocess.run(command, env=environment, stdout=output, stderr=subprocess.STDOUT)
             if completed.returncode != 0:
                 raise ServiceError(f"`{' '.join(command)}` exited with {completed.returncode}; see {log_file}")
 
 
+# Each component in its own process, as `airflow standalone` runs them, but without the task-log servers:
+# Airflow 3.3 binds those to every interface with no setting to change it, and the API server reads task logs
+# from the state dir's files itself (the servers only serve them to other machines).
+AIRFLOW_COMPONENTS = {
+    "api-server": ["airflow", "api-server"],  # on AIRFLOW__API__HOST:AIRFLOW__API__PORT
+    "scheduler": ["airflow", "scheduler", "--skip-serve-logs"],
+    "dag-processor": ["airflow", "dag-processor"],
+    "triggerer": ["airflow", "triggerer", "--skip-serve-logs"],
+}
+
+
+# A weekly run on a busy laptop must not fail because answers come late. A task's calls to the API server wait 5 s
+# and retry 5 times by default: at a load average of 7-9 on 2 cores that failed a master run after one task. Two API
+# server workers (Airflow's default is one): a request that holds one no longer stalls every task's heartbeat.
+BUSY_MACHINE_SETTINGS = {
+    "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+    "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "10",
+    "AIRFLOW__API__WORKERS": str(min(2, os.cpu_count() or 1)),
+}
+
+
+@dataclass
+class Components:
+    """Airflow's processes, watched and stopped together."""
+
+    processes: list[Process]
+    name: str = "Airflow"
+
+    @property
+    def log_file(self) -> Path:
+        return self.processes[0].log_file.parent
+
+    def check_alive(self) -> None:
+        for process in self.processes:
+            process.check_alive()
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):  # the api-server last: the others report to it
+            process.stop()
+
+
 @contextmanager
 def local_airflow(state: EmbeddedState, dag_ids: list[str], port: int, schedules: bool = False) -> Iterator[AirflowApi]:
-    """`airflow standalone` on the state dir, ready and with `dag_ids` parsed and unpaused; stopped on exit.
+    """Airflow's components on the state dir, ready and with `dag_ids` parsed and unpaused; stopped on exit.
 
     `schedules`: the scheduler creates runs itself (`make ui`): each DAG's weekly run when its time comes (never one for
     a past slot at start: the DAGs have no start_date, see nivesh_pipelines.assets.weekly) and a model DAG's run when
     its data asset gets an event. Otherwise (`make run`) runs start only when triggered."""
     url = f"http://127.0.0.1:{port}"
     environment = state.environment(dict(os.environ)) | {
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__API__HOST": "127.0.0.1",  # admin/admin must not be reachable from the network
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": url,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         # One secret for every component: each would otherwise make its own (and reject the others' tokens).
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
         "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{LOGIN[0]}:admin",  # user admin, role admin
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(state.airflow_home / "passwords.json"),
+        **BUSY_MACHINE_SETTINGS,
     }
     if schedules:
         # Airflow's default; the state dir's environment turns it off. Asset-triggered runs need it too.
         environment["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "True"
     (state.airflow_home / "passwords.json").write_text(json.dumps({LOGIN[0]: LOGIN[1]}))
     with state_lock(state), ExitStack() as stack:
-        if schedules:
-            refresh_next_runs(environment, state.logs_dir / "airflow-refresh-next-runs.log")
-        airflow = Process.start(
-            "airflow standalone", ["airflow", "standalone"], environment, state.logs_dir / "airflow.log"
-        )
+        prepare_database(environment, state.logs_dir / "airflow-prepare.log", refresh_next_runs=schedules)
+        started = [
+            Process.start(f"airflow {name}", command, environment, state.logs_dir / f"airflow-{name}.log")
+            for name, command in AIRFLOW_COMPONENTS.items()
+        ]
+        airflow = Components(started)
         stack.callback(airflow.stop)
         api = AirflowApi(url)
-        log.info("starting Airflow on %s (log: %s)", url, airflow.log_file)
+        log.info("starting Airflow on %s (logs: %s/airflow-*.log)", url, airflow.log_file)
         _wait(api.healthy, airflow, "Airflow components healthy")
         slots = os.cpu_count() or 1
         api.set_pool(TRAINING_POOL, slots, f"train steps at once: one per CPU core of this machine ({slots})")

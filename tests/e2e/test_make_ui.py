@@ -1,4 +1,4 @@
-"""`make ui` for real, started once for this module: `airflow standalone` and the MLflow UI on a state dir of small
+"""`make ui` for real, started once for this module: Airflow's components and the MLflow UI on a state dir of small
 data, answered through Airflow's REST API, a real browser and `make publish-data`, then stopped with Ctrl-C.
 
 Runs overlap as they would for a team: the credit run that waits for approval and the anomaly run that new data
@@ -14,11 +14,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
+import psutil
 import pytest
 from mlflow import MlflowClient
 
@@ -120,6 +122,20 @@ def test_it_says_where_both_uis_are_and_how_to_log_in(ui):
     said = ui.output.read_text()
     assert "login admin / admin" in said
     assert f"http://127.0.0.1:{ui.mlflow_port}" in ui.mlflow_url and "workflowType=machine_learning" in ui.mlflow_url
+
+
+def test_everything_it_started_listens_on_loopback_only(ui):
+    """admin/admin and the task logs must not be reachable from the network: every listening socket of every
+    process `make ui` started (Airflow's components and their workers, the MLflow UI) is on 127.0.0.1 or ::1."""
+    started = psutil.Process(ui.process.pid)
+    listening = set()
+    for process in [started, *started.children(recursive=True)]:
+        with suppress(psutil.NoSuchProcess):
+            connections = process.net_connections("inet")
+            name = " ".join(process.cmdline()[:3])
+            listening |= {(name, c.laddr.ip, c.laddr.port) for c in connections if c.status == psutil.CONN_LISTEN}
+    assert {port for *_, port in listening} >= {ui.airflow_port, ui.mlflow_port}
+    assert all(ip in ("127.0.0.1", "::1") for _, ip, _ in listening), sorted(listening)
 
 
 def test_train_steps_share_a_pool_of_one_slot_per_core(ui):
