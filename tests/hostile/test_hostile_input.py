@@ -178,6 +178,13 @@ BROKEN = {
     "anomaly: a column named twice": Broken(
         ANOMALY, "transactions_data", lambda t: _renamed(t, "merchant", "amount"), "column 'amount' appears 2 times"
     ),
+    # beyond spaCy's nlp.max_length (1,000,000): a traceback before
+    "ner: a text of two million characters": Broken(
+        NER,
+        "annotated_data",
+        lambda t: _one(t, "text", 3, "paid " * 400_000),
+        "line 4: `text` has 2,000,000 characters",
+    ),
     "spending: a negative infinite amount": Broken(
         SPENDING, "spending_data", lambda t: _one(t, "amount", 1, -np.inf), "row 2 is '-inf', expected a finite"
     ),

@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -340,3 +342,24 @@ def test_a_dry_run_judges_and_moves_nothing(client, toy):
     better = promote_candidate(client, toy, 3, TOLERANCE, champion_scoring(0.9), dry_run=True)
     assert better["would_promote"] and better["production_version"] == 1 and production(client) == 1
     assert version_by_alias(client, NAME, "previous") is None
+
+
+def test_sigterm_while_holding_the_lock_releases_it(client, tmp_path):
+    """Airflow stops a pod with SIGTERM on a timeout or a task marked failed: a real signal to a real step process.
+    Before, the lock stayed registered and the next promotions waited, then failed, until it was 15 minutes old."""
+    uri = mlflow.get_tracking_uri()
+    holder = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "lock_holder.py"), "hold", NAME],
+        env=os.environ | {"NIVESH_XCOM_DIR": str(tmp_path), "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said = iter(holder.stderr.readline, "")
+    assert any(line.startswith("holding") for line in said), holder.communicate(timeout=60)
+    assert client.search_registered_models(f"name = '{lock_name(NAME)}'"), "held"
+    holder.send_signal(signal.SIGTERM)
+    stdout, stderr = holder.communicate(timeout=60)
+    assert holder.returncode == 1, stderr
+    assert json.loads(stdout.strip().splitlines()[-1])["error"].startswith("stopped by SIGTERM")
+    assert not client.search_registered_models(f"name = '{lock_name(NAME)}'"), "released"

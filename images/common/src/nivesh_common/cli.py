@@ -8,6 +8,7 @@ usage, 3 gate not passed), always with one readable line on stderr.
 import functools
 import inspect
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any, is_typeddict
@@ -66,17 +67,29 @@ def step(fn: StepFunction) -> Callable[..., None]:
         apply_library_defaults()
         xcom_dir = XComSettings().xcom_dir
         watch = Stopwatch()
+        previous = signal.signal(signal.SIGTERM, _stop)
         try:
             result = {"status": Status.OK, **_checked(fn(*args, **kwargs), shape, fn.__name__)}
             exit_code = ExitCode.DONE
         except Exception as exc:  # noqa: BLE001 - every failure becomes the contract's result and exit code
             result, exit_code = _failure(exc)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         result["elapsed_s"] = watch.seconds
         emit_result(result, xcom_dir)
         if exit_code:
             raise typer.Exit(exit_code)
 
     return run_step
+
+
+class Stopped(Exception):
+    """SIGTERM: Airflow stops a pod so on a timeout or a task marked failed. Raised where the step is, so that its
+    `finally` blocks run (a held registry lock is released) and its result says it was stopped."""
+
+
+def _stop(signum: int, _frame) -> None:
+    raise Stopped(f"stopped by {signal.Signals(signum).name} (a timeout, or the task marked failed)")
 
 
 def _failure(exc: Exception) -> tuple[dict[str, Any], ExitCode]:
@@ -88,6 +101,9 @@ def _failure(exc: Exception) -> tuple[dict[str, Any], ExitCode]:
     if isinstance(exc, GateFailedError):
         log.error("quality gate not passed: %s", message)
         return {"status": Status.GATE_FAILED, "error": message, **exc.report}, exc.exit_code
+    if isinstance(exc, Stopped):
+        log.error("%s", message)
+        return {"status": Status.ERROR, "error": message}, ExitCode.ERROR
     if not_the_steps_fault(exc):
         if not isinstance(exc, PassingConditionError):
             first_line = (message.splitlines() or [type(exc).__name__])[0]

@@ -1,7 +1,7 @@
 """The NER data contract: JSONL records `{text, entities: [[start, end, label], ...]}`.
 
 Spans are character offsets (end exclusive) that start and end on token boundaries, do not overlap,
-and carry one of LABELS. Errors name the line.
+and carry one of LABELS; a text has at most MAX_TEXT_CHARS characters. Errors name the line.
 """
 
 import itertools
@@ -14,6 +14,9 @@ from nivesh_common.errors import BadInputError
 TEXT, ENTITIES = "text", "entities"
 LABELS = ("AMOUNT", "MERCHANT", "DATE", "ACCOUNT", "CATEGORY")
 MIN_RECORDS = 50  # train, validation and test splits each need a few examples
+# Transaction texts and messages are short; a longer text is a broken extract (a whole statement in one field). spaCy
+# refuses texts over nlp.max_length (1,000,000) with a traceback, and its memory grows with length before that.
+MAX_TEXT_CHARS = 5_000
 
 
 def parse_examples(records: list[tuple[str, dict]], source: str, nlp) -> pd.DataFrame:
@@ -41,6 +44,8 @@ def _text(record: dict, where: str) -> str:
     text = record.get(TEXT)
     if not isinstance(text, str) or not text.strip():
         raise BadInputError(f"{where}: `{TEXT}` is missing, empty or not text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise BadInputError(f"{where}: `{TEXT}` has {len(text):,} characters; at most {MAX_TEXT_CHARS:,} are read")
     return text
 
 
