@@ -5,11 +5,13 @@ import pandas as pd
 
 from nivesh_common.data import require_columns
 from nivesh_common.errors import BadInputError
-from nivesh_common.timestamps import parse_timestamps
+from nivesh_common.timestamps import parse_timestamps, require_plausible_dates
 
 REQUIRED_COLUMNS = ["user_id", "timestamp", "amount", "merchant"]
 LABEL = "is_anomaly"
 MIN_ROWS = 100
+# One transaction of a personal-finance app; above it, a value is a unit or export error (and sums overflow).
+AMOUNT_CEILING = 1e9
 
 
 def _first_bad_row(mask: pd.Series) -> int:
@@ -23,12 +25,14 @@ def parse_transactions(table: pd.DataFrame, source: str, date_order: str = "", l
         raise BadInputError(f"{source}: {len(table)} rows; need at least {MIN_ROWS}")
     parsed = table.copy()
     parsed["timestamp"] = parse_timestamps(table["timestamp"], source, "timestamp", date_order)
+    require_plausible_dates(parsed["timestamp"], source, "timestamp")
     parsed["amount"] = pd.to_numeric(table["amount"], errors="coerce")
-    bad_amount = ~np.isfinite(parsed["amount"]) | (parsed["amount"] <= 0)
+    bad_amount = ~np.isfinite(parsed["amount"]) | (parsed["amount"] <= 0) | (parsed["amount"] > AMOUNT_CEILING)
     if bad_amount.any():
         row = _first_bad_row(bad_amount)
         raise BadInputError(
-            f"{source}: column amount: row {row} is {table['amount'].iloc[row - 1]}, expected a positive finite number"
+            f"{source}: column amount: row {row} is {table['amount'].iloc[row - 1]}, expected a positive finite number "
+            f"up to {AMOUNT_CEILING:.0e}"
         )
     for column in ("user_id", "merchant"):
         if table[column].isna().any():

@@ -18,6 +18,10 @@ from pandas.api import types
 from nivesh_common.errors import BadInputError
 
 DATE_ORDERS = ("", "day-first", "month-first")
+# Dates a weekly extract can plausibly hold: the last PLAUSIBLE_YEARS_BACK years, up to PLAUSIBLE_DAYS_AHEAD ahead
+# (scheduled payments). Outside, a date is a default value (1900-01-01), a typo (2099) or a unit mistake.
+PLAUSIBLE_YEARS_BACK = 20
+PLAUSIBLE_DAYS_AHEAD = 366
 _ZONED = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 _SLASHED = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})\b")
 # Seconds since 1970 for 1973-2286; the same span in ms, us and ns.
@@ -111,3 +115,17 @@ def _naive_utc(timestamps: pd.Series) -> pd.Series:
 def _first(mask: pd.Series) -> int:
     """1-based row of the first True."""
     return int(mask.to_numpy().nonzero()[0][0]) + 1
+
+
+def require_plausible_dates(dates: pd.Series, source: str, column: str, today: pd.Timestamp | None = None) -> None:
+    """Refuse parsed dates outside [today - PLAUSIBLE_YEARS_BACK years, today + PLAUSIBLE_DAYS_AHEAD days]."""
+    today = (today or pd.Timestamp.now(tz="UTC").tz_localize(None)).normalize()
+    earliest = today - pd.DateOffset(years=PLAUSIBLE_YEARS_BACK)
+    latest = today + pd.Timedelta(days=PLAUSIBLE_DAYS_AHEAD)
+    outside = ((dates < earliest) | (dates > latest)).to_numpy()
+    if outside.any():
+        row = int(outside.nonzero()[0][0])
+        raise BadInputError(
+            f"{source}: column {column}: row {row + 1} is {dates.iloc[row]:%Y-%m-%d}, outside the plausible "
+            f"{earliest:%Y-%m-%d} to {latest:%Y-%m-%d} ({int(outside.sum())} such row(s))"
+        )

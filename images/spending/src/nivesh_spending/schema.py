@@ -8,12 +8,14 @@ import pandas as pd
 
 from nivesh_common.data import require_columns
 from nivesh_common.errors import BadInputError
-from nivesh_common.timestamps import parse_timestamps
+from nivesh_common.timestamps import parse_timestamps, require_plausible_dates
 
 DATE, AMOUNT, CATEGORY, USER = "date", "amount", "category", "user_id"
 MIN_HISTORY_DAYS = 60
 HORIZON_DAYS = 30  # the holdout window and the forecast horizon
 TOTAL = "total"  # the series of all categories together
+# One transaction of a personal-finance app; above it, a value is a unit or export error (and daily sums overflow).
+AMOUNT_CEILING = 1e9
 
 
 def _first_bad_row(mask: pd.Series) -> int:
@@ -26,12 +28,14 @@ def parse_transactions(table: pd.DataFrame, source: str, date_order: str = "") -
     columns = [DATE, AMOUNT, CATEGORY] + ([USER] if USER in table else [])
     parsed = table[columns].copy()
     parsed[DATE] = parse_timestamps(table[DATE], source, DATE, date_order).dt.normalize()
+    require_plausible_dates(parsed[DATE], source, DATE)
     parsed[AMOUNT] = pd.to_numeric(table[AMOUNT], errors="coerce")
-    bad_amount = ~np.isfinite(parsed[AMOUNT]) | (parsed[AMOUNT] < 0)
+    bad_amount = ~np.isfinite(parsed[AMOUNT]) | (parsed[AMOUNT] < 0) | (parsed[AMOUNT] > AMOUNT_CEILING)
     if bad_amount.any():
         row = _first_bad_row(bad_amount)
         value = str(table[AMOUNT].iloc[row - 1])
-        raise BadInputError(f"{source}: column {AMOUNT}: row {row} is {value!r}, expected a finite number ≥ 0")
+        expected = f"expected a finite number ≥ 0 up to {AMOUNT_CEILING:.0e}"
+        raise BadInputError(f"{source}: column {AMOUNT}: row {row} is {value!r}, {expected}")
     bad_category = table[CATEGORY].isna() | (table[CATEGORY].astype(str).str.strip() == "")
     if bad_category.any():
         raise BadInputError(f"{source}: column {CATEGORY}: row {_first_bad_row(bad_category)} is empty")
