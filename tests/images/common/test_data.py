@@ -1,5 +1,8 @@
 import os
 import re
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 import pyarrow as pa
@@ -7,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from nivesh_common.data import read_table, require_columns, table_sha256, write_table
-from nivesh_common.errors import BadInputError
+from nivesh_common.errors import BadInputError, SourceUnreachableError
 
 TABLE = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
 
@@ -74,6 +77,46 @@ def test_a_fifo_is_refused_at_once_not_read_forever(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(BadInputError, match="not a regular file"):
         read_table(str(fifo))  # opening a FIFO without a writer blocks: before, this never returned
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv"])
+def test_a_byte_order_mark_is_not_content(tmp_path, suffix):
+    """Excel and Windows tools write UTF-8 with a BOM: a JSONL file was sniffed as CSV because of it."""
+    content = {".jsonl": '{"a": 1, "b": "x"}\n', ".json": '[{"a": 1, "b": "x"}]', ".csv": "a,b\n1,x\n"}[suffix]
+    path = tmp_path / f"t{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode())
+    assert list(read_table(str(path)).columns) == ["a", "b"]
+
+
+class _Answering(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(503 if self.path.startswith("/busy") else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def web_source(monkeypatch):
+    monkeypatch.setenv("NIVESH_DATA_SCHEMES", "http")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answering)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_an_outage_of_a_remote_source_is_retried_and_a_missing_file_is_bad_input(web_source):
+    """A refused connection and a 5xx are exit 1 (Airflow retries); only a 404 is exit 2, the file missing."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{closed.getsockname()[1]}/x.csv"  # bound, never listening: refused
+        with pytest.raises(SourceUnreachableError, match=r"127\.0\.0\.1 did not answer \(ClientConnectorError"):
+            read_table(refused)
+    with pytest.raises(SourceUnreachableError, match=r"did not answer \(HTTP 503\)"):
+        read_table(f"{web_source}/busy/x.csv")
+    with pytest.raises(BadInputError, match="file not found"):
+        read_table(f"{web_source}/missing.csv")
 
 
 def test_a_missing_directory_is_named_with_how_to_mount_it(tmp_path):

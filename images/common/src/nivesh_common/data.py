@@ -1,19 +1,22 @@
 """Tables in: a local path or any URL fsspec opens; CSV, Parquet, JSON or JSONL, told apart by content."""
 
 import csv
+import errno
 import hashlib
 import io
 import json
+import socket
 import stat
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import fsspec
 import pandas as pd
 import pyarrow.parquet as pq
 
-from nivesh_common.errors import BadInputError
+from nivesh_common.errors import BadInputError, SourceUnreachableError
 from nivesh_common.settings import DataSettings
 from nivesh_contract.deployment import DATA_ROOT_VARIABLE, DATA_SCHEMES_VARIABLE
 
@@ -33,7 +36,7 @@ def read_records(path: str) -> list[tuple[str, dict]]:
     """The objects of a JSON array or JSONL file, each with where it is ("line 3", "item 3") for errors."""
     raw = _read_bytes(path)
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Excel, Windows tools) is not part of the content
     except UnicodeDecodeError as exc:
         raise BadInputError(f"{path}: not a JSON or JSONL file (byte {exc.start} is not UTF-8 text)") from None
     if text.lstrip()[:1] not in ("[", "{"):
@@ -47,12 +50,19 @@ def _read_bytes(path: str) -> bytes:
     try:
         with fsspec.open(path, "rb") as handle:
             raw = handle.read()
-    except FileNotFoundError:
-        raise BadInputError(_file_not_found(path)) from None
-    except IsADirectoryError:
-        raise BadInputError(f"{path}: is a directory, expected a data file") from None
-    except (OSError, ValueError) as exc:
-        raise BadInputError(f"{path}: cannot be opened: {exc}") from None
+    except Exception as exc:  # fsspec's backends raise their own types: sorted out below
+        if reason := _unreachable(exc):
+            host = urlsplit(path).hostname or path
+            raise SourceUnreachableError(
+                f"{path}: {host} did not answer ({reason}); exit 1 so that it is retried"
+            ) from None
+        if isinstance(exc, FileNotFoundError):
+            raise BadInputError(_file_not_found(path)) from None
+        if isinstance(exc, IsADirectoryError):
+            raise BadInputError(f"{path}: is a directory, expected a data file") from None
+        if isinstance(exc, OSError | ValueError):
+            raise BadInputError(f"{path}: cannot be opened: {exc}") from None
+        raise
     if not raw.strip():
         raise BadInputError(f"{path}: file is empty")
     return raw
@@ -69,6 +79,25 @@ def check_data_path(path: str) -> None:
         )
     if settings.data_root and not _within(path, settings.data_root):
         raise BadInputError(f"{path}: outside the data root {settings.data_root} ({DATA_ROOT_VARIABLE})")
+
+
+_UNREACHABLE_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}
+
+
+def _unreachable(exc: BaseException | None) -> str | None:
+    """Why a remote source did not answer (refused, unreachable, timed out, HTTP 5xx), found in `exc` or what caused
+    it: fsspec's HTTP backend reports a refused connection as FileNotFoundError. None where it answered (a 404 is a
+    missing file: bad input)."""
+    while exc is not None:
+        status = getattr(exc, "status", None)
+        if isinstance(status, int) and status >= 500:
+            return f"HTTP {status}"
+        if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror) or (
+            getattr(exc, "errno", None) in _UNREACHABLE_ERRNOS
+        ):
+            return f"{type(exc).__name__}: {exc}"[:200]
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _refuse_special_file(path: str) -> None:
@@ -112,7 +141,7 @@ def _parse(path: str, raw: bytes) -> pd.DataFrame:
         except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for corrupt files
             raise BadInputError(f"{path}: unreadable Parquet file: {exc}") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Excel, Windows tools) is not part of the content
     except UnicodeDecodeError as exc:
         raise BadInputError(f"{path}: not a CSV, JSON or Parquet file (byte {exc.start} is not UTF-8 text)") from None
     if text.lstrip()[:1] in ("[", "{"):

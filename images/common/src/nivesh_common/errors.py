@@ -28,3 +28,7 @@ class PassingConditionError(Exception):
 
 class TrackingUnavailableError(PassingConditionError):
     """The MLflow tracking store cannot be reached."""
+
+
+class SourceUnreachableError(PassingConditionError):
+    """A remote data source refused, timed out or answered 5xx: an outage, not bad input."""
