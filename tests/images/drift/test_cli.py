@@ -105,6 +105,17 @@ def test_report_over_several_models(production, credit_data, tmp_path):
     )
 
 
+def test_a_crash_on_one_models_data_is_its_row_not_the_reports_end(production, credit_data, tmp_path):
+    """The master's report: one model's row says why its check failed; the others' rows are kept. (Text where
+    production had numbers crashes the check itself: a bug of its own, reported in that row meanwhile.)"""
+    crashing = _variant(credit_data, tmp_path, lambda table: table.assign(annual_income="n/a"))
+    run = drift("report", "--models", f"{MODEL}={crashing}", "--models", f"{MODEL}={credit_data}", env=production)
+    assert run.exit_code == 0, run.stderr[-3000:]
+    crashed, good = run.result["models"]
+    assert crashed["retrain"] is None and crashed["reason"].startswith("check failed: TypeError")
+    assert good["retrain"] is False
+
+
 def test_report_needs_model_equals_path(step_env):
     run = drift("report", "--models", "credit_risk_scorer", env=step_env)
     assert run.exit_code == 2 and "expected MODEL=PATH" in run.result["error"]

@@ -53,6 +53,7 @@ def report(
     """One drift run over several models (the master pipeline's): a summary table and a report per model."""
     import mlflow
 
+    from nivesh_common.cli import not_the_steps_fault
     from nivesh_common.data import read_table
     from nivesh_common.errors import BadInputError, GateFailedError
     from nivesh_common.settings import load_tracking_settings
@@ -74,6 +75,11 @@ def report(
                 rows.append({"model": name, "retrain": None, "reason": f"bad input: {exc}"})
             except GateFailedError as exc:
                 rows.append({"model": name, "retrain": None, "reason": f"data quality: {exc}"})
+            except Exception as exc:  # a crash on one model's data is that model's row; a lost server is everyone's
+                if not_the_steps_fault(exc):
+                    raise
+                log.exception("drift check of %s failed", name)
+                rows.append({"model": name, "retrain": None, "reason": f"check failed: {type(exc).__name__}: {exc}"})
         summary = summary_table(rows)
         mlflow.log_text(summary, "summary.md")
     return {"models": rows, "summary": summary, "report_run_id": run.info.run_id}
