@@ -11,7 +11,7 @@ import httpx
 
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.names import DATA_EVENT_PATH_KEY, data_asset_name
-from nivesh_platform.services import LOGIN, AirflowApi, ServiceError
+from nivesh_platform.services import LOGIN, AirflowApi, NotAnswering, ServiceError
 
 
 class PublishError(RuntimeError):
@@ -31,6 +31,8 @@ def publish_data_event(url: str, model: ModelDeclaration, data: Path, login: tup
         paused = {dag_id for dag_id in dag_ids if api.is_paused(dag_id)}
     except httpx.TransportError as error:
         raise PublishError(f"Airflow is not answering at {url} ({error}): start it with make ui") from None
+    except NotAnswering as error:  # it names the URL itself
+        raise PublishError(str(error)) from None
     except (httpx.HTTPStatusError, ServiceError) as error:
         raise PublishError(f"Airflow at {url}: {' '.join(str(error).split())[:300]}") from None
     starts = ", ".join(f"{dag_id} (paused: once unpaused)" if dag_id in paused else dag_id for dag_id in dag_ids)

@@ -49,10 +49,15 @@ class FreezingAirflow(BaseHTTPRequestHandler):
         pass
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # a late answer's client has hung up: expected here
+        pass
+
+
 @pytest.fixture
 def airflow():
     FreezingAirflow.late, FreezingAirflow.unavailable, FreezingAirflow.posts = 0, 0, 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FreezingAirflow)
+    server = QuietServer(("127.0.0.1", 0), FreezingAirflow)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
