@@ -98,6 +98,7 @@ def test_without_the_hub_a_small_distilbert_is_trained_from_its_config_and_gates
     evaluated = intent("evaluate", "--run-id", run.result["run_id"], env=env)
     assert evaluated.exit_code == 3
     assert evaluated.result["gate"]["failed"][0]["metric"] == "test_accuracy"
+    assert set(evaluated.result["metrics"]) == {"test_accuracy", "test_macro_f1"}  # what was measured, still said
     assert intent("register", "--run-id", run.result["run_id"], env=env).exit_code == 3
 
 

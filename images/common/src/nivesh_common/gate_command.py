@@ -87,6 +87,7 @@ def judge(
         mlflow.end_run()
     report = evaluate_gate(gate, measured.metrics, limits)
     record_gate(run_id, report)
-    enforce_gate(report)
     metrics = {name: round(value, 6) for name, value in measured.metrics.items()}
-    return {"run_id": run_id, "metrics": metrics, **measured.details, "gate": report}
+    judged = {"run_id": run_id, "metrics": metrics, **measured.details, "gate": report}
+    enforce_gate(report, judged)  # a failed gate's result says what was measured as well
+    return judged

@@ -32,13 +32,14 @@ def record_gate(run_id: str, report: GateReport) -> None:
     client.log_dict(run_id, report, f"gates/{report['gate']}.json")
 
 
-def enforce_gate(report: GateReport) -> None:
+def enforce_gate(report: GateReport, measured: dict | None = None) -> None:
+    """GateFailedError (exit 3) where the gate did not pass; its result carries `measured` too (metrics, details)."""
     if not report["passed"]:
         reasons = "; ".join(
             f"{each['metric']} {each['value']:.4f} not {each['comparison']} {each['threshold']}"
             for each in report["failed"]
         )
-        raise GateFailedError(f"gate {report['gate']}: {reasons}", {"gate": report})
+        raise GateFailedError(f"gate {report['gate']}: {reasons}", {**(measured or {}), "gate": report})
 
 
 def gates_not_passed(run_tags: dict[str, str], required: tuple[str, ...]) -> list[str]:
