@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nivesh_common.logs import redacted
 from nivesh_contract.deployment import RESULT_FILE
 
 log = logging.getLogger(__name__)
 
 
 def emit_result(result: dict[str, Any], xcom_dir: Path) -> None:
-    """Strict JSON (RFC 8259): a non-finite number is written as null, never as NaN or Infinity."""
+    """Strict JSON (RFC 8259): a non-finite number is written as null, never as NaN or Infinity; a URL's
+    credentials as `***` (a data URL is echoed as the result's `path`, which XCom and the Airflow UI show)."""
     text = json.dumps(_strict(result), sort_keys=True, default=str, allow_nan=False)
     _write_xcom(text, xcom_dir)
     sys.stdout.write(text + "\n")
@@ -35,7 +37,7 @@ def _write_xcom(text: str, xcom_dir: Path) -> None:
 
 
 def _strict(value: Any) -> Any:
-    """Containers walked; NumPy scalars as Python numbers; NaN and infinities as None."""
+    """Containers walked; NumPy scalars as Python numbers; NaN and infinities as None; credentials in text hidden."""
     if isinstance(value, dict):
         return {str(key): _strict(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -44,4 +46,6 @@ def _strict(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        return redacted(value)
     return value

@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from nivesh_common.data import flattened, table_sha256
 from nivesh_common.errors import BadInputError, TrackingUnavailableError
 from nivesh_common.lineage import lineage_tags
+from nivesh_common.logs import redacted
 from nivesh_common.settings import TrackingSettings, airflow_task
 from nivesh_contract.names import (
     AIRFLOW_TAG_PREFIX,
@@ -151,7 +152,10 @@ def require_run_of(run: Run, model: str, consequence: str) -> None:
 
 
 def log_training_data(table: pd.DataFrame, source: str, targets: str | None) -> str:
-    """Record what the model was trained on: dataset input, content hash, row count, reference snapshot."""
+    """Record what the model was trained on: dataset input, content hash, row count, reference snapshot. The source
+    as recorded has no credentials: the run's tags and dataset, and from them the version's tag and description,
+    are read by everyone who can open MLflow."""
+    source = redacted(source)
     sha256 = table_sha256(table)
     with warnings.catch_warnings():
         # MLflow registers its local-file source class twice, so every local path "can be interpreted in

@@ -56,6 +56,7 @@ def report(
     from nivesh_common.cli import not_the_steps_fault
     from nivesh_common.data import read_table
     from nivesh_common.errors import BadInputError, GateFailedError
+    from nivesh_common.logs import redacted
     from nivesh_common.settings import load_tracking_settings
     from nivesh_common.tracking import connect, run_labels, use_experiment
     from nivesh_contract.names import DRIFT_EXPERIMENT, STEP_TAG
@@ -80,7 +81,7 @@ def report(
                     raise
                 log.exception("drift check of %s failed", name)
                 rows.append({"model": name, "retrain": None, "reason": f"check failed: {type(exc).__name__}: {exc}"})
-        summary = summary_table(rows)
+        summary = redacted(summary_table(rows))  # a row's reason may quote its data URL
         mlflow.log_text(summary, "summary.md")
     return {"models": rows, "summary": summary, "report_run_id": run.info.run_id}
 
