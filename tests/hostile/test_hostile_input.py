@@ -358,7 +358,7 @@ def test_an_amount_whose_sums_would_overflow_is_refused_in_strict_json(spending_
 
 def test_nothing_was_left_behind(store):
     """The store still holds what the module found, and no lock (a registered `<model>.lock`)."""
-    assert aliases(store, "credit_risk_scorer") == {"candidate": 1, "production": 1}
+    assert aliases(store, "credit_risk_scorer") == {"production": 1}
     models = set(store_state(store)["models"])
     assert {"credit_risk_scorer", "financial_ner", "anomaly_detector"} <= models
     assert not [model for model in models if model.endswith(".lock")]

@@ -55,7 +55,7 @@ def test_train_evaluate_register_promote_rollback(transactions_data, production,
     assert anomaly("evaluate", "--run-id", second, env=step_env).exit_code == 0
     assert anomaly("register", "--run-id", second, env=step_env).result["version"] == 2
     assert anomaly("promote", "--version", 2, "--tolerance", 1, env=step_env).result["promoted"]
-    assert aliases(step_env, MODEL) == {"candidate": 2, "production": 2, "previous": 1}
+    assert aliases(step_env, MODEL) == {"production": 2, "previous": 1}
     assert anomaly("rollback", env=step_env).result["production_version"] == 1
     assert version_count(step_env, MODEL) == 2
 

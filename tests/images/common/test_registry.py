@@ -30,6 +30,9 @@ name = "toy_model"
 schedule = "@weekly"
 data_file = "toy/data.csv"
 description = "A toy model for registry tests."
+owner = "Toy team (#toys)"
+inputs = "x: a number"
+outputs = "label: 0 or 1"
 summary_metrics = ["test_score"]
 image = { directory = "toy", size_target_mb = 100 }
 promotion = { metric = "test_score", tolerance = 0.01 }
@@ -90,6 +93,32 @@ def test_register_is_idempotent_and_sets_candidate(client, toy):
     assert first["newly_registered"] and not second["newly_registered"]
     assert len(client.search_model_versions(f"name='{NAME}'")) == 1
     assert version_by_alias(client, NAME, "candidate").version == 1
+
+
+def test_the_registered_model_says_what_it_is_from_its_declaration(client, toy):
+    register_candidate(client, toy, trained_run(0.9))
+    description = client.get_registered_model(NAME).description
+    assert description.startswith("A toy model for registry tests.\n\n")
+    for line in ("**Inputs:** x: a number", "**Outputs:** label: 0 or 1", "**Owner:** Toy team (#toys)"):
+        assert f"- {line}\n" in description
+    assert "`@weekly` (cron, UTC), DAG `toy_model_training`, on `toy/data.csv`" in description
+    assert "not worse than production on test_score beyond 0.01" in description
+
+
+def test_candidate_always_means_waiting(client, toy):
+    """Promotion takes `candidate` off the version it moved; a newer candidate keeps it; registering production's
+    run again does not make it a candidate."""
+    first_run = trained_run(0.9)
+    first = register_candidate(client, toy, first_run)["version"]
+    promote_candidate(client, toy, first, TOLERANCE, champion_scoring(0.0))
+    assert version_by_alias(client, NAME, "candidate") is None
+    assert register_candidate(client, toy, first_run)["alias"] == "production"
+    assert version_by_alias(client, NAME, "candidate") is None
+
+    second = register_candidate(client, toy, trained_run(0.95))["version"]
+    third = register_candidate(client, toy, trained_run(0.96))["version"]
+    promote_candidate(client, toy, second, TOLERANCE, champion_scoring(0.0))
+    assert version_by_alias(client, NAME, "candidate").version == third
 
 
 def test_each_version_says_what_it_is_in_the_registry(client, toy):

@@ -17,6 +17,9 @@ name = "toy_model"
 schedule = "0 5 * * 2"
 data_file = "toy/data.csv"
 description = "A toy."
+owner = "Toy team (#toys)"
+inputs = "x: a number"
+outputs = "label: 0 or 1"
 summary_metrics = ["test_accuracy"]
 
 [image]

@@ -195,7 +195,7 @@ def test_register_promote_rollback_lifecycle(production, trained, store, credit_
     assert credit("register", "--run-id", second_run, env=store).result["version"] == 2
     second = credit("promote", "--version", 2, "--tolerance", 1.0, env=store)
     assert second.result["promoted"] and second.result["champion_version"] == 1
-    assert aliases(store, MODEL) == {"production": 2, "previous": 1, "candidate": 2}
+    assert aliases(store, MODEL) == {"production": 2, "previous": 1}
 
     rolled = credit("rollback", env=store)
     assert (rolled.result["production_version"], rolled.result["rolled_back_version"]) == (1, 2)

@@ -78,7 +78,7 @@ def test_evaluate_register_promote_and_predict(trained, production, tmp_path):
     assert {"plots/confusion_matrix.png", "evaluation/per_intent_report.json"} <= artifacts
     assert production.registered.result["version"] == 1 and production.promoted.result["promoted"]
     assert intent("register", "--run-id", run_id, env=env).result["version"] == 1  # once: the same version again
-    assert aliases(env, MODEL) == {"candidate": 1, "production": 1}
+    assert aliases(env, MODEL) == {"production": 1}
     model = load_from_store(env, f"models:/{MODEL}@production", mlflow.pyfunc.load_model)
     predicted = model.predict(pd.DataFrame({"text": ["block my card please", "what is my balance"]}))
     assert list(predicted.columns) == ["intent", "confidence"] and predicted["confidence"].between(0, 1).all()

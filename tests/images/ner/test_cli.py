@@ -54,10 +54,10 @@ def test_evaluate_register_promote_and_recognise(trained, production):
     assert production.registered.result["version"] == 1 and production.promoted.result["promoted"]
     assert ner("register", "--run-id", run_id, env=env).result["version"] == 1  # once: the same version again
     assert ner("promote", "--version", 1, env=env).result["reason"] == "already production"
-    assert aliases(env, MODEL) == {"candidate": 1, "production": 1}
+    assert aliases(env, MODEL) == {"production": 1}
     nothing_to_roll_back = ner("rollback", env=env)
     assert nothing_to_roll_back.exit_code == 2 and "no 'previous' version" in nothing_to_roll_back.result["error"]
-    assert aliases(env, MODEL) == {"candidate": 1, "production": 1}
+    assert aliases(env, MODEL) == {"production": 1}
 
     served = load_from_store(env, f"models:/{MODEL}@production", mlflow.pyfunc.load_model)  # as the app would
     text = "Rs. 2,500 debited from HDFC savings account on 12 March at Swiggy."

@@ -53,7 +53,7 @@ def test_evaluate_gates_register_promote_and_forecast(trained, production):
     assert metrics["skill_vs_seasonal_naive"] == pytest.approx(skill, abs=1e-5)
     assert "plots/forecast.png" in {a.path for a in client_for(env).list_artifacts(run_id, "plots")}
     assert production.registered.result["version"] == 1 and production.promoted.result["promoted"]
-    assert aliases(env, MODEL) == {"candidate": 1, "production": 1}
+    assert aliases(env, MODEL) == {"production": 1}
 
     model = load_from_store(env, f"models:/{MODEL}@production", mlflow.pyfunc.load_model)
     forecast = model.predict(pd.DataFrame({"ds": pd.date_range("2026-11-01", periods=7)}))

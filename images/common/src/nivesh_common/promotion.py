@@ -19,7 +19,7 @@ from nivesh_common.registry import get_version, require_gates, version_by_alias
 from nivesh_common.registry_lock import registry_lock
 from nivesh_common.tracking import get_run
 from nivesh_contract.declaration import ModelDeclaration
-from nivesh_contract.names import PREVIOUS, PRODUCTION, ROLLED_BACK_TAG
+from nivesh_contract.names import CANDIDATE, PREVIOUS, PRODUCTION, ROLLED_BACK_TAG
 from nivesh_contract.results import Promoted
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,10 @@ def _move(client: MlflowClient, name: str, candidate: ModelVersion, champion: Mo
     if champion is not None:
         client.set_registered_model_alias(name, PREVIOUS, champion.version)
     client.set_registered_model_alias(name, PRODUCTION, candidate.version)
+    # `candidate` means "waiting for promotion": it leaves the version that got there, not a newer one.
+    waiting = version_by_alias(client, name, CANDIDATE)
+    if waiting is not None and waiting.version == candidate.version:
+        client.delete_registered_model_alias(name, CANDIDATE)
     log.info("promoted %s version %s to production", name, candidate.version)
     previous = int(champion.version) if champion else None
     return {"promoted": True, "production_version": int(candidate.version), "previous_version": previous}

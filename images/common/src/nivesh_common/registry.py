@@ -94,8 +94,25 @@ def describe_version(run: Run, model: ModelDeclaration, production: ModelVersion
     )
 
 
+def describe_model(model: ModelDeclaration) -> str:
+    """The registered model's description, from its declaration: what it does, what it takes and answers, who owns
+    it, when it retrains and what stands between a new version and production."""
+    approval = " A person approves each new production version on the cluster." if model.approval_on_cluster else ""
+    return (
+        f"{model.description}\n\n"
+        f"- **Inputs:** {model.inputs}\n"
+        f"- **Outputs:** {model.outputs}\n"
+        f"- **Owner:** {model.owner}\n"
+        f"- **Schedule:** `{model.schedule}` (cron, UTC), DAG `{model.dag_id}`, on `{model.data_file}` under the "
+        "data root\n"
+        f"- **Promotion:** gates {', '.join(model.gate_names)}; then not worse than production on "
+        f"{model.promotion.metric} beyond {model.promotion.tolerance}, on both test splits.{approval}\n"
+        f"- **Aliases:** `candidate` waits for promotion, `production` serves, `previous` is the rollback target."
+    )
+
+
 def register_candidate(client: MlflowClient, model: ModelDeclaration, run_id: str) -> Registered:
-    """Register the run's model (once) and point `candidate` at it."""
+    """Register the run's model (once) and point `candidate` at it, unless it already holds `production`."""
     name = model.name
     run = get_run(client, run_id)
     require_run_of(run, name, "nothing registered")
@@ -109,12 +126,18 @@ def register_candidate(client: MlflowClient, model: ModelDeclaration, run_id: st
         production = version_by_alias(client, name, PRODUCTION)
         client.update_model_version(name, version.version, description=describe_version(run, model, production))
         log.info("registered %s version %s from run %s", name, version.version, run_id)
-    client.set_registered_model_alias(name, CANDIDATE, version.version)
+    client.update_registered_model(name, description=describe_model(model))  # the declaration may have changed
+    production = version_by_alias(client, name, PRODUCTION)
+    if production is not None and production.version == version.version:
+        alias = PRODUCTION  # already promoted: nothing is waiting
+    else:
+        alias = CANDIDATE
+        client.set_registered_model_alias(name, CANDIDATE, version.version)
     return {
         "model": name,
         "version": int(version.version),
         "run_id": run_id,
-        "alias": CANDIDATE,
+        "alias": alias,
         "newly_registered": not existing,
     }
 

@@ -230,6 +230,9 @@ class ModelDeclaration:
     schedule: str  # cron, in UTC
     data_file: str  # the training data, relative to the data root
     description: str
+    owner: str  # who answers for it: a team and where to reach them
+    inputs: str  # what a caller sends, in a sentence (the logged signature has the details)
+    outputs: str  # what it answers
     thresholds: tuple[Threshold, ...]
     promotion: Promotion
     drift: TableDrift | TextDrift
