@@ -26,7 +26,8 @@ $(INSTALLED): pyproject.toml constraints.txt images/*/pyproject.toml
 	  echo "make: $(VENV) was made by $$($(BIN)/python --version 2>&1), not Python $(PYTHON_VERSION): rebuilding it"; rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
-	$(BIN)/pip install --quiet --constraint constraints.txt $(PACKAGES)
+	@echo "make: installing Airflow 3, MLflow 3, PyTorch (CPU), transformers, spaCy, Prophet, XGBoost and the step packages into $(VENV): about 3.5 GB, 2-3 min from a local wheel cache, 5-10 min downloading from PyPI"
+	set -o pipefail; $(BIN)/pip install --constraint constraints.txt $(PACKAGES) | $(PYTHON) src/nivesh_platform/install_progress.py
 	touch $@
 
 install: $(INSTALLED) ## Create the virtual environment (.venv) with Airflow, MLflow and every step image's package
