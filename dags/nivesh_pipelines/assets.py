@@ -7,6 +7,7 @@ REST API with `extra={"path": PATH}`; the run that event starts trains on that p
 from datetime import timedelta
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable
+from cron_descriptor import CasingTypeEnum, ExpressionDescriptor
 
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.names import DATA_EVENT_PATH_KEY, data_asset_name
@@ -32,6 +33,13 @@ def weekly(cron: str) -> CronTriggerTimetable:
 def training_schedule(model: ModelDeclaration) -> AssetOrTimeSchedule:
     """The model's weekly cron or an event of its data asset, whichever comes first."""
     return AssetOrTimeSchedule(timetable=weekly(model.schedule), assets=data_asset(model))
+
+
+def schedule_tag(model: ModelDeclaration) -> str:
+    """`At 04:00, only on Friday (UTC) or on new data`: a DAG tag, because Airflow 3's DAG list shows an
+    asset-or-time schedule as the asset alone. Worded by cron_descriptor, as Airflow words a cron's description."""
+    weekly_time = ExpressionDescriptor(model.schedule, casing_type=CasingTypeEnum.Sentence, use_24hour_time_format=True)
+    return f"{weekly_time.get_description()} (UTC) or on new data"
 
 
 def published_data_path(triggering_asset_events, asset_name: str) -> str:

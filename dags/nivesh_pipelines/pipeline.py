@@ -8,7 +8,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from nivesh_contract.declaration import ModelDeclaration, Option, Setting
 from nivesh_contract.results import Notification
 from nivesh_pipelines.approval import ANSWER, APPROVAL, APPROVAL_DECISION, PromotionApproval, require_approval_param
-from nivesh_pipelines.assets import MACROS, training_schedule
+from nivesh_pipelines.assets import MACROS, schedule_tag, training_schedule
 from nivesh_pipelines.deadlines import deadline_alert
 from nivesh_pipelines.notify import FinalFailureNotifier, deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
@@ -89,7 +89,7 @@ def build_training_dag(model: ModelDeclaration) -> DAG:
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         params=_params(model),
-        tags=["nivesh", "training", model.name],
+        tags=["nivesh", "training", model.name, schedule_tag(model)],
         deadline=deadline_alert(model.deadline_minutes),
         doc_md=f"### {model.name}\n{model.description}\n\nImage `{model.image.ref}`, steps: "
         + " → ".join(step.task_id for step in pipeline),
@@ -123,7 +123,9 @@ def build_training_dag(model: ModelDeclaration) -> DAG:
 
         # Not downstream of the approval: a Reject skips the approval's direct downstream tasks.
         steps[-1] >> send_notification()
-        [*steps, comparison, approval] >> fail_run_if_a_step_failed(model.dag_id, "send_notification")
+        # One edge, not one per step (the graph stays readable): a failure anywhere reaches the last step as
+        # upstream_failed, since every trigger rule on the way passes it on, and ONE_FAILED counts it.
+        steps[-1] >> fail_run_if_a_step_failed(model.dag_id, "send_notification")
     return dag
 
 

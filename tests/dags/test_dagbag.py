@@ -56,6 +56,14 @@ def test_schedule_tags_and_default_args(dagbag, model):
             assert task.on_failure_callback, f"{task.task_id} has no failure alert"
 
 
+def test_the_dag_list_shows_the_weekly_time_beside_the_asset(dagbag):
+    """Airflow's DAG list shows an asset-or-time schedule as the asset alone: the weekly time is a tag."""
+    assert "At 03:00, only on Saturday (UTC) or on new data" in dagbag.dags["credit_risk_training"].tags
+    for model in MODELS:
+        (tag,) = [tag for tag in dagbag.dags[model.dag_id].tags if tag.endswith("(UTC) or on new data")]
+        assert tag.startswith("At ") and len(tag) <= 100, tag  # Airflow's limit for a tag
+
+
 def test_credit_risk_steps_follow_the_seed(dagbag):
     dag = dagbag.dags["credit_risk_training"]
     order = [
@@ -74,6 +82,18 @@ def test_credit_risk_steps_follow_the_seed(dagbag):
     for upstream, downstream in itertools.pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     assert dag.get_task("send_notification").trigger_rule == "all_done"
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.dag_id)
+def test_the_graph_reads_left_to_right(dagbag, model):
+    """Each task waits for the one before it (deploy also for register: the approval may be skipped); the leaf that
+    fails the run hangs off the last step alone, which a failure anywhere reaches as upstream_failed."""
+    dag = dagbag.dags[model.dag_id]
+    assert {task.task_id for task in dag.tasks if len(task.upstream_task_ids) > 1} == {"deploy_to_production"}
+    assert dag.get_task("fail_run_if_a_step_failed").upstream_task_ids == {"smoke_test_production"}
+    passing_failure_on = {"all_success", "none_failed_min_one_success"}
+    chain = [task for task in dag.tasks if task.task_id not in ("send_notification", "fail_run_if_a_step_failed")]
+    assert {task.trigger_rule for task in chain} <= passing_failure_on
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.dag_id)

@@ -282,6 +282,8 @@ def _trigger_with_defaults(page, airflow_url: str) -> str:
     page.wait_for_url(f"{airflow_url}/", timeout=60_000)  # signed in: back at the home page
     page.goto(f"{airflow_url}/dags")
     page.get_by_text(BROWSER_DAG).first.wait_for(timeout=60_000)
+    # the schedule column shows the data asset; the weekly time is the DAG's tag (Airflow shows a few tags)
+    page.get_by_text("(UTC) or on new data").first.wait_for(timeout=30_000)
     page.goto(f"{airflow_url}/dags/{BROWSER_DAG}")
     page.get_by_role("button", name="Trigger").first.click()
     dialog = page.get_by_role("dialog").filter(has_text=f"Trigger Dag - {BROWSER_DAG}")
