@@ -86,7 +86,14 @@ def ui(
 ) -> None:
     """Airflow (api-server, scheduler, dag-processor, triggerer) and the MLflow UI on the state dir, until Ctrl-C."""
     from nivesh_platform.embedded import PIPELINE_DAG_IDS, prepare
-    from nivesh_platform.services import LOGIN, MODEL_TRAINING_VIEW, ServiceError, local_airflow, mlflow_ui
+    from nivesh_platform.services import (
+        LOGIN,
+        MLFLOW_EXPERIMENTS,
+        MLFLOW_VIEW_HINT,
+        ServiceError,
+        local_airflow,
+        mlflow_ui,
+    )
 
     state = _state(state_dir)
     _stop_cleanly_on_signals()
@@ -98,8 +105,8 @@ def ui(
         with airflow_services as airflow, mlflow_ui(state, mlflow_port) as mlflow:
             typer.echo(
                 f"\nAirflow UI: {airflow.url}  (login {LOGIN[0]} / {LOGIN[1]}: this machine only)\n"
-                f"MLflow UI:  {mlflow}/{MODEL_TRAINING_VIEW}\n"
-                '  (MLflow opens experiments in its GenAI view: choose "Model training" at its top left once.)\n'
+                f"MLflow UI:  {mlflow}/{MLFLOW_EXPERIMENTS}\n"
+                f"  ({MLFLOW_VIEW_HINT}: the browser remembers it.)\n"
                 f"Logs: {state.logs_dir}; launcher local.\n"
                 "Schedules on while this runs: each DAG at its weekly time (UTC), a model DAG also when its data is\n"
                 "published (make publish-data MODEL=... DATA=...); trigger any DAG from the UI.\n"

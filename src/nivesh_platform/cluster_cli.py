@@ -164,12 +164,13 @@ def info(context: Context = DEFAULT_CONTEXT) -> None:
 
 def _reach_text(context: str) -> str:
     from nivesh_platform.cluster import AIRFLOW_UI, MLFLOW_UI
-    from nivesh_platform.services import MODEL_TRAINING_VIEW
+    from nivesh_platform.services import MLFLOW_EXPERIMENTS, MLFLOW_VIEW_HINT
 
     secret = f"kubectl --context {context} get secret mlflow-auth -n nivesh-mlflow -o jsonpath='{{.data.password}}'"
     return (
         f"\nBoth UIs, published by kind (make ui-cluster checks they answer): Airflow {AIRFLOW_UI}, "
-        f"MLflow {MLFLOW_UI}/{MODEL_TRAINING_VIEW}\n"
+        f"MLflow {MLFLOW_UI}/{MLFLOW_EXPERIMENTS}\n"
+        f"  ({MLFLOW_VIEW_HINT}.)\n"
         "  Airflow login admin / admin (this local cluster only)\n"
         f"  MLflow login admin; password: {secret} | base64 -d\n"
         "Next: make smoke (trains every model once and checks production), make status, make logs MODEL=..."
@@ -194,7 +195,7 @@ def ui(
     """Where the cluster's Airflow and MLflow UIs are (kind publishes their node ports on 127.0.0.1), once both
     answer there."""
     from nivesh_platform.cluster import AIRFLOW_UI, MLFLOW_UI, ClusterError, answers
-    from nivesh_platform.services import MODEL_TRAINING_VIEW
+    from nivesh_platform.services import MLFLOW_EXPERIMENTS, MLFLOW_VIEW_HINT
 
     airflow, mlflow = airflow_url or AIRFLOW_UI, mlflow_url or MLFLOW_UI
     try:
@@ -202,4 +203,6 @@ def ui(
         answers("MLflow", mlflow)
     except ClusterError as error:
         raise _fail(error) from None
-    typer.echo(f"Airflow UI: {airflow}  (admin / admin)\nMLflow UI:  {mlflow}/{MODEL_TRAINING_VIEW}")
+    typer.echo(
+        f"Airflow UI: {airflow}  (admin / admin)\nMLflow UI:  {mlflow}/{MLFLOW_EXPERIMENTS}\n  ({MLFLOW_VIEW_HINT}.)"
+    )

@@ -39,10 +39,13 @@ log = logging.getLogger(__name__)
 
 LOGIN = ("admin", "admin")  # the embedded default only: never a cluster's login
 STARTUP_TIMEOUT_S = 300
-# MLflow 3.17's UI opens experiments in its GenAI view (traces, tokens) unless the URL or the browser's choice
-# (its sidebar switch, remembered) says "Model training"; it does not read the experiments' kind tag. This link
-# opens the list in that view; an experiment opened from it follows the switch.
-MODEL_TRAINING_VIEW = "#/experiments?workflowType=machine_learning"
+# MLflow 3.17's UI ignores an experiment's kind tag: it opens the view the URL's `workflowType` names, else the one the
+# browser stored when a person clicked the sidebar's switch (localStorage `mlflow.workflowType_v1`), else GenAI.
+# The experiments list's links drop the URL's choice, and on a page whose URL names "Model training" the switch is
+# already on it, so a click there stores nothing: the printed link is the plain list, and the hint the one click.
+MLFLOW_EXPERIMENTS = "#/experiments"
+MLFLOW_VIEW_HINT = 'MLflow opens experiments in its GenAI view until you click "Model training" at its top left once'
+
 STOP_TIMEOUT_S = 30
 # Airflow 3.3.2 race: an answer within seconds of a human-in-the-loop task pausing resumes it while the executor
 # still reports the pausing workload, whose late "success" fails the resumed try (it is retried and asks again).
