@@ -11,7 +11,6 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.sdk.exceptions import AirflowException
 from kubernetes.client import models as k8s
 
-from nivesh_contract.exit_codes import NOT_RETRIED
 from nivesh_contract.names import TRAINING_POOL
 from nivesh_pipelines import pod_spec
 from nivesh_pipelines.docker_launcher import run_pod_in_docker
@@ -92,12 +91,15 @@ class TrainingStepOperator(KubernetesPodOperator):
         return super().execute(context)
 
     def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context=None) -> None:
-        """As the base class, but bad input and failed gates are not retried (same contract as `local`)."""
+        """As the base class, with the `local` launcher's contract: a failed step's result is kept under
+        FAILED_STEP_RESULT, never as the task's return value (which says the step finished: the base class pushes
+        it on failure too, and the notification then names the wrong step); bad input and failed gates are not
+        retried."""
         try:
-            super().cleanup(pod, remote_pod, xcom_result=xcom_result, context=context)
+            super().cleanup(pod, remote_pod, context=context)  # the result goes back to the runner on success
         except AirflowException:
             exit_code = terminated_exit_code(remote_pod, BASE_CONTAINER)
-            if exit_code in NOT_RETRIED:
+            if exit_code:
                 self._raise_for_exit_code(exit_code, pod.metadata.name, xcom_result, context)
             raise
 
