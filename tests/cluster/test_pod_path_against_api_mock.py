@@ -81,11 +81,14 @@ class Node:
     def __init__(self, url: str) -> None:
         self.api = client.CoreV1Api(client.ApiClient(client.Configuration(host=url)))
         self.exit_code: int | None = None
+        self.execution: Future | None = None  # the operator's run: an error before its pod exists ends the wait
 
     def pod(self) -> client.V1Pod:
         """The operator's one pod, once the API server has admitted it (a phase)."""
 
         def admitted() -> client.V1Pod | None:
+            if self.execution is not None and self.execution.done():
+                self.execution.result()  # raises what stopped the operator, instead of a timeout that hides it
             pods = self.api.list_namespaced_pod(pod_spec.TRAINING_NAMESPACE).items
             return pods[0] if len(pods) == 1 and pods[0].status and pods[0].status.phase else None
 
@@ -147,6 +150,10 @@ def operator(api_server, tmp_path, monkeypatch):
     )
     task = copy.deepcopy(dag_files.dagbag().dags[MODEL.dag_id].get_task(STEP.task_id))
     task.config_file = str(kubeconfig)
+    # The DagBag is shared by the worker's tests: one that built a pod before this one left the hook (and the client
+    # and pod manager made from it) cached on the task, configured without this kubeconfig.
+    for cached in ("hook", "client", "pod_manager"):
+        task.__dict__.pop(cached, None)
     task.startup_check_interval_seconds = POLL_S  # 5 s by default: seconds per test spent waiting for Running
     return task
 
@@ -171,6 +178,7 @@ def run(operator, node, api_server):
     def with_exit(exit_code: int) -> tuple[Future, TaskInstance]:
         ti = TaskInstance()
         execution = _in_background(operator.execute, {"ti": ti, "run_id": ti.run_id, "dag": operator.dag})
+        node.execution = execution
         node.start()
         assert api_server["logs_followed"].wait(TIMEOUT_S), "the operator did not follow the step's log"
         node.step_exits(exit_code)
