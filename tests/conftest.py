@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +31,16 @@ def _mlflow_uris_put_back():
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture
+def busy_machine():
+    """Two processes that keep a core each busy for the test's duration: the laptop is doing something else."""
+    spinning = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    yield
+    for process in spinning:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture

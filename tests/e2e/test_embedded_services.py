@@ -6,7 +6,6 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pandas as pd
@@ -30,16 +29,6 @@ def run_platform(*args: str, timeout_s: float) -> subprocess.CompletedProcess:
         stdout, stderr = process.communicate(timeout=120)
         pytest.fail(f"nivesh-platform {' '.join(args)}: no result after {timeout_s}s\n{stderr[-3000:]}")
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-
-
-@pytest.fixture
-def busy_machine():
-    """Two processes that keep a core each busy for the test's duration: the laptop is doing something else."""
-    spinning = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
-    yield
-    for process in spinning:
-        process.kill()
-        process.wait()
 
 
 def left_by_an_earlier_make_run(state) -> str:

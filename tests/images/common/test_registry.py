@@ -133,6 +133,14 @@ def test_each_version_says_what_it_is_in_the_registry(client, toy):
     assert client.get_model_version(NAME, "2").description.endswith("Would replace production v1.")
 
 
+def test_a_version_says_what_reproducing_it_needs(client, toy):
+    tags = {"nivesh.reproduce": "seed 42; 2 CPU threads; numpy 2.3.4", "nivesh.data.sha256": "ab" * 32}
+    register_candidate(client, toy, trained_run(0.9, tags=tags))
+    description = client.get_model_version(NAME, "1").description
+    assert "Reproduce: the same data (sha256 abababababab), code (" in description
+    assert description.endswith(") and seed 42; 2 CPU threads; numpy 2.3.4.")
+
+
 def test_a_version_leads_to_the_airflow_run_that_trained_it_in_one_click(client, toy, monkeypatch):
     """The training run's DAG and run id as version tags; with the deployment's Airflow URL, the description ends with
     a markdown link to the run's page in the Airflow 3 UI, the run id URL-quoted (`+`, `:`)."""

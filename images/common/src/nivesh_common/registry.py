@@ -28,7 +28,9 @@ from nivesh_contract.names import (
     GATE_TAG_PREFIX,
     PREVIOUS,
     PRODUCTION,
+    REPRODUCE_TAG,
     ROLLED_BACK_TAG,
+    SOURCE_REVISION_TAG,
     TRAINED_DATE_TAG,
 )
 from nivesh_contract.results import Registered, RolledBack
@@ -86,10 +88,17 @@ def describe_version(run: Run, model: ModelDeclaration, production: ModelVersion
     )
     replaces = f"would replace production v{production.version}" if production else "first candidate for production"
     url = airflow_run_url(tags.get(f"{AIRFLOW_TAG_PREFIX}dag_id", ""), tags.get(f"{AIRFLOW_TAG_PREFIX}run_id", ""))
+    reproduce = (
+        f" Reproduce: the same data (sha256 {tags.get(DATA_SHA256_TAG, '?')[:12]}), code "
+        f"({tags.get(SOURCE_REVISION_TAG, 'unknown revision')}) and {tags[REPRODUCE_TAG]}."
+        if REPRODUCE_TAG in tags
+        else ""
+    )
     return (
         f"{model.name} trained {_trained_at(run):%Y-%m-%d %H:%M} UTC by run "
         f"{run.info.run_id} on {tags.get(DATA_SOURCE_TAG, 'unknown data')} ({tags.get(DATA_ROWS_TAG, '?')} rows). "
         f"Metrics: {shown or 'none logged'}. Gates: {gates or 'none recorded'}. {replaces.capitalize()}."
+        + reproduce
         + (f" [Airflow run]({url})" if url else "")
     )
 

@@ -13,10 +13,11 @@ import mlflow
 import pandas as pd
 
 from nivesh_common.coverage import CLASS_COUNTS, class_counts
+from nivesh_common.reproducibility import reproduce_note
 from nivesh_common.settings import load_tracking_settings
 from nivesh_common.tracking import connect, log_training_data, run_labels, use_experiment
 from nivesh_contract.declaration import ModelDeclaration
-from nivesh_contract.names import MODEL_TAG, MODEL_URI_TAG, STEP_TAG
+from nivesh_contract.names import MODEL_TAG, MODEL_URI_TAG, REPRODUCE_TAG, STEP_TAG
 from nivesh_contract.results import Trained
 
 
@@ -46,7 +47,12 @@ def run_training(model: ModelDeclaration, data: TrainingData, fit_and_log: Calla
         data_sha256 = log_training_data(data.table, data.source, data.label)
         _log_class_counts(model, data)
         logged = fit_and_log()
-        mlflow.set_tag(MODEL_URI_TAG, logged.model_uri)
+        mlflow.set_tags(
+            {
+                MODEL_URI_TAG: logged.model_uri,
+                REPRODUCE_TAG: reproduce_note(mlflow.get_run(run.info.run_id).data.params),
+            }
+        )
     return {
         "run_id": run.info.run_id,
         "model_uri": logged.model_uri,

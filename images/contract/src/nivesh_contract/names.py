@@ -11,6 +11,7 @@ MODEL_URI_TAG = "nivesh.model_uri"
 DATA_SHA256_TAG = "nivesh.data.sha256"
 DATA_ROWS_TAG = "nivesh.data.rows"
 DATA_SOURCE_TAG = "nivesh.data.source"
+REPRODUCE_TAG = "nivesh.reproduce"  # seed, CPU threads, numeric libraries' versions (nivesh_common.reproducibility)
 AIRFLOW_TAG_PREFIX = "nivesh.airflow."  # nivesh.airflow.<dag_id|run_id|task_id|try_number>
 # Where a run's code came from (nivesh_common.lineage): the step's image, its content digest where the launcher knows
 # it (docker), the launcher where it ran outside the cluster (local, docker), the source revision the image was built

@@ -1,13 +1,15 @@
 """Hyperparameter search for the scorer with Optuna (TPE, seeded), on the training and validation splits
-only, within a budget of trials and seconds. The first trial is the untuned defaults, so the search never
-ends worse than them on validation. Reruns with the same seed match as long as the seconds do not cut the
-search short (the result says how many trials ran)."""
+only, for a number of trials. The first trial is the untuned defaults, so the search never ends worse than them
+on validation. Same data and seed, same trials, same model, however busy the machine: the seconds are only a
+safety cap, and a search the cap cuts short fails (its result would depend on the machine's speed)."""
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+
+from nivesh_common.errors import PassingConditionError
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,12 @@ def search(
     searched = ("learning_rate", "max_depth", "min_child_weight", "subsample", "colsample_bytree", "reg_lambda")
     study.enqueue_trial({name: getattr(base, name) for name in searched})
     study.optimize(lambda trial: validation_auc(_suggest(trial, base)), n_trials=budget.trials, timeout=budget.seconds)
+    if len(study.trials) < budget.trials:
+        raise PassingConditionError(
+            f"tuning stopped at its {budget.seconds:g} s safety cap after {len(study.trials)} of {budget.trials} "
+            "trials: a search cut by time depends on how busy the machine is, so this model could not be "
+            "reproduced, and the run ends failed (raise --tune-seconds, or lower --tune-trials)"
+        )
     history = pd.DataFrame(
         {
             "trial": trial.number,

@@ -23,8 +23,13 @@ log = logging.getLogger(__name__)
 
 def train_classifier(examples: pd.DataFrame, config: TrainingConfig) -> LoggedModel:
     """Fine-tune and log inside the active MLflow run."""
+    from transformers import set_seed
+
     labels = sorted(examples[LABEL].unique())
     train, validation, test = split(examples, config.seed)
+    # Before the model exists: its new classification head (and a from-config model's every weight) is drawn from
+    # torch's generator; the Trainer seeds only what comes after, so reruns with one seed started apart.
+    set_seed(config.seed)
     base = load_base_model(config.base_model, labels, train[TEXT].tolist())
     log.info(
         "%d examples, %d intents: train %d, validation %d, test %d; base %s (%s)",
