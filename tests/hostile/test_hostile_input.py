@@ -239,6 +239,10 @@ def test_a_date_order_flag_reads_what_would_be_ambiguous(spending_data, tmp_path
 # ---- where data may come from ----------------------------------------------------------------------------
 
 
+# fsspec's inline-bytes protocol: "default,age\n1,30\n"
+INLINE_DATA = "data:text/plain;base64,ZGVmYXVsdCxhZ2UKMSwzMAo="
+
+
 @pytest.fixture
 def data_root(tmp_path, credit_data, unchanged):
     root = tmp_path / "data"
@@ -257,14 +261,20 @@ def data_root(tmp_path, credit_data, unchanged):
         ("/etc/passwd", "/etc/passwd: outside the data root"),
         ("http://169.254.169.254/latest/meta-data/", "http:// is not an allowed source here"),
         ("simplecache::file:///etc/passwd", "simplecache::file:// is not an allowed source here"),
+        (INLINE_DATA, "data: is not an allowed source here"),
     ],
-    ids=["dot-dot", "symlink out", "absolute path", "metadata endpoint", "chained protocol"],
+    ids=["dot-dot", "symlink out", "absolute path", "metadata endpoint", "chained protocol", "inline data"],
 )
 def test_data_is_read_only_under_the_data_root_and_from_allowed_schemes(data_root, path, message):
     root, env = data_root
     run = run_step(CREDIT, "validate", "--data", path.format(root=root), env=env)
     assert_refused(run, 2, message)
     assert "hunter2" not in run.stdout + run.stderr
+
+
+def test_inline_data_is_refused_where_any_local_file_is_read(unchanged):
+    """Steps run by hand have no data root: fsspec's `data:` protocol was then read as a table."""
+    assert_refused(run_step(CREDIT, "validate", "--data", INLINE_DATA, env=unchanged), 2, "data: is not an allowed")
 
 
 def test_data_under_the_root_is_read(data_root):

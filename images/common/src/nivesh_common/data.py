@@ -71,11 +71,14 @@ def _read_bytes(path: str) -> bytes:
 def check_data_path(path: str) -> None:
     """Refuse a path outside the data root or a URL of a scheme not allowed (settings.DataSettings)."""
     settings = DataSettings()
-    scheme = path.split("://", 1)[0] if "://" in path else "file"
+    # fsspec's own reading of the protocol, so that what it would open is what is checked: `data:...` (no //) is
+    # its inline-bytes protocol, which a split on :// took for a local file name.
+    scheme = fsspec.core.split_protocol(path)[0] or "file"
     if scheme not in settings.allowed_schemes:
         allowed = ", ".join(sorted(settings.allowed_schemes))
+        shown = f"{scheme}://" if "://" in path else f"{scheme}:"
         raise BadInputError(
-            f"{path}: {scheme}:// is not an allowed source here (allowed: {allowed}; {DATA_SCHEMES_VARIABLE})"
+            f"{path}: {shown} is not an allowed source here (allowed: {allowed}; {DATA_SCHEMES_VARIABLE})"
         )
     if settings.data_root and not _within(path, settings.data_root):
         raise BadInputError(f"{path}: outside the data root {settings.data_root} ({DATA_ROOT_VARIABLE})")
