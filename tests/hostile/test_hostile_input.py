@@ -312,13 +312,35 @@ def test_registry_commands_refuse_what_does_not_fit(script, arguments, exit_code
 # ---- new data that does not cover what production serves: stopped at check_drift, before training -------
 
 
-def test_credit_data_whose_default_rate_collapsed_is_stopped(credit_data, tmp_path, unchanged):
+@pytest.fixture
+def collapsed_default_rate(credit_data, tmp_path) -> Path:
+    """The credit sample with 60 of its defaults kept: 7.2% of rows, production's 48%."""
     table = pd.read_csv(credit_data)
     collapsed = tmp_path / "collapsed.csv"
     pd.concat([table[table["default"] == 0], table[table["default"] == 1].head(60)]).to_csv(collapsed, index=False)
-    run = run_step(DRIFT, "check", "--model", "credit_risk_scorer", "--current", collapsed, env=unchanged)
+    return collapsed
+
+
+def test_credit_data_whose_default_rate_collapsed_is_stopped(collapsed_default_rate, unchanged):
+    run = run_step(DRIFT, "check", "--model", "credit_risk_scorer", "--current", collapsed_default_rate, env=unchanged)
     assert_refused(run, 3, "column default does not cover what production v1 was trained on: 1: 7.2% of all")
     assert run.result["coverage"]["column"] == "default" and run.result["production_version"] == 1
+
+
+def test_a_run_trained_by_hand_on_such_data_is_not_registered(collapsed_default_rate, store):
+    """Steps run by hand skip check_drift, and gates lowered by hand pass: register holds the run's own class counts
+    against production's, so `candidate` never names a model trained on data that production's check stops."""
+    trained = run_step(CREDIT, "train", "--data", collapsed_default_rate, "--tune-trials", "0", env=store)
+    assert trained.exit_code == 0, trained.stderr[-2000:]
+    run_id = trained.result["run_id"]
+    lowered = ("--min-accuracy", "0", "--min-precision", "0", "--min-recall", "0", "--min-roc-auc", "0")
+    for gate in (("fairness", "--min-disparate-impact", "0"), ("evaluate", *lowered)):
+        passed = run_step(CREDIT, gate[0], "--run-id", run_id, *gate[1:], env=store)
+        assert passed.exit_code == 0, passed.stderr[-2000:]
+    registry = store_state(store)["models"]
+    run = run_step(CREDIT, "register", "--run-id", run_id, env=store)
+    assert_refused(run, 3, "column default does not cover what production v1 was trained on: 1: 7.2% of all")
+    assert run.result["coverage"]["column"] == "default" and store_state(store)["models"] == registry
 
 
 def test_ner_data_with_only_amounts_is_stopped(annotated_data, tmp_path, unchanged):

@@ -6,7 +6,9 @@ they are logged with each training run (CLASS_COUNTS) so that new data can be he
 
 import json
 
+import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from nivesh_contract.declaration import Coverage
 
@@ -20,6 +22,14 @@ def class_counts(table: pd.DataFrame, column: str, spans: bool) -> dict[str, int
         parsed = values.map(lambda value: json.loads(value) if isinstance(value, str) else value)
         values = parsed.explode().dropna().map(lambda span: span[2])
     return {str(label): int(count) for label, count in values.astype(str).value_counts().items()}
+
+
+def trained_class_counts(run_id: str) -> dict | None:
+    """The counts a training run logged ({"column": ..., "counts": ...}); None for a run trained before they were."""
+    try:
+        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{CLASS_COUNTS}")
+    except (MlflowException, OSError):
+        return None
 
 
 def coverage_problems(new: dict[str, int], trained_on: dict[str, int], rule: Coverage) -> list[str]:

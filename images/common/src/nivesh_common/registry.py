@@ -13,6 +13,7 @@ from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from nivesh_common.coverage import coverage_problems, describe, trained_class_counts
 from nivesh_common.errors import BadInputError, GateFailedError
 from nivesh_common.gates import gates_not_passed
 from nivesh_common.lineage import airflow_run_url
@@ -53,6 +54,28 @@ def require_gates(client: MlflowClient, run_id: str, required: tuple[str, ...]) 
         raise GateFailedError(
             f"run {run_id} has not passed gate(s) {', '.join(missing)}; nothing registered or moved",
             {"gates_not_passed": missing},
+        )
+
+
+def require_coverage_of_production(client: MlflowClient, model: ModelDeclaration, run: Run) -> None:
+    """The DAG's check_drift, held against the run's own class counts: steps run by hand skip it, and a model
+    trained on 2 of production's intents passes its own gates, so `candidate` would name a model nobody should
+    stage. Runs trained before class counts were logged are not checked."""
+    production = version_by_alias(client, model.name, PRODUCTION)
+    if production is None or production.run_id == run.info.run_id:
+        return
+    trained_on, counted = trained_class_counts(production.run_id), trained_class_counts(run.info.run_id)
+    if trained_on is None or counted is None:
+        return
+    problems = coverage_problems(counted["counts"], trained_on["counts"], model.coverage)
+    if problems:
+        raise GateFailedError(
+            f"run {run.info.run_id} was trained on data whose column {trained_on['column']} does not cover what "
+            f"production v{production.version} was trained on: {describe(problems)}; nothing registered or moved",
+            {
+                "coverage": {"column": trained_on["column"], "problems": problems},
+                "production_version": int(production.version),
+            },
         )
 
 
@@ -125,6 +148,7 @@ def register_candidate(client: MlflowClient, model: ModelDeclaration, run_id: st
     name = model.name
     run = get_run(client, run_id)
     require_run_of(run, name, "nothing registered")
+    require_coverage_of_production(client, model, run)  # first: whatever its gates say, it is no candidate
     require_gates(client, run_id, model.gate_names)
     existing = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
     if existing:

@@ -2,12 +2,10 @@
 
 import logging
 
-import mlflow
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
 
-from nivesh_common.coverage import CLASS_COUNTS, class_counts, coverage_problems, describe
+from nivesh_common.coverage import class_counts, coverage_problems, describe, trained_class_counts
 from nivesh_common.errors import BadInputError, GateFailedError
 from nivesh_contract.catalog import model_named
 
@@ -17,9 +15,8 @@ log = logging.getLogger(__name__)
 def require_coverage(model: str, production: ModelVersion, table: pd.DataFrame, source: str) -> None:
     """Exit 3 (GateFailedError) naming each class production was trained on that the new data lacks."""
     rule = model_named(model).coverage
-    try:
-        trained_on = mlflow.artifacts.load_dict(f"runs:/{production.run_id}/{CLASS_COUNTS}")
-    except (MlflowException, OSError):
+    trained_on = trained_class_counts(production.run_id)
+    if trained_on is None:
         log.warning(
             "production v%s logged no class counts (trained before they were): coverage not checked", production.version
         )
