@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import brier_score_loss
 from xgboost import XGBClassifier
 
-from nivesh_common.errors import BadInputError
+from nivesh_common.errors import BadInputError, PassingConditionError
 from nivesh_credit_risk.calibration import Calibration, CalibrationMethod, fit_calibration
 from nivesh_credit_risk.operating_point import ThresholdRule, choose_threshold
 from nivesh_credit_risk.reasons import contributions, global_importance, top_reasons
@@ -112,19 +112,35 @@ def test_tuning_is_reproducible_starts_from_the_defaults_and_finds_better():
         return 1 - abs(hyperparameters.max_depth - 6) / 10 - abs(np.log(hyperparameters.learning_rate / 0.05)) / 10
 
     budget = TuningBudget(trials=12, seconds=60)
-    first = search(validation_auc, Hyperparameters(), budget, seed=3)
-    again = search(validation_auc, Hyperparameters(), budget, seed=3)
+    reported = []
+    first = search(validation_auc, Hyperparameters(), budget, seed=3, after_trial=lambda *ended: reported.append(ended))
+    again = search(validation_auc, Hyperparameters(), budget, seed=3, after_trial=lambda *_: None)
     pd.testing.assert_frame_equal(first.history.drop(columns="seconds"), again.history.drop(columns="seconds"))
+    assert reported == list(first.history[["trial", "validation_roc_auc"]].itertuples(index=False, name=None))
     assert len(first.history) == 12 and first.best == again.best
     assert first.history.loc[0, "max_depth"] == 5 and first.history.loc[0, "learning_rate"] == 0.08
     assert first.best_validation_auc >= first.history.loc[0, "validation_roc_auc"]
 
 
-def test_tuning_stops_at_its_seconds():
+def test_tuning_cut_by_its_seconds_fails_at_the_cap():
     def slow(hyperparameters: Hyperparameters) -> float:
         time.sleep(0.3)
         return 0.5
 
     started = time.monotonic()
-    tuned = search(slow, Hyperparameters(), TuningBudget(trials=100, seconds=1.0), seed=0)
-    assert time.monotonic() - started < 3 and 2 <= len(tuned.history) <= 5
+    with pytest.raises(PassingConditionError, match=r"safety cap after [2-5] of 100 trials"):
+        search(slow, Hyperparameters(), TuningBudget(trials=100, seconds=1.0), seed=0, after_trial=lambda *_: None)
+    assert time.monotonic() - started < 3
+
+
+def test_an_error_after_a_trial_stops_the_search_there():
+    """What the train step passes as after_trial logs to MLflow: a lost server ends the search at that trial."""
+
+    def lost_server(number: int, auc: float) -> None:
+        if number == 2:
+            raise ConnectionError("MLflow tracking server stopped answering")
+
+    tried = []
+    with pytest.raises(ConnectionError):
+        search(lambda hyperparameters: tried.append(1) or 0.5, Hyperparameters(), TuningBudget(100, 60), 0, lost_server)
+    assert len(tried) == 3

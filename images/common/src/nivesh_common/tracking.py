@@ -116,6 +116,24 @@ def run_labels(subject: str, step: str) -> tuple[str, dict[str, str]]:
     return f"{subject}_{step}_{datetime.now(UTC):%Y%m%dT%H%M%SZ}", tags
 
 
+def fail_orphaned_runs(experiment_id: str, tags: dict[str, str]) -> None:
+    """Runs an earlier try of this Airflow task left RUNNING, marked FAILED: a try that lost its tracking server
+    could not close its run, and the retry is the first step to reach the server again. By hand: nothing."""
+    task = [f"{AIRFLOW_TAG_PREFIX}{field}" for field in ("dag_id", "run_id", "task_id")]
+    try_number = f"{AIRFLOW_TAG_PREFIX}try_number"
+    if not all(key in tags for key in task):
+        return
+    # Compared here, not in the filter string: an Airflow run id may hold quotes.
+    for run in mlflow.search_runs([experiment_id], "attributes.status = 'RUNNING'", output_format="list"):
+        earlier_try = run.data.tags.get(try_number) != tags.get(try_number)
+        if earlier_try and all(run.data.tags.get(key) == tags[key] for key in task):
+            MlflowClient().set_terminated(run.info.run_id, "FAILED")
+            log.warning(
+                "run %s of try %s was left running (its tracking server was lost): marked FAILED",
+                run.info.run_id, run.data.tags.get(try_number, "?"),
+            )  # fmt: skip
+
+
 def use_experiment(model_name: str, settings: TrackingSettings) -> str:
     """Select (creating if needed) the model's experiment, marked as model training; returns its id."""
     name = experiment_name(model_name)

@@ -15,7 +15,7 @@ import pandas as pd
 from nivesh_common.coverage import CLASS_COUNTS, class_counts
 from nivesh_common.reproducibility import reproduce_note
 from nivesh_common.settings import load_tracking_settings
-from nivesh_common.tracking import connect, log_training_data, run_labels, use_experiment
+from nivesh_common.tracking import connect, fail_orphaned_runs, log_training_data, run_labels, use_experiment
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.names import MODEL_TAG, MODEL_URI_TAG, REPRODUCE_TAG, STEP_TAG
 from nivesh_contract.results import Trained
@@ -41,8 +41,9 @@ class LoggedModel:
 def run_training(model: ModelDeclaration, data: TrainingData, fit_and_log: Callable[[], LoggedModel]) -> Trained:
     settings = load_tracking_settings()
     connect(settings)
-    use_experiment(model.name, settings)
+    experiment_id = use_experiment(model.name, settings)
     run_name, airflow_tags = run_labels(model.name, "train")
+    fail_orphaned_runs(experiment_id, airflow_tags)
     with mlflow.start_run(run_name=run_name, tags={MODEL_TAG: model.name, STEP_TAG: "train", **airflow_tags}) as run:
         data_sha256 = log_training_data(data.table, data.source, data.label)
         _log_class_counts(model, data)

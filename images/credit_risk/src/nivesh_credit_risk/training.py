@@ -183,6 +183,9 @@ def tuned_hyperparameters(fitting: Fitting, config: TrainingConfig) -> Hyperpara
         config.hyperparameters,
         config.tuning,
         config.seed,
+        # Logged as each trial ends: the run's page follows the search, and a tracking server lost during a long
+        # search ends the step one trial later, not after the whole search.
+        lambda number, auc: mlflow.log_metric("tuning_trial_validation_roc_auc", auc, step=number),
     )
     mlflow.log_metrics(
         {

@@ -51,16 +51,26 @@ def _suggest(trial, base: Hyperparameters) -> Hyperparameters:
 
 
 def search(
-    validation_auc: Callable[[Hyperparameters], float], base: Hyperparameters, budget: TuningBudget, seed: int
+    validation_auc: Callable[[Hyperparameters], float],
+    base: Hyperparameters,
+    budget: TuningBudget,
+    seed: int,
+    after_trial: Callable[[int, float], None],
 ) -> Tuned:
-    """The hyperparameters with the best `validation_auc` (a fit on train, scored on validation)."""
+    """The hyperparameters with the best `validation_auc` (a fit on train, scored on validation); `after_trial` gets
+    each trial's number and score as it ends (and may stop the search by raising)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     searched = ("learning_rate", "max_depth", "min_child_weight", "subsample", "colsample_bytree", "reg_lambda")
     study.enqueue_trial({name: getattr(base, name) for name in searched})
-    study.optimize(lambda trial: validation_auc(_suggest(trial, base)), n_trials=budget.trials, timeout=budget.seconds)
+    study.optimize(
+        lambda trial: validation_auc(_suggest(trial, base)),
+        n_trials=budget.trials,
+        timeout=budget.seconds,
+        callbacks=[lambda _, trial: after_trial(trial.number, trial.value)],
+    )
     if len(study.trials) < budget.trials:
         raise PassingConditionError(
             f"tuning stopped at its {budget.seconds:g} s safety cap after {len(study.trials)} of {budget.trials} "
