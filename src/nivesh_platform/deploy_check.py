@@ -14,10 +14,10 @@ import yaml
 from nivesh_platform import charts
 from nivesh_platform.airflow_keys import unnamed_keys
 from nivesh_platform.chart_values import ChartValuesError, check_dependency_values, pinned_dependency
+from nivesh_platform.cluster import ALERTS_SECRET  # optional: the Slack and SMTP connections (README)
 from nivesh_platform.pod_security import restricted_violations
 
 HOOK_ANNOTATION = "helm.sh/hook"
-ALERTS_SECRET = "nivesh-alerts"  # optional: the Slack and SMTP connections as AIRFLOW_CONN_* (README)
 
 
 @dataclass
