@@ -114,6 +114,7 @@ def test_train_is_reproducible_on_a_busy_machine(trained, store, credit_data, bu
     assert measured[0] == measured[1] and measured[0]["tuning_trials"] == 20
     reproduce = runs[0].data.tags["nivesh.reproduce"]  # what a rerun needs, quoted by the version's description
     assert reproduce.startswith("seed 42; ") and "CPU threads; " in reproduce
+    assert runs[1].data.tags["nivesh.reproduce"].startswith("seed 42; 1 CPU threads; ")  # OpenMP's, where set
     assert re.search(r"\bxgboost[\w-]* \d+\.\d+", reproduce), reproduce
     trials = [
         load_from_store(store, f"runs:/{run.info.run_id}/tuning/trials.json", mlflow.artifacts.load_dict)
