@@ -24,7 +24,7 @@ NUMERIC_PACKAGES = (
 def reproduce_note(params: dict[str, str]) -> str:
     """`seed 42; 2 CPU threads; numpy 2.3.4, pandas 2.3.3, xgboost-cpu 3.2.0, ...`."""
     seed = f"seed {params['seed']}; " if "seed" in params else ""
-    # OpenMP's threads where set (make run gives each step one), else the CPUs the process may use
+    # OpenMP's threads where set (they bound XGBoost and PyTorch), else the CPUs the process may use
     threads = os.environ.get("OMP_NUM_THREADS") or len(os.sched_getaffinity(0))
     return f"{seed}{threads} CPU threads; {', '.join(_installed_versions())}"
 
