@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -44,13 +45,26 @@ def left_by_an_earlier_make_run(state) -> str:
     return run_id
 
 
+def a_new_intent_with_few_examples(intents: Path, target: Path) -> str:
+    """The intents with one of them cut to 3 examples, as a weekly extract gets a new intent; that intent."""
+    examples = pd.read_json(intents, lines=True)
+    scarce = examples["intent"].iloc[0]
+    kept = examples[(examples["intent"] != scarce) | (examples.groupby("intent").cumcount() < 3)]
+    kept.to_json(target, orient="records", lines=True)
+    return scarce
+
+
 @pytest.mark.timeout(1500)
-def test_master_pipeline_with_one_model_failing_still_promotes_the_others(
+def test_master_pipeline_with_two_models_failing_still_promotes_the_others(
     tmp_path, sample_data, credit_data, busy_machine
 ):
     without_target = tmp_path / "applications.csv"
     pd.read_csv(credit_data).drop(columns=["default"]).to_csv(without_target, index=False)
-    state = state_with_data(tmp_path / "state", sample_data, credit_risk_scorer=without_target)
+    scarce_intents = tmp_path / "intents.jsonl"
+    scarce = a_new_intent_with_few_examples(sample_data("intent_classifier"), scarce_intents)
+    state = state_with_data(
+        tmp_path / "state", sample_data, credit_risk_scorer=without_target, intent_classifier=scarce_intents
+    )
     orphan = left_by_an_earlier_make_run(state)
 
     completed = run_platform("run", "--state-dir", str(state.root), timeout_s=1200)
@@ -76,6 +90,8 @@ def test_master_pipeline_with_one_model_failing_still_promotes_the_others(
     assert "master_training_pipeline run" in completed.stdout and "trigger_credit_risk" in completed.stdout
     credit_line = next(line for line in summary if line.startswith("- credit_risk_scorer"))
     assert "failed at step validate_data" in credit_line and "default" in credit_line
+    intent_line = next(line for line in summary if line.startswith("- intent_classifier"))
+    assert "failed at step validate_data" in intent_line and scarce in intent_line, intent_line
     anomaly_line = next(line for line in summary if line.startswith("- anomaly_detector"))
     assert "promoted v1" in anomaly_line and "no drift measured before training (no production model)" in anomaly_line
 
@@ -85,12 +101,14 @@ def test_master_pipeline_with_one_model_failing_still_promotes_the_others(
     client = MlflowClient(state.tracking_uri)
     for model in ("anomaly_detector", "financial_ner", "spending_predictor"):
         assert int(client.get_model_version_by_alias(model, "production").version) == 1, model
-    assert not client.search_registered_models("name = 'credit_risk_scorer'")
-    for model in ("anomaly_detector", "financial_ner", "spending_predictor"):  # intent: its image test
+    for model in ("credit_risk_scorer", "intent_classifier"):
+        assert not client.search_registered_models(f"name = '{model}'"), model
+    for model in ("anomaly_detector", "financial_ner", "spending_predictor"):
         predictions = answers_of_the_scoring_server(state.tracking_uri, model, REQUESTS[model], tmp_path)
         assert predictions and set(predictions[0]) == ANSWERS[model], (model, predictions)
     notifications = state.notification_file.read_text()
     assert "credit_risk_training.validate_data failed" in notifications
+    assert "intent_classifier_training.validate_data failed" in notifications
     assert "Nivesh training summary" in notifications
 
 

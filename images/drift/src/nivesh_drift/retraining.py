@@ -24,7 +24,6 @@ from nivesh_contract.names import (
 )
 from nivesh_contract.results import DriftDecision
 from nivesh_drift.data_quality import require_coverage
-from nivesh_drift.detection import measure_drift
 from nivesh_drift.profiles import PROFILES
 
 log = logging.getLogger(__name__)
@@ -43,6 +42,8 @@ def drift_decision(
     production = version_by_alias(client, model, PRODUCTION)
     if production is None:
         return {"model": model, "retrain": True, "reason": "no production model"}
+    from nivesh_drift.detection import measure_drift  # Evidently takes seconds to import: only when comparing
+
     run = client.get_run(production.run_id)
     reference = load_table(production.run_id, REFERENCE_SNAPSHOT)
     require_columns(table, list(reference.columns), source)
