@@ -19,6 +19,16 @@ class ModelReport:
     drift_before_training: DriftDecision | None = None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A model pipeline run's outcome: its kind (promoted, kept, skipped, rejected, gate_failed, failed), the step
+    that decided it where one did, and the line a person reads."""
+
+    kind: str
+    line: str
+    step: str = ""
+
+
 DRIFT_SHARE = "drift share"
 APPROVED = "Approve"  # ApprovalOperator's option
 SMOKE_TESTED = "loads and answers in its image (smoke test)"
@@ -31,20 +41,22 @@ def describe_outcome(
     failures: dict[str, StepResult | None] | None = None,
     forced: bool = False,
     approval: dict | None = None,
-) -> str:
+) -> Outcome:
     """`results`: task id -> XCom result (None where the step did not finish); `failures`: a failed step's result;
     `approval`: the approval task's answer, where a person was asked."""
     drift = results.get(DRIFT_CHECK)
     if drift and not drift["retrain"] and not forced:
-        return (
+        line = (
             f"{model}: skipped: no drift (production v{drift['production_version']} kept; "
             f"{DRIFT_SHARE} {drift['drift_share']:.2f}, {drift['reason']})"
         )
+        return Outcome("skipped", line, DRIFT_CHECK)
     if approval and approval["chosen_options"] != [APPROVED]:
         production = (drift or {}).get("production_version")
         kept = f"kept v{production}" if production else "no production version yet"
         candidate = (results.get("register_model") or {}).get("version", "?")
-        return f"{model}: {kept}: candidate v{candidate} rejected by {_responder(approval)} at {APPROVAL}"
+        line = f"{model}: {kept}: candidate v{candidate} rejected by {_responder(approval)} at {APPROVAL}"
+        return Outcome("rejected", line, APPROVAL)
     unfinished = [task_id for task_id in step_ids if results.get(task_id) is None]
     if unfinished:
         return _failed(model, unfinished[0], (failures or {}).get(unfinished[0]), drift)
@@ -53,11 +65,13 @@ def describe_outcome(
     shown = ", ".join(f"{name.removeprefix('test_')} {value:.3g}" for name, value in sorted(metrics.items()))
     if promotion.get("promoted"):
         approved = f", approved by {_responder(approval)}" if approval else ""
-        return f"{model}: promoted v{promotion['production_version']} ({shown}){approved}; {SMOKE_TESTED}"
-    return (
+        line = f"{model}: promoted v{promotion['production_version']} ({shown}){approved}; {SMOKE_TESTED}"
+        return Outcome("promoted", line, DEPLOY)
+    line = (
         f"{model}: kept v{promotion['production_version']}, candidate v{promotion['candidate_version']} "
         f"not promoted: {promotion['reason']} ({shown})"
     )
+    return Outcome("kept", line, DEPLOY)
 
 
 def _responder(approval: dict) -> str:
@@ -66,13 +80,14 @@ def _responder(approval: dict) -> str:
     return user.get("name") or user.get("id") or "nobody in time"
 
 
-def _failed(model: str, task_id: str, failure: StepResult | None, drift: DriftDecision | None) -> str:
+def _failed(model: str, task_id: str, failure: StepResult | None, drift: DriftDecision | None) -> Outcome:
     if failure and failure.get("status") == Status.GATE_FAILED:
         production = (drift or failure).get("production_version")
         kept = f"kept v{production}" if production else "no production version yet"
-        return f"{model}: {kept} because a gate failed at {task_id}: {failure['error']}"
+        line = f"{model}: {kept} because a gate failed at {task_id}: {failure['error']}"
+        return Outcome("gate_failed", line, task_id)
     detail = f": {failure['error']}" if failure and failure.get("error") else ""
-    return f"{model}: failed at step {task_id}{detail}"
+    return Outcome("failed", f"{model}: failed at step {task_id}{detail}", task_id)
 
 
 def describe_master_run(

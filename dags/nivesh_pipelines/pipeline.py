@@ -2,10 +2,11 @@
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, Param, TriggerRule, chain, get_current_context, task
+from airflow.sdk import DAG, Param, TriggerRule, Variable, chain, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from nivesh_contract.declaration import ModelDeclaration, Option, Setting
+from nivesh_contract.deployment import PUSHGATEWAY_AIRFLOW_VARIABLE
 from nivesh_contract.results import Notification
 from nivesh_pipelines.approval import ANSWER, APPROVAL, APPROVAL_DECISION, PromotionApproval, require_approval_param
 from nivesh_pipelines.assets import MACROS, schedule_tag, training_schedule
@@ -13,6 +14,7 @@ from nivesh_pipelines.deadlines import deadline_alert
 from nivesh_pipelines.notify import FinalFailureNotifier, deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
 from nivesh_pipelines.outcome import describe_outcome
+from nivesh_pipelines.pipeline_metrics import push_pipeline_outcome
 from nivesh_pipelines.steps import DEPLOY, DRIFT_CHECK, TRAINING_DECISION, Step, comparison_step, pipeline_steps
 
 DEFAULT_ARGS = {
@@ -106,7 +108,7 @@ def build_training_dag(model: ModelDeclaration) -> DAG:
         step_ids = [step.task_id for step in pipeline]
 
         @task(trigger_rule=TriggerRule.ALL_DONE)
-        def send_notification(params=None, ti=None) -> Notification:
+        def send_notification(params=None, ti=None, dag_run=None) -> Notification:
             """Returns the outcome line too: the master pipeline's summary reads it."""
             results = {task_id: ti.xcom_pull(task_ids=task_id) for task_id in step_ids}
             failures = {task_id: ti.xcom_pull(task_ids=task_id, key=FAILED_STEP_RESULT) for task_id in step_ids}
@@ -118,8 +120,10 @@ def build_training_dag(model: ModelDeclaration) -> DAG:
                 forced=params["force"],
                 approval=ti.xcom_pull(task_ids=APPROVAL, key=ANSWER),
             )
-            channels = deliver(f"[nivesh] {model.dag_id}", outcome, get_current_context())
-            return {"outcome": outcome, "channels": channels}
+            channels = deliver(f"[nivesh] {model.dag_id}", outcome.line, get_current_context())
+            pushgateway = Variable.get(PUSHGATEWAY_AIRFLOW_VARIABLE, default="")
+            push_pipeline_outcome(pushgateway, model.name, outcome, dag_run.start_date)
+            return {"outcome": outcome.line, "channels": channels}
 
         # Not downstream of the approval: a Reject skips the approval's direct downstream tasks.
         steps[-1] >> send_notification()

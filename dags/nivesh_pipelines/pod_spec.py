@@ -50,6 +50,7 @@ def environment(image: str) -> dict[str, str]:
         deployment.DATA_ROOT_VARIABLE: "{{ var.value.get('nivesh_data_root', '/data') }}",
         deployment.DATA_SCHEMES_VARIABLE: "{{ var.value.get('nivesh_data_schemes', '') }}",
         deployment.AIRFLOW_BASE_URL_VARIABLE: "{{ var.value.get('nivesh_airflow_base_url', '') }}",
+        deployment.PUSHGATEWAY_VARIABLE: f"{{{{ var.value.get('{deployment.PUSHGATEWAY_AIRFLOW_VARIABLE}', '') }}}}",
         deployment.IMAGE_VARIABLE: image,
     } | {variable: f"{{{{ ti.{field} }}}}" for field, variable in deployment.AIRFLOW_CONTEXT_VARIABLES.items()}
 

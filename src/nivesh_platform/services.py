@@ -366,11 +366,11 @@ def local_airflow(state: EmbeddedState, dag_ids: list[str], port: int, schedules
         stack.callback(airflow.stop)
         api = AirflowApi(url)
         log.info("starting Airflow on %s (logs: %s/airflow-*.log)", url, airflow.log_file)
-        _wait(api.healthy, airflow, "Airflow components healthy")
+        wait_ready(api.healthy, airflow, "Airflow components healthy")
         slots = os.cpu_count() or 1
         api.set_pool(TRAINING_POOL, slots, f"train steps at once: one per CPU core of this machine ({slots})")
         for dag_id in dag_ids:
-            _wait(lambda dag_id=dag_id: api.has_dag(dag_id), airflow, f"DAG {dag_id} parsed")
+            wait_ready(lambda dag_id=dag_id: api.has_dag(dag_id), airflow, f"DAG {dag_id} parsed")
             api.unpause(dag_id)
         yield api
 
@@ -382,20 +382,20 @@ def mlflow_ui(state: EmbeddedState, port: int) -> Iterator[str]:
     command = ["mlflow", "ui", "--backend-store-uri", state.tracking_uri, "--host", "127.0.0.1", "--port", str(port)]
     process = Process.start("mlflow ui", command, state.environment(dict(os.environ)), state.logs_dir / "mlflow-ui.log")
     try:
-        _wait(lambda: _answers(f"{url}/health"), process, "MLflow UI answering")
+        wait_ready(lambda: answers_ok(f"{url}/health"), process, "MLflow UI answering")
         yield url
     finally:
         process.stop()
 
 
-def _answers(url: str) -> bool:
+def answers_ok(url: str) -> bool:
     try:
         return httpx.get(url, timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
 
 
-def _wait(ready, process: Process, what: str) -> None:
+def wait_ready(ready, process: Process, what: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while not ready():
         process.check_alive()

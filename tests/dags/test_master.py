@@ -95,7 +95,8 @@ def test_a_failed_gate_keeps_production_and_says_which():
     results = {"validate_data": {}, "check_drift": {"retrain": True, "production_version": 3}, "train_model": {}}
     failures = {"evaluate_model": {"status": "gate_failed", "error": "gate evaluation: recall 0.41 not >= 0.6"}}
     outcome = describe_outcome("anomaly_detector", STEPS, results, failures)
-    assert outcome == (
+    assert (outcome.kind, outcome.step) == ("gate_failed", "evaluate_model")  # what Prometheus is told
+    assert outcome.line == (
         "anomaly_detector: kept v3 because a gate failed at evaluate_model: gate evaluation: recall 0.41 not >= 0.6"
     )
 
@@ -103,7 +104,8 @@ def test_a_failed_gate_keeps_production_and_says_which():
 def test_bad_input_names_the_step_and_the_error():
     failures = {"validate_data": {"status": "bad_input", "error": "applications.csv: column default missing"}}
     outcome = describe_outcome("credit_risk_scorer", STEPS, {}, failures)
-    assert outcome == "credit_risk_scorer: failed at step validate_data: applications.csv: column default missing"
+    assert (outcome.kind, outcome.step) == ("failed", "validate_data")
+    assert outcome.line == "credit_risk_scorer: failed at step validate_data: applications.csv: column default missing"
 
 
 FINISHED = {
@@ -119,9 +121,11 @@ ANSWERED = {"responded_by_user": {"id": "7", "name": "priya"}, "params_input": {
 def test_a_rejected_candidate_keeps_production_and_says_who_rejected_it():
     approval = ANSWERED | {"chosen_options": ["Reject"]}
     outcome = describe_outcome("credit_risk_scorer", STEPS, FINISHED, approval=approval)
-    assert outcome == "credit_risk_scorer: kept v3: candidate v4 rejected by priya at approve_promotion"
+    assert (outcome.kind, outcome.step) == ("rejected", "approve_promotion")
+    assert outcome.line == "credit_risk_scorer: kept v3: candidate v4 rejected by priya at approve_promotion"
     timed_out = {"chosen_options": ["Reject"], "responded_by_user": None}
-    assert "rejected by nobody in time" in describe_outcome("credit_risk_scorer", STEPS, FINISHED, approval=timed_out)
+    timed_out_outcome = describe_outcome("credit_risk_scorer", STEPS, FINISHED, approval=timed_out)
+    assert "rejected by nobody in time" in timed_out_outcome.line
 
 
 def test_an_approved_and_smoke_tested_promotion_says_both():
@@ -132,7 +136,8 @@ def test_an_approved_and_smoke_tested_promotion_says_both():
     outcome = describe_outcome(
         "credit_risk_scorer", STEPS, results, approval=ANSWERED | {"chosen_options": ["Approve"]}
     )
-    assert outcome == (
+    assert outcome.kind == "promoted"
+    assert outcome.line == (
         "credit_risk_scorer: promoted v4 (roc_auc 0.91), approved by priya; loads and answers in its image (smoke test)"
     )
 
@@ -143,5 +148,5 @@ def test_a_version_that_fails_its_smoke_test_is_reported_rolled_back():
     )
     results = FINISHED | {"deploy_to_production": {"promoted": True, "production_version": 4}}
     failures = {"smoke_test_production": {"status": "gate_failed", "error": error}}
-    outcome = describe_outcome("credit_risk_scorer", STEPS, results, failures)
+    outcome = describe_outcome("credit_risk_scorer", STEPS, results, failures).line
     assert outcome == f"credit_risk_scorer: kept v3 because a gate failed at smoke_test_production: {error}"

@@ -55,6 +55,7 @@ def test_pod_spec(dagbag, dag_id, model, step):
         "NIVESH_AIRFLOW_TASK_ID",
         "NIVESH_AIRFLOW_TRY_NUMBER",
         "NIVESH_AIRFLOW_BASE_URL",
+        "NIVESH_PUSHGATEWAY_URL",
         "NIVESH_IMAGE",
     }
     assert (

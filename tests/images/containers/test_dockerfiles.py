@@ -197,10 +197,12 @@ def test_credit_risk_takes_the_cpu_only_xgboost():
     assert any(dependency.startswith("xgboost-cpu==") for dependency in package["project"]["dependencies"])
 
 
-def test_airflow_image_pins_the_providers_the_platform_pins():
+def test_airflow_image_pins_the_providers_and_the_metrics_client_the_platform_pins():
+    """The DAGs' tasks push pipeline metrics with prometheus-client: in the image as in our environment."""
     platform = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    airflow_pins = {pin for pin in platform if pin.startswith("apache-airflow")}
-    installed = set(re.findall(r"apache-airflow[a-z-]*==[0-9.]+", (ROOT / "images/airflow/Dockerfile").read_text()))
+    airflow_pins = {pin for pin in platform if pin.startswith(("apache-airflow", "prometheus-client"))}
+    dockerfile = (ROOT / "images/airflow/Dockerfile").read_text()
+    installed = set(re.findall(r"(?:apache-airflow[a-z-]*|prometheus-client)==[0-9.]+", dockerfile))
     assert installed == airflow_pins
 
 

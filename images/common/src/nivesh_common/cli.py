@@ -20,6 +20,7 @@ from nivesh_common.errors import BadInputError, GateFailedError, PassingConditio
 from nivesh_common.logs import Stopwatch, configure_logging, redacted
 from nivesh_common.result import emit_result
 from nivesh_common.settings import XComSettings, apply_library_defaults
+from nivesh_common.step_metrics import push_step_metrics
 from nivesh_contract.exit_codes import ExitCode
 from nivesh_contract.results import Status, missing_fields
 
@@ -77,6 +78,7 @@ def step(fn: StepFunction) -> Callable[..., None]:
             signal.signal(signal.SIGTERM, previous)
         result["elapsed_s"] = watch.seconds
         emit_result(result, xcom_dir)
+        push_step_metrics(result)
         if exit_code:
             raise typer.Exit(exit_code)
 

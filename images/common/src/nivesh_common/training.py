@@ -5,6 +5,7 @@ The model supplies only `fit_and_log`, which runs inside the open run. Everythin
 input runs before this is called: bad input opens no run.
 """
 
+import resource
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ import mlflow
 import pandas as pd
 
 from nivesh_common.coverage import CLASS_COUNTS, class_counts
+from nivesh_common.logs import Stopwatch
 from nivesh_common.reproducibility import reproduce_note
 from nivesh_common.settings import load_tracking_settings
 from nivesh_common.tracking import connect, fail_orphaned_runs, log_training_data, run_labels, use_experiment
@@ -44,10 +46,14 @@ def run_training(model: ModelDeclaration, data: TrainingData, fit_and_log: Calla
     experiment_id = use_experiment(model.name, settings)
     run_name, airflow_tags = run_labels(model.name, "train")
     fail_orphaned_runs(experiment_id, airflow_tags)
-    with mlflow.start_run(run_name=run_name, tags={MODEL_TAG: model.name, STEP_TAG: "train", **airflow_tags}) as run:
+    tags = {MODEL_TAG: model.name, STEP_TAG: "train", **airflow_tags}
+    # System metrics (CPU, memory, disk, network; GPU where pynvml finds one) sampled while the run is open.
+    with mlflow.start_run(run_name=run_name, tags=tags, log_system_metrics=True) as run:
+        watch = Stopwatch()
         data_sha256 = log_training_data(data.table, data.source, data.label)
         _log_class_counts(model, data)
         logged = fit_and_log()
+        mlflow.log_metrics({"train_wall_seconds": watch.seconds, "train_peak_rss_mb": peak_rss_mb()})
         mlflow.set_tags(
             {
                 MODEL_URI_TAG: logged.model_uri,
@@ -61,6 +67,12 @@ def run_training(model: ModelDeclaration, data: TrainingData, fit_and_log: Calla
         "data_sha256": data_sha256,
         **logged.details,
     }
+
+
+def peak_rss_mb() -> float:
+    """The most memory this process, or any child it waited for (data loader workers), held at once."""
+    peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return round(peak_kib / 1024, 1)  # Linux reports KiB
 
 
 def _log_class_counts(model: ModelDeclaration, data: TrainingData) -> None:

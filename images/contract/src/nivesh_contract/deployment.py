@@ -10,6 +10,10 @@ XCOM_DIR_VARIABLE = "NIVESH_XCOM_DIR"
 ARTIFACT_ROOT_VARIABLE = "NIVESH_MLFLOW_ARTIFACT_ROOT"
 # Where steps may read data: local paths under the data root (when set), URLs of the listed schemes only.
 DATA_ROOT_VARIABLE = "NIVESH_DATA_ROOT"
+# Where steps and pipelines push their figures for Prometheus: the Pushgateway's URL, from this Airflow Variable;
+# empty or unset: nothing is pushed.
+PUSHGATEWAY_VARIABLE = "NIVESH_PUSHGATEWAY_URL"
+PUSHGATEWAY_AIRFLOW_VARIABLE = "nivesh_pushgateway_url"
 DATA_SCHEMES_VARIABLE = "NIVESH_DATA_SCHEMES"  # comma-separated, e.g. "s3,gs"; local files are always allowed
 # The Airflow task a step runs for (set in every pod; absent when a step runs by hand): its MLflow runs are
 # named after it and tagged with it, so a run leads back to the Airflow run that made it.

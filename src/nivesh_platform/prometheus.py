@@ -1,0 +1,75 @@
+"""Debian's Prometheus and Pushgateway on loopback, for the embedded default (`make ui`) and the tests.
+
+Steps and pipelines push their figures to the Pushgateway (nivesh_common.step_metrics); Prometheus scrapes it,
+keeping the model and step labels as pushed (honor_labels), and evaluates the platform's alert rules: the same
+file the cluster's Prometheus loads.
+"""
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+from nivesh_platform.services import Process, answers_ok, wait_ready
+from nivesh_platform.state import DAGS_FOLDER
+
+RULES_FILE = DAGS_FOLDER.parent / "charts" / "monitoring" / "rules" / "nivesh-alerts.yml"
+BINARIES = ("prometheus", "prometheus-pushgateway")
+INSTALL_HINT = "sudo apt-get install prometheus prometheus-pushgateway"
+
+
+def missing_binaries() -> list[str]:
+    return [binary for binary in BINARIES if shutil.which(binary) is None]
+
+
+@contextmanager
+def pushgateway(port: int, data_dir: Path, log_dir: Path) -> Iterator[str]:
+    """A Pushgateway that keeps what was pushed in `data_dir` across restarts (Debian's build would otherwise use
+    one file for every gateway on the machine, /var/lib/prometheus/pushgateway.data); yields its URL."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        shutil.which("prometheus-pushgateway") or "prometheus-pushgateway",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--persistence.file={data_dir / 'pushgateway.data'}",
+    ]
+    process = Process.start("pushgateway", command, {}, log_dir / "pushgateway.log")
+    try:
+        wait_ready(lambda: answers_ok(f"{url}/-/ready"), process, "Pushgateway ready")
+        yield url
+    finally:
+        process.stop()
+
+
+@contextmanager
+def prometheus(port: int, pushgateway_url: str, data_dir: Path, log_dir: Path, interval_s: int = 15) -> Iterator[str]:
+    """A Prometheus that scrapes the Pushgateway and evaluates the alert rules every `interval_s`; yields its URL."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "prometheus.yml"
+    target = pushgateway_url.split("://", 1)[-1]
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": f"{interval_s}s", "evaluation_interval": f"{interval_s}s"},
+                "rule_files": [str(RULES_FILE)],
+                "scrape_configs": [
+                    {"job_name": "pushgateway", "honor_labels": True, "static_configs": [{"targets": [target]}]}
+                ],
+            }
+        )
+    )
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        shutil.which("prometheus") or "prometheus",
+        f"--config.file={config}",
+        f"--storage.tsdb.path={data_dir / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    process = Process.start("prometheus", command, {}, log_dir / "prometheus.log")
+    try:
+        wait_ready(lambda: answers_ok(f"{url}/-/ready"), process, "Prometheus ready")
+        yield url
+    finally:
+        process.stop()
