@@ -77,6 +77,9 @@ test: $(INSTALLED) $(CLUSTER_CLIS)/helm lint ## What CI runs: lint, then every t
 test-fast: $(INSTALLED) $(CLUSTER_CLIS)/helm ## The quick loop: every test not marked slow
 	$(BIN)/pytest -m "not slow" $(PARALLEL)
 
+dashboards-json: $(INSTALLED) ## Regenerate the Grafana dashboards' JSON (charts/monitoring/dashboards/) from nivesh_platform/dashboards.py
+	$(BIN)/nivesh-platform dashboards-json
+
 new-model: $(INSTALLED) ## Scaffold a working model: NAME=snake_case_name (package, Dockerfile stage, declaration, DAG, tests)
 	@test -n "$(NAME)" || { echo "make: new-model needs NAME=<snake_case_name>, e.g. NAME=churn_predictor" >&2; exit 2; }
 	$(BIN)/nivesh-platform new-model $(NAME)

@@ -274,6 +274,14 @@ def new_model(
 
 
 @app.command()
+def dashboards_json() -> None:
+    """Write the Grafana dashboards (built in nivesh_platform/dashboards.py) to charts/monitoring/dashboards/."""
+    from nivesh_platform.dashboards import write_dashboards
+
+    typer.echo("\n".join(str(path) for path in write_dashboards()))
+
+
+@app.command()
 def check_chart_values(
     chart_dir: Annotated[Path, typer.Argument(help="Wrapper chart with one pinned dependency.")] = Path(
         "charts/airflow"
