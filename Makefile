@@ -35,7 +35,7 @@ install: $(INSTALLED) ## Create the virtual environment (.venv) with Airflow, ML
 run: $(INSTALLED) ## Main job: the master pipeline (every model DAG) on the embedded default (.nivesh/), then the registry and the summary (FORCE=1: train even without drift)
 	$(BIN)/nivesh-platform run --state-dir $(STATE_DIR) $(if $(FORCE),--force)
 
-ui: $(INSTALLED) ## Airflow UI (http://127.0.0.1:8080, admin/admin) and MLflow UI (http://127.0.0.1:5000) on the embedded default until Ctrl-C (AIRFLOW_PORT, MLFLOW_PORT)
+ui: $(INSTALLED) ## Airflow UI (http://127.0.0.1:8080, admin/admin) and MLflow UI (http://127.0.0.1:5000) on the embedded default until Ctrl-C, with Prometheus (:9090) where installed (AIRFLOW_PORT, MLFLOW_PORT, PROMETHEUS_PORT, PUSHGATEWAY_PORT)
 	$(BIN)/nivesh-platform ui --state-dir $(STATE_DIR)
 
 serve: $(INSTALLED) ## MLflow's scoring server for a production model of the embedded default on 127.0.0.1:5001 (SERVE_PORT): MODEL=credit_risk_scorer

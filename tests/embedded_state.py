@@ -39,10 +39,12 @@ def start_ui(state: EmbeddedState, output: Path) -> tuple[subprocess.Popen, int,
 
     airflow_port, mlflow_port = free_port(), free_port()
     command = [PLATFORM, "ui", "--state-dir", str(state.root), "--airflow-port", str(airflow_port)]
+    command += ["--mlflow-port", str(mlflow_port)]
+    command += ["--prometheus-port", str(free_port()), "--pushgateway-port", str(free_port())]
     with open(output, "w") as sink:
-        process = subprocess.Popen([*command, "--mlflow-port", str(mlflow_port)], stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
     try:
-        wait_for_line(process, output, "Ctrl-C stops both.", timeout_s=300)
+        wait_for_line(process, output, "Ctrl-C stops them all.", timeout_s=300)
     except BaseException:
         process.send_signal(signal.SIGINT)
         process.wait(60)

@@ -4,6 +4,7 @@ import logging
 import os
 import signal
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -83,9 +84,13 @@ def ui(
     state_dir: StateDir = Path(".nivesh"),
     airflow_port: Annotated[int, typer.Option(envvar="AIRFLOW_PORT", help="Airflow UI and REST API port.")] = 8080,
     mlflow_port: Annotated[int, typer.Option(envvar="MLFLOW_PORT", help="MLflow UI port.")] = 5000,
+    prometheus_port: Annotated[int, typer.Option(envvar="PROMETHEUS_PORT", help="Prometheus port.")] = 9090,
+    pushgateway_port: Annotated[int, typer.Option(envvar="PUSHGATEWAY_PORT", help="Pushgateway port.")] = 9091,
 ) -> None:
-    """Airflow (api-server, scheduler, dag-processor, triggerer) and the MLflow UI on the state dir, until Ctrl-C."""
+    """Airflow (api-server, scheduler, dag-processor, triggerer) and the MLflow UI on the state dir, until Ctrl-C;
+    Prometheus and its Pushgateway too where Debian's packages are installed (the steps push their figures)."""
     from nivesh_platform.embedded import PIPELINE_DAG_IDS, prepare
+    from nivesh_platform.prometheus import local_monitoring
     from nivesh_platform.services import (
         LOGIN,
         MLFLOW_EXPERIMENTS,
@@ -97,20 +102,26 @@ def ui(
 
     state = _state(state_dir)
     _stop_cleanly_on_signals()
+    started = False
     # The port this UI serves: registered versions link their Airflow run under it (see EmbeddedState.environment).
     os.environ["AIRFLOW_PORT"] = str(airflow_port)
     prepare(state)
     try:
-        airflow_services = local_airflow(state, PIPELINE_DAG_IDS, airflow_port, schedules=True)
-        with airflow_services as airflow, mlflow_ui(state, mlflow_port) as mlflow:
+        with ExitStack() as services:
+            monitoring = services.enter_context(local_monitoring(state, prometheus_port, pushgateway_port))
+            started = monitoring.started
+            airflow_services = local_airflow(state, PIPELINE_DAG_IDS, airflow_port, schedules=True)
+            airflow = services.enter_context(airflow_services)
+            mlflow = services.enter_context(mlflow_ui(state, mlflow_port))
             typer.echo(
                 f"\nAirflow UI: {airflow.url}  (login {LOGIN[0]} / {LOGIN[1]}: this machine only)\n"
                 f"MLflow UI:  {mlflow}/{MLFLOW_EXPERIMENTS}\n"
                 f"  ({MLFLOW_VIEW_HINT}: the browser remembers it.)\n"
+                f"{monitoring.said}\n"
                 f"Logs: {state.logs_dir}; launcher local.\n"
                 "Schedules on while this runs: each DAG at its weekly time (UTC), a model DAG also when its data is\n"
                 "published (make publish-data MODEL=... DATA=...); trigger any DAG from the UI.\n"
-                "Ctrl-C stops both.",
+                "Ctrl-C stops them all.",
             )
             while True:
                 time.sleep(3600)
@@ -118,7 +129,7 @@ def ui(
         typer.echo(f"nivesh-platform: error: {error}", err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        typer.echo("stopped Airflow and the MLflow UI")
+        typer.echo("stopped Airflow and the MLflow UI" + (", Prometheus and the Pushgateway" if started else ""))
 
 
 @app.command()

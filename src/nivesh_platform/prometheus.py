@@ -5,15 +5,19 @@ keeping the model and step labels as pushed (honor_labels), and evaluates the pl
 file the cluster's Prometheus loads.
 """
 
+import os
 import shutil
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from nivesh_contract.deployment import PUSHGATEWAY_AIRFLOW_VARIABLE
 from nivesh_platform.services import Process, answers_ok, wait_ready
-from nivesh_platform.state import DAGS_FOLDER
+from nivesh_platform.state import DAGS_FOLDER, EmbeddedState
 
 RULES_FILE = DAGS_FOLDER.parent / "charts" / "monitoring" / "rules" / "nivesh-alerts.yml"
 BINARIES = ("prometheus", "prometheus-pushgateway")
@@ -73,3 +77,39 @@ def prometheus(port: int, pushgateway_url: str, data_dir: Path, log_dir: Path, i
         yield url
     finally:
         process.stop()
+
+
+@dataclass(frozen=True)
+class LocalMonitoring:
+    said: str  # where Prometheus and the Pushgateway answer, or how to install them
+    started: bool
+
+
+@contextmanager
+def local_monitoring(state: EmbeddedState, prometheus_port: int, pushgateway_port: int) -> Iterator[LocalMonitoring]:
+    """For `make ui`: Prometheus and the Pushgateway where Debian's packages are installed, the pipelines pointed at
+    the gateway (the Airflow Variable, set in this process's environment before Airflow starts); stopped on exit."""
+    if missing := missing_binaries():
+        yield LocalMonitoring(f"Prometheus: not started (no {', '.join(missing)}: {INSTALL_HINT}).", started=False)
+        return
+    ports = {"PROMETHEUS_PORT": prometheus_port, "PUSHGATEWAY_PORT": pushgateway_port}
+    if taken := [f"{name}={port}" for name, port in ports.items() if not _free(port)]:
+        said = f"Prometheus: not started ({', '.join(taken)} in use; set another port: make ui {taken[0]}...)."
+        yield LocalMonitoring(said, started=False)
+        return
+    variable = f"AIRFLOW_VAR_{PUSHGATEWAY_AIRFLOW_VARIABLE.upper()}"
+    kept = state.root / "monitoring"
+    with (
+        pushgateway(pushgateway_port, kept / "pushgateway", state.logs_dir) as gateway,
+        prometheus(prometheus_port, gateway, kept / "prometheus", state.logs_dir) as server,
+    ):
+        os.environ[variable] = gateway
+        try:
+            yield LocalMonitoring(f"Prometheus: {server}/alerts (what the steps pushed to {gateway})", started=True)
+        finally:
+            os.environ.pop(variable, None)
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0

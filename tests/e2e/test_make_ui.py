@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
+import httpx
 import psutil
 import pytest
 from mlflow import MlflowClient
@@ -359,6 +360,24 @@ def test_published_data_starts_its_dag_on_that_file_and_the_mlflow_ui_serves_its
     production = mlflow.get_model_version_by_alias("anomaly_detector", "production")
     assert int(production.version) == 1
     assert mlflow.get_run(production.run_id).data.metrics["test_recall"] > 0
+
+
+def test_prometheus_scrapes_what_the_published_data_s_run_pushed(ui):
+    """Where Debian's Prometheus is installed, `make ui` starts it and the Pushgateway, and the pipelines push."""
+    said = next(line for line in ui.output.read_text().splitlines() if line.startswith("Prometheus: "))
+    if "not started" in said:
+        if os.environ.get("NIVESH_REQUIRE_PROMETHEUS") == "1":
+            pytest.fail(f"NIVESH_REQUIRE_PROMETHEUS=1 but {said}")
+        pytest.skip(said)
+    prometheus = said.split()[1].removesuffix("/alerts")
+    data_run = asset_triggered_run(ui.airflow, ANOMALY_DAG, timeout_s=120)["dag_run_id"]
+    assert ui.airflow.wait_for_run(ANOMALY_DAG, data_run, timeout_s=900) == "success"
+    query = 'nivesh_pipeline_outcome{model="anomaly_detector",outcome="promoted"}'
+    deadline = time.monotonic() + 60  # Prometheus scrapes every 15 s
+    while not (found := httpx.get(f"{prometheus}/api/v1/query", params={"query": query}).json()["data"]["result"]):
+        assert time.monotonic() < deadline, f"no {query} in {prometheus}"
+        time.sleep(3)
+    assert found[0]["metric"]["step"] == "deploy_to_production"
 
 
 def test_schedules_are_on_yet_no_past_weekly_slot_started_a_run(ui):

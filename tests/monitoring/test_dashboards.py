@@ -24,11 +24,13 @@ def test_the_committed_dashboards_are_what_the_code_builds():
     assert committed == {uid: board(uid) for uid in BOARDS}, "run make dashboards-json and commit the result"
 
 
-def test_every_panel_says_what_it_answers_and_queries_prometheus():
+def test_every_panel_says_what_it_answers_here_and_in_the_readme():
+    readme = (DASHBOARDS_DIR.parents[2] / "README.md").read_text()
     for uid in BOARDS:
         for panel in board(uid)["panels"]:
             assert len(panel["description"]) > 60, panel["title"]
             assert [target["datasource"]["type"] for target in panel["targets"]] == ["prometheus"]
+            assert f"- *{panel['title']}*: " in readme, panel["title"]
 
 
 @pytest.fixture(scope="module")
