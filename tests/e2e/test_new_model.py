@@ -6,7 +6,7 @@ The copy gets its own virtual environment for its own packages (installed by its
 machine); the third-party libraries come from this one's, so nothing is downloaded but the build backend.
 Its `make test-fast` leaves out what reads no list of models and already ran in this session: the existing images'
 own tests (`tests/images/<image>/`, `common` and `drift`: 12 of its 16 minutes), the hostile-input tests (fixed
-models, 4 minutes) and `tests/e2e` (all slow but this module's own checks).
+models, 4 minutes), `tests/e2e` (all slow but this module's own checks) and `tests/monitoring` (one model's figures).
 """
 
 import os
@@ -172,7 +172,7 @@ def test_make_lint_and_test_fast_pass_with_no_other_edit(scaffolded):
     assert linted.returncode == 0, linted.stdout[-3000:] + linted.stderr[-3000:]
     report = venv.parent / "test-fast.xml"
     unaffected = " ".join(f"--ignore=tests/images/{image.directory}" for image in STEP_IMAGES)
-    unaffected += " --ignore=tests/images/common --ignore=tests/hostile --ignore=tests/e2e"
+    unaffected += " --ignore=tests/images/common --ignore=tests/hostile --ignore=tests/e2e --ignore=tests/monitoring"
     options = f"-p no:cacheprovider --junit-xml={report} {unaffected}"
     tested = make(root, venv, "test-fast", PYTEST_ADDOPTS=options)
     assert tested.returncode == 0, tested.stdout[-5000:]

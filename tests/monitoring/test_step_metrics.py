@@ -22,6 +22,7 @@ def step(env, *arguments) -> dict:
     return run.result
 
 
+@pytest.mark.slow  # trains (twice where anomaly is not yet in the session's registry)
 def test_each_step_pushes_its_figures_and_production_moves_only_with_the_alias(
     pushgateway, trained_registry, sample_data, tmp_path
 ):
@@ -89,7 +90,7 @@ def refusing_gateway():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"  # closed again: nothing listens there
+    return f"http://ops:s3cret@127.0.0.1:{port}"  # closed again: nothing listens there
 
 
 @pytest.mark.parametrize("gateway", ["silent_gateway", "refusing_gateway"])
@@ -102,4 +103,5 @@ def test_a_dead_gateway_costs_a_step_seconds_and_one_warning_never_its_result(ga
     assert run.exit_code == 0 and run.result["status"] == "ok", run.stderr[-2000:]
     warnings = [line for line in run.stderr.splitlines() if "metrics not pushed" in line]
     assert len(warnings) == 1 and "WARNING" in warnings[0], run.stderr[-2000:]
+    assert "s3cret" not in run.stderr + run.stdout
     assert waited < run.result["elapsed_s"] + PUSH_TIMEOUT_S + 10  # the push gave up; the interpreter's start aside
