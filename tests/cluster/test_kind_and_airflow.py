@@ -49,7 +49,8 @@ def test_the_cluster_s_ports_clear_make_ui_s_and_macos_airplay():
     ui_defaults = {
         param.default for param in typer.main.get_command(cli.app).commands["ui"].params if "port" in param.name
     }
-    assert ui_defaults == {8080, 5000} and not published & (ui_defaults | {5000, 7000})
+    assert ui_defaults == {8080, 5000, 9090, 9091}  # Airflow, MLflow, Prometheus, Pushgateway
+    assert not published & (ui_defaults | {5000, 7000})
 
 
 def test_finished_pods_stay_for_make_logs_within_a_bound_and_the_ui_reaches_the_scheduler_s_logs():
