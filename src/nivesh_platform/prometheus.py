@@ -33,18 +33,9 @@ def pushgateway(port: int, data_dir: Path, log_dir: Path) -> Iterator[str]:
     """A Pushgateway that keeps what was pushed in `data_dir` across restarts (Debian's build would otherwise use
     one file for every gateway on the machine, /var/lib/prometheus/pushgateway.data); yields its URL."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        shutil.which("prometheus-pushgateway") or "prometheus-pushgateway",
-        f"--web.listen-address=127.0.0.1:{port}",
-        f"--persistence.file={data_dir / 'pushgateway.data'}",
-    ]
-    process = Process.start("pushgateway", command, {}, log_dir / "pushgateway.log")
-    try:
-        wait_ready(lambda: answers_ok(f"{url}/-/ready"), process, "Pushgateway ready")
+    persistence = f"--persistence.file={data_dir / 'pushgateway.data'}"
+    with _serving("prometheus-pushgateway", port, log_dir, persistence) as url:
         yield url
-    finally:
-        process.stop()
 
 
 @contextmanager
@@ -64,16 +55,19 @@ def prometheus(port: int, pushgateway_url: str, data_dir: Path, log_dir: Path, i
             }
         )
     )
+    storage = f"--storage.tsdb.path={data_dir / 'tsdb'}"
+    with _serving("prometheus", port, log_dir, f"--config.file={config}", storage) as url:
+        yield url
+
+
+@contextmanager
+def _serving(binary: str, port: int, log_dir: Path, *options: str) -> Iterator[str]:
+    """`binary` listening on 127.0.0.1:`port`, until it says it is ready (both answer /-/ready); yields its URL."""
     url = f"http://127.0.0.1:{port}"
-    command = [
-        shutil.which("prometheus") or "prometheus",
-        f"--config.file={config}",
-        f"--storage.tsdb.path={data_dir / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    process = Process.start("prometheus", command, {}, log_dir / "prometheus.log")
+    command = [shutil.which(binary) or binary, f"--web.listen-address=127.0.0.1:{port}", *options]
+    process = Process.start(binary, command, {}, log_dir / f"{binary}.log")
     try:
-        wait_ready(lambda: answers_ok(f"{url}/-/ready"), process, "Prometheus ready")
+        wait_ready(lambda: answers_ok(f"{url}/-/ready"), process, f"{binary} ready")
         yield url
     finally:
         process.stop()
