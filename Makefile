@@ -153,6 +153,8 @@ KUBE_CONTEXT := kind-$(KIND_CLUSTER)
 HELM := helm --kube-context $(KUBE_CONTEXT)
 KUBECTL := kubectl --context $(KUBE_CONTEXT)
 HELM_TIMEOUT ?= 15m
+# Where `make dashboards` forwards Grafana (clear of make ui's 8080, 5000, 9090, 9091 and kind's 30080, 30500).
+GRAFANA_PORT ?= 3000
 comma := ,
 hint_docker := install Docker Engine, https://docs.docker.com/engine/install/ (Debian: apt-get install docker.io)
 hint_kind := install kind 0.30 or later, https://kind.sigs.k8s.io/docs/user/quick-start/\#installation
@@ -192,14 +194,15 @@ deploy-check: $(INSTALLED) ## What make deploy decides, without a cluster: offic
 
 # The Airflow chart's migration and create-user jobs are plain Jobs in our values (useHelmHooks: false), so
 # --wait cannot deadlock on a first install (pods waiting for migrations that a post-install hook would run).
-deploy: $(INSTALLED) ## Check (deploy-check), load the images, install MLflow, the training namespace and Airflow on the kind cluster; wait; print how to reach them
+deploy: $(INSTALLED) ## Check (deploy-check), load the images, install MLflow, the training namespace, monitoring and Airflow on the kind cluster; wait; print how to reach them
 	$(call require,docker kind kubectl helm)
 	$(BIN)/nivesh-platform deploy-check --require-official-chart
 	$(MAKE) --no-print-directory kind-load
-	$(KUBECTL) apply -f charts/nivesh-training/namespace.yaml -f charts/airflow/namespace.yaml
+	$(KUBECTL) apply -f charts/nivesh-training/namespace.yaml -f charts/monitoring/namespace.yaml -f charts/airflow/namespace.yaml
 	$(HELM) upgrade --install mlflow charts/mlflow --namespace nivesh-mlflow --create-namespace --wait --timeout $(HELM_TIMEOUT)
 	$(HELM) upgrade --install nivesh-training charts/nivesh-training --namespace nivesh-training --wait --timeout $(HELM_TIMEOUT)
 	$(BIN)/nivesh-platform cluster secrets --context $(KUBE_CONTEXT)
+	$(HELM) upgrade --install monitoring charts/monitoring --namespace nivesh-monitoring --wait --timeout $(HELM_TIMEOUT)
 	$(HELM) upgrade --install airflow charts/airflow --namespace nivesh-airflow --wait --wait-for-jobs --timeout $(HELM_TIMEOUT)
 	$(BIN)/nivesh-platform cluster pool --context $(KUBE_CONTEXT)
 	$(BIN)/nivesh-platform cluster info --context $(KUBE_CONTEXT)
@@ -207,15 +210,20 @@ deploy: $(INSTALLED) ## Check (deploy-check), load the images, install MLflow, t
 ui-cluster: $(INSTALLED) ## Where the cluster's UIs are, once they answer: Airflow http://127.0.0.1:30080, MLflow http://127.0.0.1:30500 (published by kind)
 	$(BIN)/nivesh-platform cluster ui
 
+dashboards: $(INSTALLED) ## On the cluster: Grafana with the Nivesh boards on http://127.0.0.1:$(GRAFANA_PORT) through a port-forward, and its login, until Ctrl-C
+	$(call require,kubectl)
+	$(BIN)/nivesh-platform cluster dashboards --context $(KUBE_CONTEXT) --port $(GRAFANA_PORT)
+
 smoke: $(INSTALLED) ## On the cluster: trigger the master pipeline through the REST API, approve its approval requests (SMOKE_FLAGS=--no-approve: leave them to a person), wait, check every model has a production version
 	$(call require,kubectl)
 	$(BIN)/nivesh-platform cluster smoke --context $(KUBE_CONTEXT) $(SMOKE_FLAGS)
 
-status: ## Helm releases, Airflow and MLflow pods, and the training pods with their model and step
+status: ## Helm releases, Airflow, MLflow and monitoring pods, and the training pods with their model and step
 	$(call require,kubectl helm)
 	$(HELM) list --all-namespaces
 	$(KUBECTL) get pods,services --namespace nivesh-airflow
 	$(KUBECTL) get pods,services --namespace nivesh-mlflow
+	$(KUBECTL) get pods,services --namespace nivesh-monitoring
 	$(KUBECTL) get pods --namespace nivesh-training -L nivesh.ai/model,nivesh.ai/step
 
 logs: ## A model's training pod logs: MODEL=credit_risk_scorer [STEP=train_model]
@@ -238,4 +246,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install new-model run ui serve rollback publish-data summary bench-gpu images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean
+.PHONY: help install new-model run ui serve rollback publish-data summary bench-gpu images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster dashboards smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean

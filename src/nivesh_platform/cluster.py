@@ -8,6 +8,7 @@ import base64
 import json
 import logging
 import os
+import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from nivesh_platform.services import AirflowApi, free_port
 KUBE_CONTEXT = "kind-nivesh"  # the Makefile's KUBE_CONTEXT
 AIRFLOW_SERVICE = ("airflow-api-server", 8080)  # the official chart: <release>-api-server
 MLFLOW_SERVICE = ("mlflow", 5000)
+GRAFANA_SERVICE = ("monitoring-grafana", 80)  # the grafana chart: <release>-grafana
+GRAFANA_USER = "admin"
 # Where kind publishes the two UIs' node ports (charts/kind/kind-config.yaml): the node port numbers themselves,
 # clear of `make ui`'s 8080 and 5000 (both may run at once) and of macOS's AirPlay receiver on 5000.
 AIRFLOW_UI, MLFLOW_UI = "http://127.0.0.1:30080", "http://127.0.0.1:30500"
@@ -98,6 +101,23 @@ def answers(what: str, url: str) -> None:
         )
 
 
+def grafana_answers(url: str) -> None:
+    """Grafana's health endpoint answers through the forward at `url`, else ClusterError saying what to do."""
+    import httpx
+
+    try:
+        response = httpx.get(f"{url}/api/health", timeout=10)
+    except httpx.HTTPError as error:
+        detail = type(error).__name__
+    else:
+        if response.status_code == 200:
+            return
+        detail = f"HTTP {response.status_code}"
+    raise ClusterError(
+        f"Grafana does not answer at {url} ({detail}): make status shows its pod, make deploy installs it"
+    )
+
+
 def secret_value(context: str, namespace: str, name: str, key: str) -> str:
     encoded = kubectl(context, "get", "secret", name, "--namespace", namespace, "-o", f"jsonpath={{.data.{key}}}")
     return base64.b64decode(encoded).decode()
@@ -125,6 +145,24 @@ def create_airflow_key_secrets(context: str, airflow_values: dict) -> dict[str, 
             kubectl(context, "create", "-f", "-", stdin=json.dumps(secret_manifest(name, namespace, key)))
         created[name] = name not in existing
     return created
+
+
+def create_grafana_login_secret(context: str, monitoring_values: dict) -> tuple[str, bool]:
+    """The Secret our monitoring values name for Grafana's login, made with user admin and a fresh password where
+    it is missing (through stdin, as the Airflow keys): (its name, whether it was made now)."""
+    admin = monitoring_values["grafana"]["admin"]
+    name, namespace = admin["existingSecret"], release_named("monitoring").namespace
+    if has_secret(context, namespace, name):
+        return name, False
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/part-of": "nivesh-training"}},
+        "type": "Opaque",
+        "stringData": {admin["userKey"]: GRAFANA_USER, admin["passwordKey"]: secrets.token_urlsafe(24)},
+    }
+    kubectl(context, "create", "-f", "-", stdin=json.dumps(manifest))
+    return name, True
 
 
 @contextmanager

@@ -46,22 +46,25 @@ def deploy_check(
 @cluster_app.command()
 def secrets(
     context: Context = DEFAULT_CONTEXT,
-    root: Annotated[Path, typer.Option(help="The repository (charts/airflow/values.yaml under it).")] = Path("."),
+    root: Annotated[Path, typer.Option(help="The repository (charts/*/values.yaml under it).")] = Path("."),
 ) -> None:
-    """Make Airflow's key Secrets (fernet, API, JWT) where missing; existing ones are kept (make deploy)."""
+    """Make Airflow's key Secrets (fernet, API, JWT) and Grafana's login where missing; existing ones are kept
+    (make deploy)."""
     from nivesh_platform.airflow_keys import unnamed_keys
     from nivesh_platform.charts import chart_values
-    from nivesh_platform.cluster import ClusterError, create_airflow_key_secrets
+    from nivesh_platform.cluster import ClusterError, create_airflow_key_secrets, create_grafana_login_secret
 
     values = chart_values(root.resolve(), "airflow")["airflow"]
     if unnamed := unnamed_keys(values):
         raise _fail(f"charts/airflow/values.yaml: {', '.join(unnamed)} unset: the chart would make those keys itself")
     try:
         created = create_airflow_key_secrets(context, values)
+        grafana, grafana_new = create_grafana_login_secret(context, chart_values(root.resolve(), "monitoring"))
     except ClusterError as error:
         raise _fail(error) from None
     for name, new in created.items():
         typer.echo(f"{'created' if new else 'kept'} Secret {name} (namespace nivesh-airflow)")
+    typer.echo(f"{'created' if grafana_new else 'kept'} Secret {grafana} (namespace nivesh-monitoring)")
 
 
 @cluster_app.command()
@@ -107,6 +110,37 @@ def _conf(text: str) -> dict:
     if not isinstance(conf, dict):
         raise _fail("--conf must be a JSON object")
     return conf
+
+
+@cluster_app.command()
+def dashboards(
+    context: Context = DEFAULT_CONTEXT,
+    port: Annotated[int, typer.Option(help="Local port of the forward (127.0.0.1).")] = 3000,
+    root: Annotated[Path, typer.Option(help="The repository (charts/monitoring under it).")] = Path("."),
+) -> None:
+    """Grafana with the Nivesh boards, through a port-forward on 127.0.0.1, and how to log in; until Ctrl-C."""
+    from nivesh_platform.charts import chart_values, provisioned_dashboards, release_named
+    from nivesh_platform.cluster import GRAFANA_SERVICE, GRAFANA_USER, ClusterError, grafana_answers, port_forward
+
+    namespace = release_named("monitoring").namespace
+    secret = chart_values(root.resolve(), "monitoring")["grafana"]["admin"]["existingSecret"]
+    try:
+        with port_forward(context, namespace, *GRAFANA_SERVICE, local_port=port) as url:
+            grafana_answers(url)
+            typer.echo(f"Grafana: {url}  (folder Nivesh)")
+            for uid, title in provisioned_dashboards(root.resolve()).items():
+                typer.echo(f"  {title}: {url}/d/{uid}")
+            typer.echo(
+                f"  login {GRAFANA_USER}; password: kubectl --context {context} get secret {secret} -n {namespace} "
+                "-o jsonpath='{.data.admin-password}' | base64 -d\nCtrl-C stops the port-forward."
+            )
+            while True:  # until Ctrl-C, or until the forward or Grafana is gone (then one line, exit 2)
+                time.sleep(5)
+                grafana_answers(url)
+    except ClusterError as error:
+        raise _fail(error) from None
+    except KeyboardInterrupt:
+        typer.echo("stopped the port-forward to Grafana")
 
 
 @cluster_app.command()
@@ -173,6 +207,7 @@ def _reach_text(context: str) -> str:
         f"  ({MLFLOW_VIEW_HINT}.)\n"
         "  Airflow login admin / admin (this local cluster only)\n"
         f"  MLflow login admin; password: {secret} | base64 -d\n"
+        "  Grafana (Prometheus's figures of every step and pipeline): make dashboards\n"
         "Next: make smoke (trains every model once and checks production), make status, make logs MODEL=..."
     )
 

@@ -1,9 +1,9 @@
 """`make deploy-check`: everything `make deploy` decides, checked without a cluster.
 
-Fetch the pinned official Airflow chart (where its repository answers), check our values against its
-schema, render the three releases, validate every manifest against the kind cluster's Kubernetes version
-and every pod of our charts against Pod Security `restricted`; with the official chart rendered, check
-what our Makefile and values count on it to do. Says what it skipped and why.
+Fetch the official charts our wrapper charts pin (Airflow's; Prometheus's and Grafana's: where their repositories
+answer), check our values against their schemas, render every release, validate every manifest against the kind
+cluster's Kubernetes version and every pod of our charts against Pod Security `restricted`; with the official
+Airflow chart rendered, check what our Makefile and values count on it to do. Says what it skipped and why.
 """
 
 from dataclasses import dataclass, field
@@ -13,7 +13,7 @@ import yaml
 
 from nivesh_platform import charts
 from nivesh_platform.airflow_keys import unnamed_keys
-from nivesh_platform.chart_values import ChartValuesError, check_dependency_values, pinned_dependency
+from nivesh_platform.chart_values import ChartValuesError, check_dependency_values, is_fetched, pinned_dependencies
 from nivesh_platform.cluster import ALERTS_SECRET  # optional: the Slack and SMTP connections (README)
 from nivesh_platform.pod_security import restricted_violations
 
@@ -27,21 +27,19 @@ class Report:
     problems: list[str] = field(default_factory=list)
 
 
-def fetch_official_chart(root: Path) -> str | None:
-    """`helm dependency build charts/airflow` from Chart.lock, unless fetched; None, or why it is not here."""
+def fetch_official_charts(wrapper: Path) -> str | None:
+    """`helm dependency build` of a wrapper chart from its Chart.lock, unless fetched; None, or why they are not
+    here."""
     import helm_python
 
-    wrapper = root / "charts" / "airflow"
-    dependency = pinned_dependency(wrapper)
-    if (wrapper / "charts" / f"{dependency['name']}-{dependency['version']}.tgz").exists():
+    if is_fetched(wrapper):
         return None
     try:
         helm_python.dependency_build(wrapper)
     except helm_python.HelmError as error:
         detail = " ".join(str(error).split())[:160]
-        return f"the official chart {dependency['name']} {dependency['version']} could not be fetched from " + (
-            f"{dependency['repository']} ({detail})"
-        )
+        pinned = ", ".join(f"{d['name']} {d['version']} ({d['repository']})" for d in pinned_dependencies(wrapper))
+        return f"the official charts {pinned} could not be fetched ({detail})"
     return None
 
 
@@ -129,24 +127,22 @@ def run_deploy_check(root: Path) -> Report:
         manifest = yaml.safe_load((root / manifest_path).read_text())
         report.problems += check_manifests(root, manifest_path, [manifest], own_chart=True)
         report.checked.append(manifest_path)
-    not_fetched = fetch_official_chart(root)
     for release in charts.RELEASES:
-        official = release.chart == "airflow"
-        if official and not_fetched:
+        wrapper = root / "charts" / release.chart
+        official = bool(pinned_dependencies(wrapper))
+        if official and (not_fetched := fetch_official_charts(wrapper)):
             report.skipped.append(f"values schema check and rendering of release {release.name}: {not_fetched}")
             continue
         if official:
             try:
-                report.checked.append(
-                    f"charts/airflow/values.yaml against {check_dependency_values(root / 'charts/airflow')}"
-                )
+                report.checked.append(f"charts/{release.chart}/values.yaml against {check_dependency_values(wrapper)}")
             except ChartValuesError as error:
                 report.problems.append(str(error))
                 continue
         manifests = charts.render(root, release)
         report.problems += check_manifests(root, f"release {release.name}", manifests, own_chart=not official)
         report.checked.append(f"release {release.name}: {len(manifests)} manifests rendered and valid")
-        if official:
+        if release.chart == "airflow":
             facts, problems = official_chart_problems(root, manifests)
             report.checked += facts
             report.problems += problems

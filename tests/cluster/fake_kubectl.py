@@ -5,6 +5,7 @@ as kubectl does: `port-forward` prints `Forwarding from` and relays TCP; a missi
 kubectl's own error line and exit 1, a Secret created twice too."""
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -27,7 +28,9 @@ def relay(source: socket.socket, target: socket.socket) -> None:
     except OSError:
         pass
     finally:
-        target.close()
+        # the end of one direction reaches the other side now (close() would wait for the other relay's recv)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
 
 
 def port_forward(service: str, ports: str) -> None:

@@ -5,6 +5,7 @@ real (an MLflow server with a registered model)."""
 import http.server
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ from nivesh_platform.services import free_port
 PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
 FAKE_KUBECTL = Path(__file__).parent / "fake_kubectl.py"
 AIRFLOW = chart_values("airflow")["airflow"]
+GRAFANA = chart_values("monitoring")["grafana"]
 
 
 @pytest.fixture
@@ -103,21 +105,26 @@ def test_info_says_where_alerts_go_and_how_to_send_them(kubectl_path):
     assert "Alerts: the Slack and SMTP connections of Secret nivesh-alerts" in completed.stdout
 
 
-def test_airflow_keys_are_made_once_and_kept_across_deploys(kubectl_path):
+def test_airflow_keys_and_grafana_s_login_are_made_once_and_kept_across_deploys(kubectl_path):
     command = [PLATFORM, "cluster", "secrets", "--root", str(CHARTS.parent)]
     first = subprocess.run(command, capture_output=True, text=True, env=kubectl_path)
     assert first.returncode == 0, first.stderr
     made = cluster_secrets()
+    grafana = GRAFANA["admin"]
+    login = made.pop(grafana["existingSecret"])
+    assert login[grafana["userKey"]] == "admin" and len(login[grafana["passwordKey"]]) >= 24
     names = {AIRFLOW[key.value_name]: key.data_key for key in AIRFLOW_KEYS}
     assert {name: set(data) for name, data in made.items()} == {name: {key} for name, key in names.items()}
     Fernet(made[AIRFLOW["fernetKeySecretName"]]["fernet-key"])  # a valid fernet key
     assert len({data[names[name]] for name, data in made.items()}) == 3, "three different keys"
-    assert [line.split()[0] for line in first.stdout.splitlines()] == ["created"] * 3
+    assert [line.split()[0] for line in first.stdout.splitlines()] == ["created"] * 4
+    assert login[grafana["passwordKey"]] not in first.stdout
 
+    made[grafana["existingSecret"]] = login
     again = subprocess.run(command, capture_output=True, text=True, env=kubectl_path)
     assert again.returncode == 0, again.stderr
-    assert cluster_secrets() == made, "a second make deploy replaces no key"
-    assert [line.split()[0] for line in again.stdout.splitlines()] == ["kept"] * 3
+    assert cluster_secrets() == made, "a second make deploy replaces no key and no login"
+    assert [line.split()[0] for line in again.stdout.splitlines()] == ["kept"] * 4
 
 
 def test_without_the_cluster_no_key_is_made(kubectl_path):
@@ -155,6 +162,33 @@ def answering_url():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+def test_make_dashboards_forwards_grafana_names_each_board_and_how_to_log_in_until_ctrl_c(kubectl_path, answering_url):
+    """Grafana stood in for by a server answering its health check, behind the stand-in kubectl's port-forward."""
+    kubectl_path["FAKE_CLUSTER_SERVICES"] = json.dumps({cluster.GRAFANA_SERVICE[0]: int(answering_url.split(":")[-1])})
+    port = free_port()
+    command = [PLATFORM, "cluster", "dashboards", "--port", str(port), "--root", str(CHARTS.parent)]
+    dashboards = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kubectl_path)
+    try:
+        lines = [dashboards.stdout.readline() for _ in range(5)]
+    finally:
+        dashboards.send_signal(signal.SIGINT)
+        out, err = dashboards.communicate(timeout=30)
+    assert dashboards.returncode == 0, err
+    assert lines[0].startswith(f"Grafana: http://127.0.0.1:{port}")
+    for board in sorted((CHARTS / "monitoring" / "dashboards").glob("*.json")):
+        assert f"  {json.loads(board.read_text())['title']}: http://127.0.0.1:{port}/d/{board.stem}\n" in lines
+    assert "get secret nivesh-grafana-admin -n nivesh-monitoring" in lines[3] and "Ctrl-C" in lines[4]
+    assert "stopped the port-forward to Grafana" in out
+
+
+def test_make_dashboards_without_monitoring_deployed_says_so_in_one_line(kubectl_path):
+    command = [PLATFORM, "cluster", "dashboards", "--port", str(free_port()), "--root", str(CHARTS.parent)]
+    completed = subprocess.run(command, capture_output=True, text=True, env=kubectl_path, timeout=60)
+    assert completed.returncode == 2
+    (line,) = completed.stderr.strip().splitlines()
+    assert 'services "monitoring-grafana" not found' in line and "make kind-up && make deploy" in line
 
 
 class _Answering(http.server.BaseHTTPRequestHandler):

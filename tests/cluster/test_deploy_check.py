@@ -111,17 +111,29 @@ spec:
 }
 
 
+def _fetched(tmp_path: Path, wrapper: Path, stand_in: dict[str, str]) -> None:
+    """A stand-in of one official chart where `helm dependency build` would leave it."""
+    source = tmp_path / "stand-ins" / yaml.safe_load(stand_in["Chart.yaml"])["name"]
+    for name, text in stand_in.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text(text)
+    (wrapper / "charts").mkdir(exist_ok=True)
+    helm_python.package(source, destination=wrapper / "charts")
+
+
 def _repository_with(tmp_path: Path, stand_in: dict[str, str] | None) -> Path:
-    """charts/ of this repository in a copy, with the official chart fetched (the stand-in) or not fetched."""
+    """charts/ of this repository in a copy, with the official charts fetched (the Airflow stand-in; Prometheus's
+    and Grafana's render nothing, so only our monitoring templates are checked) or not fetched."""
     root = tmp_path / "repository"
     shutil.copytree(CHARTS, root / "charts", ignore=shutil.ignore_patterns("charts"))
     if stand_in is not None:
-        source = tmp_path / "airflow"
-        for name, text in stand_in.items():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            (source / name).write_text(text)
-        (root / "charts" / "airflow" / "charts").mkdir()
-        helm_python.package(source, destination=root / "charts" / "airflow" / "charts")
+        _fetched(tmp_path, root / "charts" / "airflow", stand_in)
+        for name, version in (("prometheus", "27.19.0"), ("grafana", "8.8.2")):
+            _fetched(
+                tmp_path,
+                root / "charts" / "monitoring",
+                {"Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: {version}\n"},
+            )
     return root
 
 
@@ -137,6 +149,7 @@ def test_without_the_chart_repository_it_passes_and_says_what_it_skipped(tmp_pat
     completed = subprocess.run([PLATFORM, "deploy-check", "--root", str(root)], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
     assert "skipped: values schema check and rendering of release airflow" in completed.stdout
+    assert "skipped: values schema check and rendering of release monitoring" in completed.stdout
     assert "checked: release mlflow" in completed.stdout and "checked: release nivesh-training" in completed.stdout
     required = [PLATFORM, "deploy-check", "--root", str(root), "--require-official-chart"]
     assert subprocess.run(required, capture_output=True, text=True).returncode == 2  # what make deploy runs
@@ -146,6 +159,11 @@ def test_with_the_chart_fetched_our_values_meet_what_make_deploy_counts_on(tmp_p
     report = run_deploy_check(_repository_with(tmp_path, STAND_IN))
     assert report.problems == [] and report.skipped == []
     assert "scheduler: Deployment airflow-scheduler (make trigger/smoke use the REST API)" in report.checked
+    assert (
+        "charts/monitoring/values.yaml against prometheus 27.19.0 (ships no values schema), "
+        "grafana 8.8.2 (ships no values schema)"
+    ) in report.checked
+    assert "release monitoring: 5 manifests rendered and valid" in report.checked  # rules, boards, 3 policies
 
 
 @pytest.mark.parametrize(

@@ -62,11 +62,12 @@ def test_deploy_checks_first_and_applies_each_namespace_before_its_release(deplo
         assert "--create-namespace" not in deploy[install], "the namespace is applied, not the release's"
 
 
-def test_airflow_keys_are_made_before_the_airflow_release_and_its_training_pool_sized_after(deploy):
+def test_keys_and_logins_are_made_before_the_releases_reading_them_and_the_training_pool_sized_after(deploy):
     made = next(i for i, words in enumerate(deploy) if words[1:3] == ["cluster", "secrets"])
+    monitoring = next(i for i, words in enumerate(deploy) if "charts/monitoring" in words and "upgrade" in words)
     airflow = next(i for i, words in enumerate(deploy) if "charts/airflow" in words)
     sized = next(i for i, words in enumerate(deploy) if words[1:3] == ["cluster", "pool"])
-    assert made < airflow < sized
+    assert made < monitoring < airflow < sized
 
 
 def test_no_release_waits_on_jobs_its_own_hooks_would_run_after_the_wait(deploy):

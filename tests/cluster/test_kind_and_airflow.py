@@ -15,8 +15,8 @@ from charts import CHARTS, chart_values, kind_config
 
 import dag_files
 from nivesh_pipelines.operator import TrainingStepOperator
-from nivesh_platform import cli, cluster
-from nivesh_platform.chart_values import ChartValuesError, check_dependency_values, pinned_dependency
+from nivesh_platform import cli, cluster, cluster_cli
+from nivesh_platform.chart_values import ChartValuesError, check_dependency_values, pinned_dependencies
 
 AIRFLOW = chart_values("airflow")["airflow"]
 PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
@@ -51,6 +51,9 @@ def test_the_cluster_s_ports_clear_make_ui_s_and_macos_airplay():
     }
     assert ui_defaults == {8080, 5000, 9090, 9091}  # Airflow, MLflow, Prometheus, Pushgateway
     assert not published & (ui_defaults | {5000, 7000})
+    dashboards = typer.main.get_command(cluster_cli.cluster_app).commands["dashboards"]
+    (grafana,) = [param.default for param in dashboards.params if param.name == "port"]
+    assert grafana not in published | ui_defaults | {5000, 7000}  # make ui and make dashboards can run at once
 
 
 def test_finished_pods_stay_for_make_logs_within_a_bound_and_the_ui_reaches_the_scheduler_s_logs():
@@ -90,9 +93,18 @@ def test_airflow_values_set_what_the_dags_read():
     assert {"name": AIRFLOW["scheduler"]["serviceAccount"]["name"], "namespace": "nivesh-airflow"} in launchers
 
 
-def test_the_official_chart_is_pinned():
-    dependency = pinned_dependency(CHARTS / "airflow")
-    assert dependency == {"name": "airflow", "version": "1.22.0", "repository": "https://airflow.apache.org"}
+def test_the_official_charts_are_pinned():
+    assert pinned_dependencies(CHARTS / "airflow") == [
+        {"name": "airflow", "version": "1.22.0", "repository": "https://airflow.apache.org"}
+    ]
+    assert pinned_dependencies(CHARTS / "monitoring") == [
+        {
+            "name": "prometheus",
+            "version": "27.19.0",
+            "repository": "https://prometheus-community.github.io/helm-charts",
+        },
+        {"name": "grafana", "version": "8.8.2", "repository": "https://grafana.github.io/helm-charts"},
+    ]
 
 
 def _wrapper_with_a_fetched_chart(tmp_path: Path, documented: dict) -> Path:
@@ -154,30 +166,37 @@ def test_cluster_targets_say_how_to_install_a_missing_tool(tmp_path, target, fir
     assert f"make: {first_missing} not found: install" in completed.stderr and "https://" in completed.stderr
 
 
-def test_the_committed_lock_matches_chart_yaml_for_the_real_helm(tmp_path):
+@pytest.mark.parametrize("chart", ["airflow", "monitoring"])
+def test_the_committed_lock_matches_chart_yaml_for_the_real_helm(tmp_path, chart):
     """`helm dependency build` refuses a lock out of sync with Chart.yaml before it fetches anything."""
-    wrapper = tmp_path / "airflow"
-    shutil.copytree(CHARTS / "airflow", wrapper, ignore=shutil.ignore_patterns("charts"))
+    wrapper = tmp_path / chart
+    shutil.copytree(CHARTS / chart, wrapper, ignore=shutil.ignore_patterns("charts"))
     lock = yaml.safe_load((wrapper / "Chart.lock").read_text())
-    assert [{key: d[key] for key in ("name", "version", "repository")} for d in lock["dependencies"]] == [
-        pinned_dependency(wrapper)
-    ]
+    pinned = pinned_dependencies(wrapper)
+    assert [{key: d[key] for key in ("name", "version", "repository")} for d in lock["dependencies"]] == pinned
     try:
         helm_python.dependency_build(wrapper)
     except helm_python.HelmRepoError as error:  # no chart repository here: it got as far as fetching
         assert "out of sync" not in str(error)
-    (wrapper / "Chart.yaml").write_text((wrapper / "Chart.yaml").read_text().replace("1.22.0", "1.21.0"))
+    version = pinned[0]["version"]
+    (wrapper / "Chart.yaml").write_text((wrapper / "Chart.yaml").read_text().replace(version, f"{version}-1"))
     with pytest.raises(helm_python.HelmRepoError, match="out of sync"):
         helm_python.dependency_build(wrapper)
 
 
 def test_third_party_images_are_every_image_our_values_and_the_training_pods_name_and_nothing_else():
     completed = subprocess.run([PLATFORM, "images", "--third-party"], cwd=CHARTS.parent, capture_output=True, text=True)
-    mlflow = chart_values("mlflow")
+    mlflow, monitoring = chart_values("mlflow"), chart_values("monitoring")
+    prometheus = monitoring["prometheus"]
     named = {
         "{repository}:{tag}".format(**mlflow["server"]["image"]),
         "{repository}:{tag}".format(**mlflow["postgresql"]["image"]),
         "{registry}/{repository}:{tag}".format(**AIRFLOW["postgresql"]["image"]),
+        "{repository}:{tag}".format(**AIRFLOW["images"]["statsd"]),  # the chart's StatsD exporter
+        "{repository}:{tag}".format(**prometheus["server"]["image"]),
+        "{repository}:{tag}".format(**prometheus["configmapReload"]["prometheus"]["image"]),
+        "{repository}:{tag}".format(**prometheus["prometheus-pushgateway"]["image"]),
+        "{registry}/{repository}:{tag}".format(**monitoring["grafana"]["image"]),
     }
     sidecars = {  # what the operator adds to every training pod (its XCom sidecar), read from the DAGs' pods
         container.image
@@ -188,7 +207,6 @@ def test_third_party_images_are_every_image_our_values_and_the_training_pods_nam
         if not container.image.startswith("nivesh/")
     }
     assert sidecars and set(completed.stdout.split()) == named | sidecars
-    assert AIRFLOW["statsd"]["enabled"] is False, "its exporter image would be pulled too"
 
 
 def test_no_log_volume_that_kinds_local_path_storage_would_leave_unwritable():
