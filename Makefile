@@ -59,8 +59,9 @@ lint: $(INSTALLED) ## Ruff over every package, the DAGs and the tests
 
 # Tests run in TEST_WORKERS processes (pytest-xdist), each module whole on one (its fixtures are set up once);
 # those marked airflow, which start Airflow's scheduler and API server (make run, make ui) and run DAGs several
-# at a time, run after, one at a time: on a machine kept busy by other tests, the tasks' calls to the API server
-# time out and runs fail for that alone. `airflow dags test` runs tasks in its own process, so it runs with the rest.
+# at a time, run after the rest, in a pass of their own: its two modules side by side, each the busy machine the
+# other runs on (tested to pass so; beside the whole parallel pass, tasks' calls to the API server time out).
+# `airflow dags test` runs tasks in its own process, so it runs with the rest.
 TEST_WORKERS ?= 2
 PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
@@ -72,7 +73,7 @@ $(CLUSTER_CLIS)/helm: $(INSTALLED)
 
 test: $(INSTALLED) $(CLUSTER_CLIS)/helm lint ## What CI runs: lint, then every test, and the 30 slowest of each pass (where the time goes)
 	$(BIN)/pytest -m "not airflow" $(PARALLEL) --durations=30
-	$(BIN)/pytest -m airflow --durations=30
+	$(BIN)/pytest -m airflow $(PARALLEL) --durations=30
 
 test-fast: $(INSTALLED) $(CLUSTER_CLIS)/helm ## The quick loop: every test not marked slow
 	$(BIN)/pytest -m "not slow" $(PARALLEL)

@@ -1,5 +1,6 @@
 """`make run` for real: Airflow's components on a state dir, the master pipeline triggered and followed through the
-REST API, on a machine busy with something else (`make ui`: test_make_ui.py)."""
+REST API, on a machine busy with something else: in `make test` this module runs beside test_make_ui.py (its own
+Airflow running DAGs, a browser), one on each worker of the Airflow pass."""
 
 import os
 import re
@@ -55,9 +56,7 @@ def a_new_intent_with_few_examples(intents: Path, target: Path) -> str:
 
 
 @pytest.mark.timeout(1500)
-def test_master_pipeline_with_two_models_failing_still_promotes_the_others(
-    tmp_path, sample_data, credit_data, busy_machine
-):
+def test_master_pipeline_with_two_models_failing_still_promotes_the_others(tmp_path, sample_data, credit_data):
     without_target = tmp_path / "applications.csv"
     pd.read_csv(credit_data).drop(columns=["default"]).to_csv(without_target, index=False)
     scarce_intents = tmp_path / "intents.jsonl"
