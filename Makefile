@@ -190,7 +190,7 @@ kind-load: $(INSTALLED) ## Load every image (built by `make images`) onto the ki
 	  $(kind_load_image); \
 	done,:)
 
-deploy-check: $(INSTALLED) ## What make deploy decides, without a cluster: official chart (where reachable) and its schema, all three releases rendered, Kubernetes schemas, Pod Security
+deploy-check: $(INSTALLED) ## What make deploy decides, without a cluster: official charts (where reachable) and their schemas, every release rendered, Kubernetes schemas, Pod Security
 	$(BIN)/nivesh-platform deploy-check
 
 # The Airflow chart's migration and create-user jobs are plain Jobs in our values (useHelmHooks: false), so

@@ -294,11 +294,9 @@ def dashboards_json() -> None:
 
 @app.command()
 def check_chart_values(
-    chart_dir: Annotated[Path, typer.Argument(help="Wrapper chart with one pinned dependency.")] = Path(
-        "charts/airflow"
-    ),
+    chart_dir: Annotated[Path, typer.Argument(help="Wrapper chart pinning official charts.")] = Path("charts/airflow"),
 ) -> None:
-    """Check our values for the pinned dependency chart against that chart's values.schema.json."""
+    """Check our values for the official charts a wrapper pins against each chart's values.schema.json."""
     from nivesh_platform.chart_values import ChartValuesError, check_dependency_values
 
     try:

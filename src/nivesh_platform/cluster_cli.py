@@ -24,7 +24,7 @@ def _fail(error: Exception | str) -> typer.Exit:
 def deploy_check(
     root: Annotated[Path, typer.Option(help="The repository (charts/ under it).")] = Path("."),
     require_official_chart: Annotated[
-        bool, typer.Option(help="Fail where the official Airflow chart cannot be fetched (make deploy).")
+        bool, typer.Option(help="Fail where an official chart cannot be fetched (make deploy).")
     ] = False,
 ) -> None:
     """Everything `make deploy` decides, without a cluster; says what it checked and what it skipped."""
