@@ -2,7 +2,6 @@
 
 import logging
 import os
-import signal
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Annotated
 import typer
 
 from nivesh_platform.cluster_cli import cluster_app, deploy_check
+from nivesh_platform.interrupts import stop_cleanly_on_signals
 
 app = typer.Typer(
     help="Nivesh training platform on this machine: no cluster, no server.",
@@ -47,7 +47,7 @@ def run(
     from nivesh_platform.services import ServiceError
 
     state = _state(state_dir)
-    _stop_cleanly_on_signals()
+    stop_cleanly_on_signals()
     try:
         outcome = run_master(state, {"force": force})
     except ServiceError as error:
@@ -101,7 +101,7 @@ def ui(
     )
 
     state = _state(state_dir)
-    _stop_cleanly_on_signals()
+    stop_cleanly_on_signals()
     started = False
     # The port this UI serves: registered versions link their Airflow run under it (see EmbeddedState.environment).
     os.environ["AIRFLOW_PORT"] = str(airflow_port)
@@ -156,7 +156,7 @@ def serve(
     except Exception:  # noqa: BLE001 (MLflow: no such model, alias or store; all mean the same here)
         typer.echo(f"nivesh-platform: error: no production version of {model} in {state.root}: make run", err=True)
         raise typer.Exit(2) from None
-    _stop_cleanly_on_signals()
+    stop_cleanly_on_signals()
     try:
         url, server = start_scoring_server(state.tracking_uri, model, port, state.logs_dir / f"serve-{model}.log")
     except ServiceError as error:
@@ -305,13 +305,6 @@ def check_chart_values(
         typer.echo(f"nivesh-platform: error: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"{chart_dir}/values.yaml: every key is documented by {checked}")
-
-
-def _stop_cleanly_on_signals() -> None:
-    """Ctrl-C and `kill` (SIGTERM) both stop the Airflow and MLflow processes we started (KeyboardInterrupt
-    unwinds their context managers), even where a shell started us with SIGINT ignored."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def main() -> None:

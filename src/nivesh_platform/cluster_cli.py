@@ -121,7 +121,9 @@ def dashboards(
     """Grafana with the Nivesh boards, through a port-forward on 127.0.0.1, and how to log in; until Ctrl-C."""
     from nivesh_platform.charts import chart_values, provisioned_dashboards, release_named
     from nivesh_platform.cluster import GRAFANA_SERVICE, GRAFANA_USER, ClusterError, grafana_answers, port_forward
+    from nivesh_platform.interrupts import stop_cleanly_on_signals
 
+    stop_cleanly_on_signals()
     namespace = release_named("monitoring").namespace
     secret = chart_values(root.resolve(), "monitoring")["grafana"]["admin"]["existingSecret"]
     try:

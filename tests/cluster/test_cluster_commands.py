@@ -169,7 +169,11 @@ def test_make_dashboards_forwards_grafana_names_each_board_and_how_to_log_in_unt
     kubectl_path["FAKE_CLUSTER_SERVICES"] = json.dumps({cluster.GRAFANA_SERVICE[0]: int(answering_url.split(":")[-1])})
     port = free_port()
     command = [PLATFORM, "cluster", "dashboards", "--port", str(port), "--root", str(CHARTS.parent)]
-    dashboards = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kubectl_path)
+    # started as a shell's background job is (CI's way): with SIGINT ignored, which the command must undo
+    ignoring_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
+    dashboards = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kubectl_path, preexec_fn=ignoring_sigint
+    )
     try:
         lines = [dashboards.stdout.readline() for _ in range(5)]
     finally:
