@@ -39,14 +39,3 @@ def unnamed_keys(values: dict) -> list[str]:
 def key_secrets(values: dict) -> dict[str, AirflowKey]:
     """Secret name -> the key it holds, as our Airflow values name them."""
     return {values[key.value_name]: key for key in AIRFLOW_KEYS if values.get(key.value_name)}
-
-
-def secret_manifest(name: str, namespace: str, key: AirflowKey) -> dict:
-    """A new Secret holding a fresh value of `key`."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/part-of": "nivesh-training"}},
-        "type": "Opaque",
-        "stringData": {key.data_key: key.new_value()},
-    }

@@ -8,12 +8,12 @@ import base64
 import json
 import logging
 import os
-import secrets
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from secrets import token_urlsafe
 
 from nivesh_platform.charts import release_named
 from nivesh_platform.services import AirflowApi, free_port
@@ -135,14 +135,14 @@ def has_secret(context: str, namespace: str, name: str) -> bool:
 def create_airflow_key_secrets(context: str, airflow_values: dict) -> dict[str, bool]:
     """Each key Secret our Airflow values name, made with a fresh value where it is missing: name -> created
     (False: it existed and is kept; the manifest goes through stdin, so no key shows in a process list)."""
-    from nivesh_platform.airflow_keys import key_secrets, secret_manifest
+    from nivesh_platform.airflow_keys import key_secrets
 
     namespace = release_named("airflow").namespace
     existing = secret_names(context, namespace)
     created = {}
     for name, key in key_secrets(airflow_values).items():
         if name not in existing:
-            kubectl(context, "create", "-f", "-", stdin=json.dumps(secret_manifest(name, namespace, key)))
+            _create_secret(context, name, namespace, {key.data_key: key.new_value()})
         created[name] = name not in existing
     return created
 
@@ -154,15 +154,20 @@ def create_grafana_login_secret(context: str, monitoring_values: dict) -> tuple[
     name, namespace = admin["existingSecret"], release_named("monitoring").namespace
     if has_secret(context, namespace, name):
         return name, False
+    _create_secret(context, name, namespace, {admin["userKey"]: GRAFANA_USER, admin["passwordKey"]: token_urlsafe(24)})
+    return name, True
+
+
+def _create_secret(context: str, name: str, namespace: str, string_data: dict[str, str]) -> None:
+    """A new Secret, its manifest through kubectl's stdin: no value shows in a process list."""
     manifest = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/part-of": "nivesh-training"}},
         "type": "Opaque",
-        "stringData": {admin["userKey"]: GRAFANA_USER, admin["passwordKey"]: secrets.token_urlsafe(24)},
+        "stringData": string_data,
     }
     kubectl(context, "create", "-f", "-", stdin=json.dumps(manifest))
-    return name, True
 
 
 @contextmanager

@@ -125,7 +125,7 @@ def dashboards(
 
     stop_cleanly_on_signals()
     namespace = release_named("monitoring").namespace
-    secret = chart_values(root.resolve(), "monitoring")["grafana"]["admin"]["existingSecret"]
+    admin = chart_values(root.resolve(), "monitoring")["grafana"]["admin"]
     try:
         with port_forward(context, namespace, *GRAFANA_SERVICE, local_port=port) as url:
             grafana_answers(url)
@@ -133,9 +133,10 @@ def dashboards(
             for uid, title in provisioned_dashboards(root.resolve()).items():
                 typer.echo(f"  {title}: {url}/d/{uid}")
             typer.echo(
-                f"  login {GRAFANA_USER}; password: kubectl --context {context} get secret {secret} -n {namespace} "
-                "-o jsonpath='{.data.admin-password}' | base64 -d\nCtrl-C stops the port-forward."
+                f"  login {GRAFANA_USER}; password: kubectl --context {context} get secret {admin['existingSecret']} "
+                f"-n {namespace} -o jsonpath='{{.data.{admin['passwordKey']}}}' | base64 -d"
             )
+            typer.echo("Ctrl-C stops the port-forward.")
             while True:  # until Ctrl-C, or until the forward or Grafana is gone (then one line, exit 2)
                 time.sleep(5)
                 grafana_answers(url)
