@@ -11,6 +11,7 @@ from cron_descriptor import CasingTypeEnum, ExpressionDescriptor
 
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.names import DATA_EVENT_PATH_KEY, data_asset_name
+from nivesh_pipelines.snapshots import newest_data_file
 
 # Airflow skips scheme-specific URI checks for schemes starting with "x-": the URI only identifies the asset, it
 # names no location (the data root differs between the laptop and the cluster; the event names the file).
@@ -55,4 +56,6 @@ def published_data_path(triggering_asset_events, asset_name: str) -> str:
     return max(published)[1] if published else ""
 
 
-MACROS = {"published_data_path": published_data_path}
+# newest_snapshot: a run that neither names its data nor was started by a data event trains on the newest snapshot
+# its refresh DAG announced (refresh.py), where there is one.
+MACROS = {"published_data_path": published_data_path, "newest_snapshot": newest_data_file}

@@ -8,7 +8,7 @@ from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
 from nivesh_contract.catalog import MASTER
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.deployment import TRIGGERED_RUN_ID
-from nivesh_pipelines.assets import weekly
+from nivesh_pipelines.assets import MACROS, weekly
 from nivesh_pipelines.deadlines import deadline_alert
 from nivesh_pipelines.notify import deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
@@ -45,6 +45,7 @@ def build_master_dag(models: tuple[ModelDeclaration, ...]) -> DAG:
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
+        user_defined_macros=MACROS,  # newest_snapshot, for each model's current data
         params=_params(),
         tags=["nivesh", "training", "master"],
         deadline=deadline_alert(MASTER.deadline_minutes),

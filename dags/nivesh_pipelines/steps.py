@@ -45,12 +45,19 @@ def _param_value(each: Setting | Option) -> str:
 
 def data_path(model: ModelDeclaration) -> str:
     """The run's `data_path` param, else the path named by the newest event of the model's data asset that started
-    the run (assets.published_data_path, a DAG macro), else the declared file under the data root (Variable, default
-    /data). Every step still checks the path against the data root."""
+    the run (assets.published_data_path, a DAG macro), else the model's current data. Every step still checks the
+    path against the data root."""
     from nivesh_contract.names import data_asset_name
 
     published = f"published_data_path(triggering_asset_events, '{data_asset_name(model.name)}')"
-    return "{{ params.data_path or " + published + " or (" + DATA_ROOT + " ~ '/" + model.data_file + "') }}"
+    return "{{ params.data_path or " + published + " or " + _current_data(model) + " }}"
+
+
+def _current_data(model: ModelDeclaration) -> str:
+    """The newest announced snapshot of its refresh DAG (assets.newest_snapshot, a DAG macro), else the declared
+    file under the data root (Variable, default /data)."""
+    declared = "'" + model.data_file + "'"
+    return f"newest_snapshot({DATA_ROOT}, {declared}) or ({DATA_ROOT} ~ '/' ~ {declared})"
 
 
 def pipeline_steps(model: ModelDeclaration) -> tuple[Step, ...]:
@@ -88,9 +95,9 @@ def comparison_step(model: ModelDeclaration) -> Step:
 
 
 def _each_model_data(option: str) -> tuple[str, ...]:
-    """`--data credit_risk_scorer=/data/credit_risk/applications.csv ...`: every model's declared data file."""
-    path = "{{ " + DATA_ROOT + " }}/"
-    return tuple(part for model in MODELS for part in (option, f"{model.name}={path}{model.data_file}"))
+    """`--data credit_risk_scorer=/data/credit_risk/applications.csv ...`: every model's current data (its newest
+    snapshot, whose manifest says when it was extracted, else its declared file)."""
+    return tuple(part for model in MODELS for part in (option, f"{model.name}={{{{ {_current_data(model)} }}}}"))
 
 
 MAX_DATA_AGE, MASTER_DRIFT_SHARE = MASTER.settings

@@ -214,6 +214,42 @@ class Coverage:
     share_ratio: float = 3.0
 
 
+SNAPSHOT_FORMATS = ("parquet", "jsonl")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataSource:
+    """Where a model's training data is refreshed from: the app's PostgreSQL, through an Airflow connection.
+
+    `query` is the SQL of the model's `<name>.sql` beside its declaration, parameterised by `%(window_start)s` and
+    `%(window_end)s` (timestamps, UTC); it must order its rows fully, so that an unchanged extract hashes the same.
+    Its rows become an immutable snapshot (`format`: Parquet, or JSONL for nested values Parquet cannot hold as
+    they are, such as NER's `[start, end, label]` spans) under the model's data folder; the newest `keep_snapshots`
+    are kept, and any a production or previous version was trained on.
+    """
+
+    query_file: str
+    query: str
+    schedule: str  # cron, in UTC: some time before the model's own weekly run
+    window_days: int
+    connection: str = "postgres_default"
+    format: str = "parquet"
+    keep_snapshots: int = 8
+    chunk_rows: int = 50_000  # rows per fetch and per Parquet row group
+    timeout_s: int = 600  # the query's statement timeout
+
+    def __post_init__(self) -> None:
+        for name in ("window_days", "keep_snapshots", "chunk_rows", "timeout_s"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"source: {name} must be a whole number >= 1, got {value!r}")
+        if self.format not in SNAPSHOT_FORMATS:
+            raise ValueError(f"source: format {self.format!r}: expected one of {', '.join(SNAPSHOT_FORMATS)}")
+        missing = [name for name in ("window_start", "window_end") if f"%({name})s" not in self.query]
+        if missing:
+            raise ValueError(f"source: {self.query_file} does not use %({missing[0]})s")
+
+
 DRIFT_SHARE_HELP = "Share of drifted columns that counts as drift."
 
 
@@ -249,6 +285,7 @@ class ModelDeclaration:
     deadline_minutes: int = 60
     # The cluster's default for the DAG param `require_approval`: a person approves before production.
     approval_on_cluster: bool = False
+    source: DataSource | None = None  # refreshed from the app's database by its refresh DAG; None: files only
 
     def __post_init__(self) -> None:
         if not self.dag_id:
@@ -292,6 +329,16 @@ class ModelDeclaration:
     @property
     def gate_names(self) -> tuple[str, ...]:
         return tuple(gate.name for gate in self.gates)
+
+    @property
+    def refresh_dag_id(self) -> str:
+        """`anomaly_detector_data_refresh`: the DAG that extracts its snapshots (models with a source)."""
+        return f"{self.name}_data_refresh"
+
+    @property
+    def data_folder(self) -> str:
+        """`anomaly`: the data file's folder under the data root, where its snapshots are kept too."""
+        return self.data_file.rpartition("/")[0]
 
     @property
     def trigger_task_id(self) -> str:

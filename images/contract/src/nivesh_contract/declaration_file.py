@@ -12,6 +12,7 @@ from nivesh_contract.declaration import (
     EVALUATE_GATE,
     Coverage,
     DataCheck,
+    DataSource,
     DatePart,
     Gate,
     ModelDeclaration,
@@ -33,16 +34,18 @@ class DeclarationError(ValueError):
 def load_declaration(path: Path) -> ModelDeclaration:
     try:
         with path.open("rb") as handle:
-            return _model(tomllib.load(handle))
+            return _model(tomllib.load(handle), path.parent)
     except KeyError as exc:
         raise DeclarationError(f"{path}: missing key {exc}") from None
     except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError) as exc:
         raise DeclarationError(f"{path}: {exc}") from None
 
 
-def _model(data: dict) -> ModelDeclaration:
+def _model(data: dict, folder: Path) -> ModelDeclaration:
     data = dict(data)
+    source = data.pop("source", None)
     return ModelDeclaration(
+        source=_source(folder, **source) if source is not None else None,
         image=StepImage(**data.pop("image")),
         thresholds=tuple(_threshold(**each) for each in data.pop("thresholds")),
         promotion=Promotion(**data.pop("promotion")),
@@ -82,3 +85,10 @@ def _drift(kind: str = "table", date_parts: list[dict] = (), ignore: list[str] =
     if kind != "table" or text:
         raise ValueError(f"drift: kind {kind!r} with keys {', '.join(text) or 'none'}: expected table or text")
     return TableDrift(ignore=tuple(ignore), date_parts=tuple(DatePart(**part) for part in date_parts))
+
+
+def _source(folder: Path, query: str, **details) -> DataSource:
+    """`query = "anomaly.sql"`: a file beside the declaration, read here (the Airflow side needs no file access)."""
+    if "/" in query or not query.endswith(".sql"):
+        raise ValueError(f"source: query {query!r}: the name of a .sql file beside the declaration")
+    return DataSource(query_file=query, query=(folder / query).read_text(encoding="utf-8"), **details)
