@@ -74,8 +74,8 @@ def extract_snapshot(model_name: str, dag_run=None) -> dict:
     folder = snapshots.model_folder(_data_root(), model)
     window = snapshots.Window.ending(dag_run.run_after, model.source.window_days)
     try:
-        with PostgresHook(postgres_conn_id=model.source.connection).get_conn() as connection:
-            manifest = snapshots.extract_snapshot(connection, model, window, folder)
+        connect = PostgresHook(postgres_conn_id=model.source.connection).get_conn
+        manifest = snapshots.extract_snapshot(connect, model, window, folder)
     except snapshots.ExtractError as error:
         if error.retryable:
             raise AirflowException(str(error)) from None

@@ -14,15 +14,15 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nivesh_contract.declaration import DataSource, ModelDeclaration
+from nivesh_contract.names import SNAPSHOT_MANIFEST as MANIFEST
 
 INCOMING, SNAPSHOTS, QUARANTINE = "incoming", "snapshots", "quarantine"
-MANIFEST = "manifest.json"
 HASH_BLOCK = 1 << 20
 
 
@@ -76,15 +76,16 @@ def newest_data_file(data_root: str, data_file: str) -> str:
 # --- extraction --------------------------------------------------------------------------------------------------
 
 
-def extract_snapshot(connection, model: ModelDeclaration, window: Window, folder: Path) -> dict:
-    """Runs the model's query over `window` on `connection` (psycopg 3, read-only, server-side cursor, fetched in
-    chunks) into `folder/incoming/<id>/`; returns its manifest. Nothing is left behind when it fails."""
+def extract_snapshot(connect: Callable, model: ModelDeclaration, window: Window, folder: Path) -> dict:
+    """Runs the model's query over `window` on a connection from `connect()` (psycopg 3: the Postgres hook's
+    get_conn; read-only, a server-side cursor fetched in chunks) into `folder/incoming/<id>/`; returns its manifest.
+    Nothing is left behind when it fails."""
     source = model.source
     partial = folder / INCOMING / f".partial-{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
     partial.mkdir(parents=True)
     try:
         target = partial / data_file_name(source)
-        columns, rows = _write_rows(connection, source, window, target)
+        columns, rows = _write_rows(connect, source, window, target)
         sha256 = file_sha256(target)
         snapshot_id = f"{window.end:%Y%m%dT%H%M%SZ}-{sha256[:12]}"
         manifest = {
@@ -110,16 +111,16 @@ def extract_snapshot(connection, model: ModelDeclaration, window: Window, folder
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def _write_rows(connection, source: DataSource, window: Window, target: Path) -> tuple[list[dict], int]:
+def _write_rows(connect: Callable, source: DataSource, window: Window, target: Path) -> tuple[list[dict], int]:
     import psycopg
     from psycopg.types.numeric import FloatLoader
 
-    # NUMERIC as float: Parquet and every model read numbers as float64, not Python Decimals.
-    connection.adapters.register_loader("numeric", FloatLoader)
-    connection.read_only = True  # a query can only read, whatever its file says
     named = f"query {source.query_file}"
     try:
-        with connection.transaction(), connection.cursor() as settings:
+        with connect() as connection, connection.transaction(), connection.cursor() as settings:
+            # NUMERIC as float: Parquet and every model read numbers as float64, not Python Decimals.
+            connection.adapters.register_loader("numeric", FloatLoader)
+            settings.execute("SET TRANSACTION READ ONLY")  # a query can only read, whatever its file says
             settings.execute("SET LOCAL TIME ZONE 'UTC'")
             settings.execute(f"SET LOCAL statement_timeout = {source.timeout_s * 1000}")
             with connection.cursor(name="nivesh_snapshot") as cursor:

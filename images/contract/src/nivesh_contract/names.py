@@ -37,6 +37,9 @@ SMOKE_TEST_TAG = "nivesh.smoke_test"
 REFERENCE_SNAPSHOT = "reference/data.parquet"  # what drift checks compare new data with
 TEST_SPLIT = "evaluation/test.parquet"  # the held-out data the gates and the champion are scored on
 
+# Beside each refresh snapshot's data file: what it holds and when it was extracted (nivesh_pipelines.snapshots).
+SNAPSHOT_MANIFEST = "manifest.json"
+
 DRIFT_EXPERIMENT = "drift"
 # MLflow 3's experiment kind (its UI opens a "custom model development" experiment on its runs, not the GenAI
 # traces view).

@@ -1,21 +1,24 @@
 """Data freshness: each model's training data must have been updated within a maximum age."""
 
+import json
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 
 import fsspec
 
 from nivesh_common.data import check_data_path
 from nivesh_common.errors import BadInputError, GateFailedError
-from nivesh_contract.names import data_asset_name
+from nivesh_contract.names import SNAPSHOT_MANIFEST, data_asset_name
 
 
 def dataset_age(name: str, path: str, now: datetime) -> dict:
-    """Last modification time and age in days of one dataset (any fsspec URL that reports one)."""
+    """When one dataset was last updated and its age in days: a refresh snapshot's extraction time from the manifest
+    beside it, else the file's modification time (any fsspec URL that reports one)."""
     check_data_path(path)
     fs, fs_path = fsspec.core.url_to_fs(path)
     if not fs.exists(fs_path):
         raise BadInputError(f"{path}: {name}'s data does not exist")
-    modified = fs.modified(fs_path)
+    modified = _extracted_at(fs, fs_path) or fs.modified(fs_path)
     modified = modified if modified.tzinfo else modified.replace(tzinfo=UTC)
     return {
         "model": name,
@@ -24,6 +27,19 @@ def dataset_age(name: str, path: str, now: datetime) -> dict:
         "modified": modified.isoformat(timespec="seconds"),
         "age_days": round((now - modified).total_seconds() / 86400, 2),
     }
+
+
+def _extracted_at(fs, fs_path: str) -> datetime | None:
+    """A snapshot's `manifest.json` (nivesh_pipelines.snapshots) says when it was extracted: a copy or a restore
+    of the folder changes the file's modification time, not that."""
+    manifest = f"{PurePosixPath(fs_path).parent}/{SNAPSHOT_MANIFEST}"
+    if not fs.exists(manifest):
+        return None
+    try:
+        with fs.open(manifest, "rb") as handle:
+            return datetime.fromisoformat(json.load(handle)["extracted_at"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise BadInputError(f"{manifest}: unreadable snapshot manifest ({error})") from None
 
 
 def check_freshness(datasets: dict[str, str], max_age_days: float, now: datetime | None = None) -> dict:
