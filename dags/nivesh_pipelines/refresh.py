@@ -125,18 +125,18 @@ def quarantine_snapshot(model_name: str, ti=None) -> str:
 
 def protected_data_files(model_name: str) -> set[str]:
     """The data files the production and previous versions were trained on (their runs' `nivesh.data.source`):
-    retention keeps them. MLflow not answering fails the task before anything is deleted."""
+    retention keeps them. MLflow not answering fails the task before anything is moved or deleted."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     client = MlflowClient(Variable.get("nivesh_mlflow_tracking_uri"))
-    protected = set()
-    for alias in (PRODUCTION, PREVIOUS):
-        try:
-            version = client.get_model_version_by_alias(model_name, alias)
-        except MlflowException as error:
-            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-                continue  # no such version (yet): nothing to keep for it
-            raise
-        protected.add(client.get_run(version.run_id).data.tags.get(DATA_SOURCE_TAG, ""))
-    return protected
+    try:
+        aliases = client.get_registered_model(model_name).aliases
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return set()  # never registered: nothing was trained on a snapshot yet
+        raise
+    versions = [
+        client.get_model_version(model_name, aliases[alias]) for alias in (PRODUCTION, PREVIOUS) if alias in aliases
+    ]
+    return {client.get_run(version.run_id).data.tags.get(DATA_SOURCE_TAG, "") for version in versions}

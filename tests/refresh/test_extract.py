@@ -141,7 +141,7 @@ def test_a_query_cannot_write_and_a_type_no_snapshot_holds_is_named(source, hook
     load_table(source, writing.name, pd.DataFrame({"text": ["hi"], "intent": ["greeting"]}), RECORDED)
     with pytest.raises(snapshots.ExtractError) as refused:
         extract(hook_connection, writing, tmp_path)
-    assert str(refused.value) == 'query intent.sql: cannot execute nextval() in a read-only transaction'
+    assert str(refused.value) == "query intent.sql: cannot execute nextval() in a read-only transaction"
     (last,) = source.execute("SELECT last_value FROM nivesh_training.intent_queries_query_id_seq").fetchone()
     assert last == 1
     interval = with_query(

@@ -1,5 +1,6 @@
 """`nivesh-drift freshness` for real: file modification times against the maximum age."""
 
+import json
 import os
 import time
 
@@ -69,3 +70,17 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, argument, named):
     run = freshness("--data", argument, env=step_environment(tmp_path))
     assert run.exit_code == 2 and named in run.result["error"]
     assert len(run.error_lines) == 1
+
+
+def test_a_refresh_snapshot_is_as_old_as_its_manifest_says_not_its_file(tmp_path):
+    """A snapshot folder copied or restored yesterday still holds data extracted 45 days ago."""
+    snapshot = tmp_path / "anomaly" / "snapshots" / "20261020T020000Z-0123456789ab"
+    snapshot.mkdir(parents=True)
+    (snapshot / "data.parquet").write_text("a,b\n1,2\n")
+    extracted = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 45 * DAY))
+    (snapshot / "manifest.json").write_text(json.dumps({"extracted_at": extracted, "rows": 1}))
+    run = freshness("--data", f"anomaly_detector={snapshot / 'data.parquet'}", env=step_environment(tmp_path))
+    assert run.exit_code == 3 and run.result["datasets"][0]["age_days"] == pytest.approx(45, abs=0.01)
+    (snapshot / "manifest.json").write_text("{}")
+    run = freshness("--data", f"anomaly_detector={snapshot / 'data.parquet'}", env=step_environment(tmp_path))
+    assert run.exit_code == 2 and run.result["error"].startswith(f"{snapshot / 'manifest.json'}: unreadable snapshot")
