@@ -86,8 +86,11 @@ new-model: $(INSTALLED) ## Scaffold a working model: NAME=snake_case_name (packa
 	$(BIN)/nivesh-platform new-model $(NAME)
 	$(MAKE) --no-print-directory install
 
-bench: $(INSTALLED) bench-images ## Benchmarks: DAG parse time, launcher overhead, each model's training time and memory (credit at 10k/100k/1M rows), then bench-images
+bench: $(INSTALLED) bench-images bench-refresh ## Benchmarks: DAG parse time, launcher overhead, each model's training time and memory (credit at 10k/100k/1M rows), then bench-images and bench-refresh
 	$(BIN)/python -m nivesh_platform.bench --state-dir $(STATE_DIR)/bench
+
+bench-refresh: $(INSTALLED) ## A refresh extract of 1,000,000 transaction rows from a local PostgreSQL (Debian's postgresql) to Parquet: seconds and peak memory
+	$(BIN)/python -m nivesh_platform.refresh_bench
 
 bench-gpu: $(INSTALLED) ## On a machine with a CUDA GPU (and CUDA torch): intent fine-tuning samples/s, the project's bf16 Trainer against fp32 ones
 	$(BIN)/python -m nivesh_platform.gpu_bench
@@ -247,4 +250,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install new-model run ui serve rollback publish-data summary bench-gpu images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster dashboards smoke status logs trigger kind-down lint test test-fast bench bench-images intent-wheels clean-state clean
+.PHONY: help install new-model run ui serve rollback publish-data summary bench-gpu images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster dashboards smoke status logs trigger kind-down lint test test-fast bench bench-images bench-refresh intent-wheels clean-state clean

@@ -1,12 +1,15 @@
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from nivesh_contract.catalog import model_named
+from nivesh_platform.local_postgres import LocalPostgres, PostgresMissing, start_local_postgres
 from steps import run_step, step_environment
 from trained_registry import TrainedRegistry
 
@@ -31,6 +34,22 @@ def _mlflow_uris_put_back():
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def postgres() -> LocalPostgres:
+    """Debian's PostgreSQL under a temporary directory on a free loopback port: the app's database (`.ci/run` installs
+    it and sets NIVESH_REQUIRE_POSTGRES=1; elsewhere the tests that need it skip, saying how to install it)."""
+    try:
+        # Not under pytest's temporary root: it is private to this user, and the server runs as `postgres` here.
+        server = start_local_postgres(Path(tempfile.mkdtemp(prefix="nivesh-postgres-")))
+    except PostgresMissing as missing:
+        if os.environ.get("NIVESH_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"NIVESH_REQUIRE_POSTGRES=1 but {missing}")
+        pytest.skip(str(missing))
+    yield server
+    server.stop()
+    shutil.rmtree(server.directory, ignore_errors=True)
 
 
 @pytest.fixture

@@ -49,6 +49,8 @@ def build_refresh_dag(model: ModelDeclaration) -> DAG:
         dag_id=model.refresh_dag_id,
         description=f"Refreshes {model.name}'s training data from the app's PostgreSQL ({source.query_file}).",
         schedule=weekly(source.schedule),
+        # Paused until someone turns it on where its connection exists (make run and make ui do, with NIVESH_SOURCE_DB).
+        is_paused_upon_creation=True,
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,

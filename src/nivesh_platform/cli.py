@@ -99,6 +99,7 @@ def ui(
         local_airflow,
         mlflow_ui,
     )
+    from nivesh_platform.source_refresh import refresh_dag_ids
 
     state = _state(state_dir)
     stop_cleanly_on_signals()
@@ -110,7 +111,8 @@ def ui(
         with ExitStack() as services:
             monitoring = services.enter_context(local_monitoring(state, prometheus_port, pushgateway_port))
             started = monitoring.started
-            airflow_services = local_airflow(state, PIPELINE_DAG_IDS, airflow_port, schedules=True)
+            dag_ids = PIPELINE_DAG_IDS + refresh_dag_ids()
+            airflow_services = local_airflow(state, dag_ids, airflow_port, schedules=True)
             airflow = services.enter_context(airflow_services)
             mlflow = services.enter_context(mlflow_ui(state, mlflow_port))
             typer.echo(

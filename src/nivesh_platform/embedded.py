@@ -13,6 +13,7 @@ from nivesh_contract.declaration import ModelDeclaration
 from nivesh_platform.machine_load import LoadWatch
 from nivesh_platform.progress import Interrupted, follow_master, stop_left_runs, stop_runs
 from nivesh_platform.services import ServiceError, free_port, local_airflow, state_lock
+from nivesh_platform.source_refresh import load_state_data, refresh
 from nivesh_platform.state import EmbeddedState
 
 log = logging.getLogger(__name__)
@@ -86,11 +87,15 @@ def create_tracking_store(state: EmbeddedState) -> None:
 
 
 def run_master(state: EmbeddedState, conf: dict, port: int | None = None) -> MasterRun:
-    """Start Airflow on the state dir, trigger the master pipeline, wait for it, stop Airflow."""
+    """Start Airflow on the state dir, refresh each model's data from NIVESH_SOURCE_DB where it is set, trigger the
+    master pipeline, wait for it, stop Airflow."""
     prepare(state)
-    with local_airflow(state, PIPELINE_DAG_IDS, port or free_port()) as api:
+    refreshed = load_state_data(state)
+    dag_ids = PIPELINE_DAG_IDS + [model.refresh_dag_id for model in refreshed]
+    with local_airflow(state, dag_ids, port or free_port()) as api:
         if left := stop_left_runs(api):
             log.warning("an earlier make run did not finish; marked failed: %s", ", ".join(left))
+        refresh(api, refreshed)
         run_id = api.trigger(MASTER.dag_id, conf)
         log.info("triggered %s run %s", MASTER.dag_id, run_id)
         load = LoadWatch()

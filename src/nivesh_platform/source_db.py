@@ -23,9 +23,13 @@ TABLES = {
 }
 
 
+def connect(url: str) -> psycopg.Connection:
+    """Autocommit: each `transaction()` block commits (or rolls back) what it did, and nothing else is left open."""
+    return psycopg.connect(url, autocommit=True, connect_timeout=10)
+
+
 def create_schema(connection: psycopg.Connection) -> None:
     connection.execute(SCHEMA_FILE.read_text())
-    connection.commit()
 
 
 def load_table(
@@ -35,10 +39,9 @@ def load_table(
     columns = list(rows.columns) + (["recorded_at"] if recorded_at else [])
     quoted = ", ".join(f'"{name}"' for name in columns)
     command = f"COPY {SCHEMA}.{TABLES[model_name]} ({quoted}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.copy(command) as copy:
+    with connection.transaction(), connection.cursor() as cursor, cursor.copy(command) as copy:
         for values in rows.itertuples(index=False, name=None):
             copy.write_row([*map(_value, values), *([recorded_at] if recorded_at else [])])
-    connection.commit()
     return len(rows)
 
 
@@ -50,12 +53,12 @@ def _value(value):
     return value
 
 
-def load_sample_data(url: str, data_files: dict[str, Path]) -> list[str]:
-    """The schema, emptied, then each model's file in its table; a line per table loaded."""
-    with psycopg.connect(url, connect_timeout=10) as connection:
-        create_schema(connection)
-        connection.execute(f"TRUNCATE {', '.join(f'{SCHEMA}.{table}' for table in TABLES.values())}")
-        return [
-            f"{SCHEMA}.{TABLES[name]}: {load_table(connection, name, read_table(str(path)))} rows from {path.name}"
-            for name, path in data_files.items()
-        ]
+def fill_if_empty(connection: psycopg.Connection, model_name: str, path: Path) -> str:
+    """The model's table filled from `path` if it has no rows, in one transaction: a file that does not fit the table
+    (a missing column, a null where the app has none) loads nothing. A table with rows is the app's data: left as it
+    is. A line saying which."""
+    table = f"{SCHEMA}.{TABLES[model_name]}"
+    (present,) = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
+    if present:
+        return f"{table} has {present} rows: refreshed from them as they are ({path.name} not loaded)"
+    return f"{table}: {load_table(connection, model_name, read_table(str(path)))} rows from {path}"

@@ -9,6 +9,8 @@ import nivesh_pipelines
 from nivesh_contract.catalog import MODELS
 
 DAGS_FOLDER = Path(nivesh_pipelines.__file__).resolve().parents[1]
+# The app's PostgreSQL (a URL), where the refresh DAGs extract each model's data from: their Airflow connection.
+SOURCE_DB_VARIABLE = "NIVESH_SOURCE_DB"
 
 
 def local_parallelism() -> int:
@@ -55,6 +57,7 @@ class EmbeddedState:
     def environment(self, base: dict[str, str]) -> dict[str, str]:
         """`base` plus what Airflow (SQLite metadata DB, launcher local) and the steps need."""
         venv_bin = str(Path(sys.executable).parent)
+        base = base | _source_connections(base)
         return base | {
             "PATH": f"{venv_bin}:{base.get('PATH', '')}",
             "AIRFLOW_HOME": str(self.airflow_home),
@@ -78,3 +81,10 @@ class EmbeddedState:
             "AIRFLOW_VAR_NIVESH_AIRFLOW_BASE_URL": f"http://127.0.0.1:{base.get('AIRFLOW_PORT') or 8080}",
             "MLFLOW_TRACKING_URI": self.tracking_uri,
         }
+
+
+def _source_connections(base: dict[str, str]) -> dict[str, str]:
+    """NIVESH_SOURCE_DB as the Airflow connection each declared source names (`postgres_default`)."""
+    url = base.get(SOURCE_DB_VARIABLE, "")
+    connections = {model.source.connection for model in MODELS if model.source}
+    return {f"AIRFLOW_CONN_{connection.upper()}": url for connection in connections} if url else {}

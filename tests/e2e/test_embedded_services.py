@@ -15,15 +15,18 @@ import pytest
 from mlflow import MlflowClient
 
 from embedded_state import PLATFORM, state_with_data, wait_for_line
+from nivesh_contract.catalog import model_named
 from scoring import ANSWERS, REQUESTS, answers_of_the_scoring_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 MASTER = "master_training_pipeline"
 
 
-def run_platform(*args: str, timeout_s: float) -> subprocess.CompletedProcess:
+def run_platform(*args: str, timeout_s: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`nivesh-platform ...`; on timeout it gets SIGTERM, so that it stops the Airflow it started."""
-    process = subprocess.Popen([PLATFORM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [PLATFORM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or dict(os.environ)
+    )
     try:
         stdout, stderr = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -56,7 +59,12 @@ def a_new_intent_with_few_examples(intents: Path, target: Path) -> str:
 
 
 @pytest.mark.timeout(1500)
-def test_master_pipeline_with_two_models_failing_still_promotes_the_others(tmp_path, sample_data, credit_data):
+def test_master_pipeline_with_two_models_failing_still_promotes_the_others(
+    tmp_path, sample_data, credit_data, postgres
+):
+    """With the app's database (NIVESH_SOURCE_DB, empty): make run loads each data file into its table, each model's
+    refresh DAG announces a snapshot of it, and the master's model DAGs train on those; a file that does not fit its
+    table (credit without its target) and a snapshot validate refuses (intent) leave their model on its file."""
     without_target = tmp_path / "applications.csv"
     pd.read_csv(credit_data).drop(columns=["default"]).to_csv(without_target, index=False)
     scarce_intents = tmp_path / "intents.jsonl"
@@ -66,9 +74,15 @@ def test_master_pipeline_with_two_models_failing_still_promotes_the_others(tmp_p
     )
     orphan = left_by_an_earlier_make_run(state)
 
-    completed = run_platform("run", "--state-dir", str(state.root), timeout_s=1200)
+    completed = run_platform(
+        "run", "--state-dir", str(state.root), timeout_s=1200, env=dict(os.environ, NIVESH_SOURCE_DB=postgres.url)
+    )
 
     assert completed.returncode == 1, completed.stderr[-3000:]
+    assert postgres.password not in completed.stdout + completed.stderr
+    assert 'credit_risk_scorer: its data does not fit its table (null value in column "default"' in completed.stderr
+    assert "intent_classifier_data_refresh: failed, nothing announced" in completed.stderr
+    assert len(list((state.data_dir / "intent" / "quarantine").iterdir())) == 1
     assert f"an earlier make run did not finish; marked failed: {MASTER} run {orphan}" in completed.stderr
     with sqlite3.connect(state.airflow_home / "airflow.db") as db:
         (left_state,) = db.execute("SELECT state FROM dag_run WHERE run_id = ?", (orphan,)).fetchone()
@@ -99,7 +113,13 @@ def test_master_pipeline_with_two_models_failing_still_promotes_the_others(tmp_p
 
     client = MlflowClient(state.tracking_uri)
     for model in ("anomaly_detector", "financial_ner", "spending_predictor"):
-        assert int(client.get_model_version_by_alias(model, "production").version) == 1, model
+        production = client.get_model_version_by_alias(model, "production")
+        assert int(production.version) == 1, model
+        # trained on the snapshot its refresh DAG announced, not on the file it was loaded from
+        (snapshot,) = (state.data_dir / model_named(model).data_folder / "snapshots").iterdir()
+        trained_on = client.get_run(production.run_id).data.tags["nivesh.data.source"]
+        assert trained_on.startswith(str(snapshot)), (model, trained_on)
+        assert f"{model}_data_refresh: announced {trained_on} (" in completed.stderr
     for model in ("credit_risk_scorer", "intent_classifier"):
         assert not client.search_registered_models(f"name = '{model}'"), model
     for model in ("anomaly_detector", "financial_ner", "spending_predictor"):

@@ -145,3 +145,39 @@ def test_the_makefile_queries_need_only_python(query, expected):
 def test_an_unknown_query_says_which_there_are():
     answered = subprocess.run([sys.executable, "-m", "nivesh_contract", "models"], capture_output=True, text=True)
     assert answered.returncode == 1 and "directories|step-images|image-version" in answered.stderr
+
+
+SOURCE = '[source]\nquery = "toy.sql"\nschedule = "0 4 * * 2"\nwindow_days = 30\n'
+TOY_QUERY = "SELECT x FROM t WHERE recorded_at >= %(window_start)s AND recorded_at < %(window_end)s ORDER BY x"
+
+
+def test_a_source_reads_its_query_beside_the_declaration_and_keeps_eight_snapshots(tmp_path):
+    (tmp_path / "toy.sql").write_text(TOY_QUERY)
+    model = load_declaration(declared(tmp_path, MINIMAL + SOURCE))
+    assert model.source.query == TOY_QUERY and model.source.keep_snapshots == 8 and model.source.format == "parquet"
+    assert model.refresh_dag_id == "toy_model_data_refresh" and model.data_folder == "toy"
+    assert load_declaration(declared(tmp_path, MINIMAL)).source is None
+
+
+@pytest.mark.parametrize(
+    ("change", "query", "message"),
+    [
+        (
+            lambda text: text,
+            "SELECT x FROM t WHERE recorded_at < %(window_end)s",
+            "toy.sql does not use %(window_start)s",
+        ),
+        (lambda text: text.replace("window_days = 30", "window_days = 0"), TOY_QUERY, "window_days must be a whole"),
+        (lambda text: text + "keep_snapshots = 2.5\n", TOY_QUERY, "keep_snapshots must be a whole number"),
+        (lambda text: text + 'format = "csv"\n', TOY_QUERY, "format 'csv': expected one of parquet, jsonl"),
+        (lambda text: text.replace('"toy.sql"', '"../toy.sql"'), TOY_QUERY, "the name of a .sql file beside"),
+        (lambda text: text.replace('"toy.sql"', '"other.sql"'), TOY_QUERY, "No such file or directory"),
+    ],
+    ids=["no window start", "no window", "fractional count", "unknown format", "a path", "no such file"],
+)
+def test_a_broken_source_is_one_error_naming_the_file(tmp_path, change, query, message):
+    (tmp_path / "toy.sql").write_text(query)
+    path = declared(tmp_path, MINIMAL + change(SOURCE))
+    with pytest.raises(DeclarationError) as raised:
+        load_declaration(path)
+    assert str(raised.value).startswith(f"{path}: ") and message in str(raised.value)
