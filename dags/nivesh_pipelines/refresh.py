@@ -21,16 +21,10 @@ from nivesh_pipelines.assets import data_asset, weekly
 from nivesh_pipelines.notify import deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
 from nivesh_pipelines.pipeline import DEFAULT_ARGS, option_param
-from nivesh_pipelines.steps import Step, flags
+from nivesh_pipelines.steps import EXTRACT, PUBLISH, QUARANTINE, VALIDATE, Step, flags
 
 log = logging.getLogger(__name__)
 
-EXTRACT, VALIDATE, PUBLISH, QUARANTINE = (
-    "extract_snapshot",
-    "validate_snapshot",
-    "publish_snapshot",
-    "quarantine_snapshot",
-)
 EXTRACTED = "{{ ti.xcom_pull(task_ids='" + EXTRACT + "')['path'] }}"
 
 
@@ -99,11 +93,11 @@ def publish_snapshot(model_name: str, ti=None, outlet_events=None) -> dict:
     model = model_named(model_name)
     extracted = _extracted(ti)
     folder = snapshots.model_folder(_data_root(), model)
-    protected = protected_data_files(model.name)  # before anything moves: MLflow not answering moves nothing
+    in_service = data_sources_in_service(model.name)  # before anything moves: MLflow not answering moves nothing
     snapshot = snapshots.move(folder, extracted["snapshot"], snapshots.SNAPSHOTS)
     path = str(snapshot / extracted["file"])
     outlet_events[data_asset(model)].extra = {DATA_EVENT_PATH_KEY: path}
-    deleted = snapshots.prune(folder, model.source.keep_snapshots, protected)
+    deleted = snapshots.prune(folder, model.source.keep_snapshots, in_service)
     log.info("announced %s; deleted older snapshots: %s", path, ", ".join(deleted) or "none")
     return {"path": path, "rows": extracted["rows"], "sha256": extracted["sha256"], "deleted": deleted}
 
@@ -125,7 +119,7 @@ def quarantine_snapshot(model_name: str, ti=None) -> str:
     return str(kept)
 
 
-def protected_data_files(model_name: str) -> set[str]:
+def data_sources_in_service(model_name: str) -> set[str]:
     """The data files the production and previous versions were trained on (their runs' `nivesh.data.source`):
     retention keeps them. MLflow not answering fails the task before anything is moved or deleted."""
     from mlflow import MlflowClient

@@ -294,14 +294,14 @@ def move(folder: Path, snapshot_id: str, to: str) -> Path:
     return target
 
 
-def prune(folder: Path, keep: int, protected: set[str]) -> list[str]:
-    """Deletes the announced snapshots older than the newest `keep`, except those whose data file is in `protected`
-    (the data a production or previous version was trained on: its `nivesh.data.source` tag); the ids deleted."""
+def prune(folder: Path, keep: int, trained_on: set[str]) -> list[str]:
+    """Deletes the announced snapshots older than the newest `keep`, except any a production or previous version was
+    trained on: `trained_on` holds their runs' `nivesh.data.source` tags, matched by snapshot id (the data root is
+    mounted at another path in the pods than where this runs); the ids deleted."""
     snapshots = announced(folder)
     deleted = []
     for snapshot in snapshots[: max(len(snapshots) - keep, 0)]:
-        manifest = read_manifest(snapshot)
-        if str(snapshot / manifest["file"]) in protected:
+        if any(f"/{SNAPSHOTS}/{snapshot.name}/" in source for source in trained_on):
             continue
         shutil.rmtree(snapshot)
         deleted.append(snapshot.name)

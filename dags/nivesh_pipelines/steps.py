@@ -15,6 +15,13 @@ PRODUCTION_VERSION = "{{ ti.xcom_pull(task_ids='deploy_to_production')['producti
 DEPLOY = "deploy_to_production"
 DRIFT_CHECK = "check_drift"
 TRAINING_DECISION = "train_or_skip"
+# The refresh DAG's tasks (refresh.py): named here, where `make run` reads them without importing Airflow.
+EXTRACT, VALIDATE, PUBLISH, QUARANTINE = (
+    "extract_snapshot",
+    "validate_snapshot",
+    "publish_snapshot",
+    "quarantine_snapshot",
+)
 ALL_MODELS = "all"  # the `nivesh.ai/model` label of the master pipeline's pods
 DATA_ROOT = "var.value.get('nivesh_data_root', '/data')"
 

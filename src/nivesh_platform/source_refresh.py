@@ -12,7 +12,7 @@ import os
 from nivesh_common.logs import redacted
 from nivesh_contract.catalog import MODELS
 from nivesh_contract.declaration import ModelDeclaration
-from nivesh_pipelines.refresh import PUBLISH
+from nivesh_pipelines.steps import PUBLISH
 from nivesh_platform.services import AirflowApi
 from nivesh_platform.state import SOURCE_DB_VARIABLE, EmbeddedState
 

@@ -179,7 +179,8 @@ def test_retention_keeps_the_newest_and_what_production_was_trained_on(tmp_path)
     assert snapshots.newest_data_file(str(tmp_path.parent), f"{tmp_path.name}/whatever.csv") == str(
         kept[-1] / "data.parquet"
     )
-    production = {str(kept[1] / "data.parquet")}
+    # production was trained on the second, in a pod that mounts the data root elsewhere
+    production = {f"/data/anomaly/snapshots/{kept[1].name}/data.parquet"}
     assert snapshots.prune(tmp_path, 2, production) == [kept[0].name, kept[2].name]
     assert sorted(path.name for path in (tmp_path / snapshots.SNAPSHOTS).iterdir()) == [
         kept[1].name,
@@ -187,3 +188,30 @@ def test_retention_keeps_the_newest_and_what_production_was_trained_on(tmp_path)
         kept[4].name,
     ]
     assert anomaly.source.keep_snapshots == 8  # the default a model's declaration may change
+
+
+def test_the_versions_in_service_are_those_holding_production_and_previous(tmp_path, monkeypatch):
+    from mlflow import MlflowClient
+
+    from nivesh_pipelines.refresh import data_sources_in_service
+    from steps import empty_store
+
+    store = tmp_path / "mlflow.db"
+    store.write_bytes(empty_store().read_bytes())
+    uri = f"sqlite:///{store}"
+    monkeypatch.setenv("AIRFLOW_VAR_NIVESH_MLFLOW_TRACKING_URI", uri)
+    assert data_sources_in_service("anomaly_detector") == set()  # never registered
+    client = MlflowClient(uri)
+    client.create_registered_model("anomaly_detector")
+    experiment = client.create_experiment("nivesh/anomaly_detector")
+    for week in range(3):
+        run = client.create_run(
+            experiment, tags={"nivesh.data.source": f"/data/anomaly/snapshots/week{week}/data.parquet"}
+        )
+        client.create_model_version("anomaly_detector", f"runs:/{run.info.run_id}/model", run.info.run_id)
+    client.set_registered_model_alias("anomaly_detector", "previous", "2")
+    client.set_registered_model_alias("anomaly_detector", "production", "3")
+    assert data_sources_in_service("anomaly_detector") == {
+        "/data/anomaly/snapshots/week1/data.parquet",
+        "/data/anomaly/snapshots/week2/data.parquet",
+    }
