@@ -140,7 +140,11 @@ def _parse(path: str, raw: bytes) -> pd.DataFrame:
             raise BadInputError(f"{path}: unreadable Parquet file: {exc}") from None
         _refuse_duplicate_columns(path, names, "the schema")
         try:
-            return pd.read_parquet(io.BytesIO(raw))
+            # Read and converted on this thread, Arrow's thread pools never started: with them, a step that exits at
+            # once (bad input) was once aborted at interpreter exit ("terminate called without an active exception",
+            # exit -6, so retried; apache/arrow#34314).
+            table = pq.read_table(io.BytesIO(raw), use_threads=False, pre_buffer=False)
+            return table.to_pandas(use_threads=False)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for corrupt files
             raise BadInputError(f"{path}: unreadable Parquet file: {exc}") from None
     try:
