@@ -54,7 +54,15 @@ def data_file_name(source: DataSource) -> str:
 
 
 def read_manifest(snapshot: Path) -> dict:
-    return json.loads((snapshot / MANIFEST).read_text())
+    """A snapshot's manifest; one line naming the file where it is not one (edited by hand, cut short)."""
+    path = snapshot / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+        datetime.fromisoformat(manifest["extracted_at"])
+        str(manifest["file"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: unreadable snapshot manifest ({type(error).__name__}: {error})") from None
+    return manifest
 
 
 def announced(folder: Path) -> list[Path]:

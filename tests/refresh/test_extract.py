@@ -173,7 +173,7 @@ def test_retention_keeps_the_newest_and_what_production_was_trained_on(tmp_path)
         snapshot = tmp_path / snapshots.SNAPSHOTS / f"2026110{day}T020000Z-{day:012d}"
         snapshot.mkdir(parents=True)
         (snapshot / "data.parquet").write_bytes(b"PAR1")
-        manifest = {"file": "data.parquet", "sha256": str(day), "extracted_at": f"2026-11-0{day}T02:00:00+00:00"}
+        manifest = {"file": "data.parquet", "sha256": str(day), "extracted_at": f"2026-11-0{day + 1}T02:00:00+00:00"}
         (snapshot / "manifest.json").write_text(json.dumps(manifest))
         kept.append(snapshot)
     assert snapshots.newest_data_file(str(tmp_path.parent), f"{tmp_path.name}/whatever.csv") == str(
@@ -215,3 +215,14 @@ def test_the_versions_in_service_are_those_holding_production_and_previous(tmp_p
         "/data/anomaly/snapshots/week1/data.parquet",
         "/data/anomaly/snapshots/week2/data.parquet",
     }
+
+
+def test_a_broken_manifest_is_named_rather_than_skipped(tmp_path):
+    """Runs that name no data take the newest snapshot: one whose manifest was cut short stops them with its file
+    named, rather than training on an older one unnoticed."""
+    snapshot = tmp_path / "anomaly" / snapshots.SNAPSHOTS / "20261201T020000Z-0123456789ab"
+    snapshot.mkdir(parents=True)
+    (snapshot / "manifest.json").write_text('{"file": "data.parquet", "extracted_at": "2026-12-01T02:')
+    with pytest.raises(ValueError) as broken:
+        snapshots.newest_data_file(str(tmp_path), "anomaly/transactions.csv")
+    assert str(broken.value).startswith(f"{snapshot / 'manifest.json'}: unreadable snapshot manifest (JSONDecodeError")
