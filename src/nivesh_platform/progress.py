@@ -119,8 +119,13 @@ class Interrupted(Exception):
 
 def stop_runs(api: AirflowApi, run_id: str) -> list[str]:
     """Mark the master run and the model runs it triggered failed where still unfinished; what was marked."""
+    return mark_unfinished_failed(api, [(MASTER.dag_id, run_id), *_triggered_runs(api, run_id, skip={}).items()])
+
+
+def mark_unfinished_failed(api: AirflowApi, runs: list[tuple[str, str]]) -> list[str]:
+    """Each (DAG id, run id) still queued or running marked failed; what was marked."""
     stopped = []
-    for dag_id, dag_run_id in [(MASTER.dag_id, run_id), *_triggered_runs(api, run_id, skip={}).items()]:
+    for dag_id, dag_run_id in runs:
         if api.run_state(dag_id, dag_run_id) in ("queued", "running"):
             api.call("PATCH", f"/dags/{dag_id}/dagRuns/{dag_run_id}", json={"state": "failed"})
             stopped.append(f"{dag_id} run {dag_run_id}")

@@ -13,6 +13,7 @@ from nivesh_common.logs import redacted
 from nivesh_contract.catalog import MODELS
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_pipelines.steps import PUBLISH
+from nivesh_platform.progress import Interrupted, mark_unfinished_failed
 from nivesh_platform.services import AirflowApi
 from nivesh_platform.state import SOURCE_DB_VARIABLE, EmbeddedState
 
@@ -66,17 +67,25 @@ def _first_line(error: Exception) -> str:
 
 def refresh(api: AirflowApi, models: list[ModelDeclaration]) -> None:
     """Each model's refresh DAG, all at once, waited for; one line each. A refused snapshot fails its run and is
-    quarantined: that model trains on its newest earlier snapshot, or its file."""
+    quarantined: that model trains on its newest earlier snapshot, or its file. Ctrl-C marks the runs still going
+    failed (Interrupted), as it does the master's."""
     runs = {model: api.trigger(model.refresh_dag_id) for model in models}
-    for model, run_id in runs.items():
-        state = api.wait_for_run(model.refresh_dag_id, run_id, REFRESH_TIMEOUT_S)
-        if api.task_states(model.refresh_dag_id, run_id).get(PUBLISH) == "success":
-            published = api.xcom(model.refresh_dag_id, run_id, PUBLISH)
-            log.info("%s: announced %s (%s rows)", model.refresh_dag_id, published["path"], published["rows"])
-        elif state == "success":
-            log.info("%s: unchanged since its newest snapshot, nothing announced", model.refresh_dag_id)
-        else:
-            log.warning("%s: %s, nothing announced (its notification says why)", model.refresh_dag_id, state)
+    try:
+        for model, run_id in runs.items():
+            _say_outcome(api, model, run_id, api.wait_for_run(model.refresh_dag_id, run_id, REFRESH_TIMEOUT_S))
+    except KeyboardInterrupt:
+        pairs = [(model.refresh_dag_id, run_id) for model, run_id in runs.items()]
+        raise Interrupted(mark_unfinished_failed(api, pairs)) from None
+
+
+def _say_outcome(api: AirflowApi, model: ModelDeclaration, run_id: str, state: str) -> None:
+    if api.task_states(model.refresh_dag_id, run_id).get(PUBLISH) == "success":
+        published = api.xcom(model.refresh_dag_id, run_id, PUBLISH)
+        log.info("%s: announced %s (%s rows)", model.refresh_dag_id, published["path"], published["rows"])
+    elif state == "success":
+        log.info("%s: unchanged since its newest snapshot, nothing announced", model.refresh_dag_id)
+    else:
+        log.warning("%s: %s, nothing announced (its notification says why)", model.refresh_dag_id, state)
 
 
 def refresh_dag_ids() -> list[str]:

@@ -2,16 +2,23 @@
 one line it says where it cannot (no variable, no answer, a file that does not fit its table). The whole path, with
 the refresh DAGs and the master training on their snapshots: tests/e2e/test_embedded_services.py."""
 
+import _thread
+import json
 import logging
+import signal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pandas as pd
 import pytest
 
 from embedded_state import state_with_data
-from nivesh_contract.catalog import MODELS
-from nivesh_platform.services import free_port
+from nivesh_contract.catalog import MODELS, model_named
+from nivesh_platform.progress import Interrupted
+from nivesh_platform.services import AirflowApi, free_port
 from nivesh_platform.source_db import SCHEMA, TABLES
-from nivesh_platform.source_refresh import load_state_data, refresh_dag_ids
+from nivesh_platform.source_refresh import load_state_data, refresh, refresh_dag_ids
 
 
 @pytest.fixture
@@ -54,3 +61,54 @@ def test_empty_tables_are_filled_a_table_with_rows_is_left_and_a_misfit_file_loa
     }
     assert counts["credit_risk_scorer"] == 0 and counts["intent_classifier"] == 1 and counts["anomaly_detector"] > 100
     assert refresh_dag_ids() == [model.refresh_dag_id for model in MODELS]
+
+
+class RefreshingAirflow(BaseHTTPRequestHandler):
+    """Airflow's REST API as `make run` sees it while the refresh DAGs run (stood in for: a Ctrl-C at this moment
+    in a real Airflow cannot be timed): every triggered run stays running; each PATCH is kept."""
+
+    patched: ClassVar[list[tuple[str, dict]]] = []
+
+    def do_POST(self):
+        if self.path == "/auth/token":
+            return self._answer(201, {"access_token": "t"})
+        self._answer(200, {"dag_run_id": f"manual__{self.path.split('/')[4]}"})
+
+    def do_GET(self):
+        if self.path.endswith("/taskInstances"):
+            return self._answer(200, {"task_instances": [{"task_id": "extract_snapshot", "state": "running"}]})
+        self._answer(200, {"state": "running"})
+
+    def do_PATCH(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        RefreshingAirflow.patched.append((self.path, body))
+        self._answer(200, body)
+
+    def _answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_ctrl_c_while_the_refresh_dags_run_marks_them_failed():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RefreshingAirflow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as make run sets it (interrupts.py)
+    threading.Timer(1.0, _thread.interrupt_main).start()
+    try:
+        with pytest.raises(Interrupted) as stopped:
+            refresh(AirflowApi(f"http://127.0.0.1:{server.server_port}"), [model_named("anomaly_detector")])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        server.shutdown()
+    run = "manual__anomaly_detector_data_refresh"
+    assert str(stopped.value) == f"interrupted; marked failed: anomaly_detector_data_refresh run {run}"
+    assert RefreshingAirflow.patched == [
+        (f"/api/v2/dags/anomaly_detector_data_refresh/dagRuns/{run}", {"state": "failed"})
+    ]
