@@ -20,7 +20,9 @@ def _pods() -> list[tuple[str, dict]]:
             f"{dag.dag_id}.{task.task_id}",
             ApiClient().sanitize_for_serialization(task.build_pod_request_obj(dry_run=True)),
         )
-        for dag in dag_files.dagbag().dags.values()
+        # by DAG id: each pytest-xdist worker must list the same tests, and Airflow collects the DAGs of a file
+        # holding several (data_refresh.py) in no fixed order
+        for _, dag in sorted(dag_files.dagbag().dags.items())
         for task in dag.tasks
         if isinstance(task, TrainingStepOperator)
     ]
