@@ -28,7 +28,7 @@ def load_state_data(state: EmbeddedState) -> list[ModelDeclaration]:
     import psycopg
 
     from nivesh_common.errors import BadInputError
-    from nivesh_platform.source_db import connect, create_schema, fill_if_empty
+    from nivesh_platform.source_db import SCHEMA_FILE, TABLES, connect, create_schema, fill_if_empty
 
     url = os.environ.get(SOURCE_DB_VARIABLE, "")
     if not url:
@@ -39,6 +39,9 @@ def load_state_data(state: EmbeddedState) -> list[ModelDeclaration]:
         with connect(url) as connection:
             create_schema(connection)
             for model in (model for model in MODELS if model.source):
+                if model.name not in TABLES:
+                    log.warning("%s: no table of its own in %s: it trains on its file", model.name, SCHEMA_FILE.name)
+                    continue
                 try:
                     log.info(
                         "%s: %s", model.name, fill_if_empty(connection, model.name, state.data_dir / model.data_file)
