@@ -249,7 +249,8 @@ def registry_rows(context: str) -> list[dict]:
     from nivesh_platform.summary import registry_rows as rows_of
 
     with mlflow_tracking(context) as url:
-        return rows_of(MlflowClient(url), MODELS)
+        # Registry named too: MLFLOW_REGISTRY_URI in the caller's environment would send registry reads elsewhere.
+        return rows_of(MlflowClient(url, url), MODELS)
 
 
 def training_slots(nodes: dict) -> int:

@@ -73,7 +73,7 @@ def test_smoke_reads_the_cluster_registry_through_a_port_forward_with_the_mlflow
 ):
     url, server = start_mlflow_server(tmp_path)
     try:
-        client = MlflowClient(url)
+        client = MlflowClient(url, url)
         experiment = client.create_experiment("smoke")
         run = client.create_run(experiment)
         model = MODELS[0].name

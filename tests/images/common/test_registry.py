@@ -56,11 +56,16 @@ def toy(declaration_file):
 
 @pytest.fixture
 def client(tmp_path):
+    """MLflow in this process pointed at the test's store, and put back afterwards: a registry URI left set sends a
+    later test's registry calls in the same worker to this store (it once failed the cluster smoke test)."""
+    uris = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     mlflow.set_experiment("toy")
-    return MlflowClient(uri, uri)
+    yield MlflowClient(uri, uri)
+    mlflow.set_tracking_uri(uris[0])
+    mlflow.set_registry_uri(uris[1])
 
 
 def trained_run(score: float, gate_passed: bool = True, model: str = NAME, tags: dict[str, str] | None = None) -> str:
