@@ -117,9 +117,19 @@ class Interrupted(Exception):
         self.stopped = stopped
 
 
+STOPPING_S = 30
+STILL_WORKING = {"queued", "running"}
+
+
 def stop_runs(api: AirflowApi, run_id: str) -> list[str]:
-    """Mark the master run and the model runs it triggered failed where still unfinished; what was marked."""
-    return mark_unfinished_failed(api, [(MASTER.dag_id, run_id), *_triggered_runs(api, run_id, skip={}).items()])
+    """Mark the master run and the model runs it triggered failed where still unfinished; what was marked. A trigger
+    task already running may start its model's run just after (seen on a busy machine): once the master's tasks
+    have stopped (at most STOPPING_S), the runs they triggered are looked up and marked once more."""
+    stopped = mark_unfinished_failed(api, [(MASTER.dag_id, run_id), *_triggered_runs(api, run_id, skip={}).items()])
+    deadline = time.monotonic() + STOPPING_S
+    while time.monotonic() < deadline and STILL_WORKING & set(api.task_states(MASTER.dag_id, run_id).values()):
+        time.sleep(1)
+    return stopped + mark_unfinished_failed(api, list(_triggered_runs(api, run_id, skip={}).items()))
 
 
 def mark_unfinished_failed(api: AirflowApi, runs: list[tuple[str, str]]) -> list[str]:
