@@ -2,17 +2,17 @@
 answers come late; a real frozen Airflow cannot be made on demand) is waited for, and one that stays frozen gives
 one line, never a traceback."""
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
+from json_stand_in import JsonHandler
 from nivesh_platform.services import AirflowApi, NotAnswering
 
 
-class FreezingAirflow(BaseHTTPRequestHandler):
+class FreezingAirflow(JsonHandler):
     """Answers /auth/token and GET /api/v2/dags/<id>; the first `late` GETs come `delay_s` late."""
 
     late = 0
@@ -36,17 +36,6 @@ class FreezingAirflow(BaseHTTPRequestHandler):
             FreezingAirflow.unavailable -= 1
             return self._answer(503, {"detail": "busy"})
         self._answer(200, {"dag_id": self.path.rsplit("/", 1)[-1], "is_paused": False})
-
-    def _answer(self, status: int, body: dict) -> None:
-        encoded = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(encoded)))
-        self.end_headers()
-        self.wfile.write(encoded)
-
-    def log_message(self, *args):  # quiet
-        pass
 
 
 class QuietServer(ThreadingHTTPServer):

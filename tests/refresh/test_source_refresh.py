@@ -7,13 +7,14 @@ import json
 import logging
 import signal
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import ClassVar
 
 import pandas as pd
 import pytest
 
 from embedded_state import state_with_data
+from json_stand_in import JsonHandler
 from nivesh_contract.catalog import MODELS, model_named
 from nivesh_platform.progress import Interrupted
 from nivesh_platform.services import AirflowApi, free_port
@@ -64,7 +65,7 @@ def test_empty_tables_are_filled_a_table_with_rows_is_left_and_a_misfit_file_loa
     assert refresh_dag_ids() == [model.refresh_dag_id for model in sourced]
 
 
-class RefreshingAirflow(BaseHTTPRequestHandler):
+class RefreshingAirflow(JsonHandler):
     """Airflow's REST API as `make run` sees it while the refresh DAGs run (stood in for: a Ctrl-C at this moment
     in a real Airflow cannot be timed): every triggered run stays running; each PATCH is kept."""
 
@@ -84,17 +85,6 @@ class RefreshingAirflow(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         RefreshingAirflow.patched.append((self.path, body))
         self._answer(200, body)
-
-    def _answer(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 def test_ctrl_c_while_the_refresh_dags_run_marks_them_failed():
