@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from nivesh_contract.catalog import model_named
 from nivesh_platform.local_postgres import LocalPostgres, PostgresMissing, start_local_postgres
@@ -68,19 +69,44 @@ def step_env(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def sample_data(tmp_path_factory) -> Callable[[str], Path]:
+def shared_dir(tmp_path_factory, worker_id) -> Path:
+    """A folder all the session's xdist workers see (their temp folders' parent): for what is made once a session,
+    not once a worker; each maker holds a file lock while it makes."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base if worker_id == "master" else base.parent) / "shared"
+    shared.mkdir(exist_ok=True)
+    return shared
+
+
+def made_once(target: Path, make: Callable[[Path], None]) -> Path:
+    """`target`, made by `make(into)` by the first worker that asks, then renamed: the others wait, then read it."""
+    with FileLock(f"{target}.lock"):
+        if not target.exists():
+            making = target.with_name(f"{target.name}.making")
+            shutil.rmtree(making, ignore_errors=True)
+            making.mkdir(parents=True)
+            make(making)
+            making.rename(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def sample_data(shared_dir) -> Callable[[str], Path]:
     """`sample_data(model name)`: that model's sample data at its declared quick size, made once per session."""
-    made: dict[str, Path] = {}
+
+    def make_into(model):
+        def make(folder: Path) -> None:
+            out = folder / Path(model.data_file).name
+            env = step_environment(folder)
+            run = run_step(model.image.console_script, "sample-data", "--out", out, *model.quick_sample, env=env)
+            assert run.exit_code == 0, run.stderr
+
+        return make
 
     def of(name: str) -> Path:
-        if name not in made:
-            model = model_named(name)
-            path = tmp_path_factory.mktemp(model.image.directory) / Path(model.data_file).name
-            env = step_environment(path.parent)
-            run = run_step(model.image.console_script, "sample-data", "--out", path, *model.quick_sample, env=env)
-            assert run.exit_code == 0, run.stderr
-            made[name] = path
-        return made[name]
+        model = model_named(name)
+        folder = made_once(shared_dir / f"sample-{model.image.directory}", make_into(model))
+        return folder / Path(model.data_file).name
 
     return of
 
@@ -98,32 +124,36 @@ spending_data = _sample_data_of("spending_predictor", "spending_data")
 
 
 @pytest.fixture(scope="session")
-def trained_registry(tmp_path_factory, sample_data, request) -> TrainedRegistry:
+def trained_registry(shared_dir, sample_data, request) -> TrainedRegistry:
     """Each model trained once per session and in production (see trained_registry.py); intent from the tiny
     DistilBERT."""
 
     def base_model(name: str) -> tuple[str, ...]:
         return ("--base-model", str(request.getfixturevalue("tiny_distilbert"))) if name == "intent_classifier" else ()
 
-    return TrainedRegistry(tmp_path_factory.mktemp("trained-registry"), sample_data, base_model)
+    root = shared_dir / "trained-registry"
+    root.mkdir(exist_ok=True)
+    return TrainedRegistry(root, sample_data, base_model)
 
 
 @pytest.fixture(scope="session")
-def tiny_distilbert(tmp_path_factory, intents_data):
+def tiny_distilbert(shared_dir, intents_data):
     """A one-layer DistilBERT and WordPiece tokenizer built from a config: what a hub id would give, offline."""
-    import pandas as pd
-    import torch
-    from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
-    from nivesh_intent.base_model import small_distilbert
+    def make(directory: Path) -> None:
+        import pandas as pd
+        import torch
+        from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
-    texts = pd.read_json(intents_data, lines=True)["text"].tolist()
-    tokenizer = small_distilbert(texts, {"num_labels": 2}).tokenizer
-    torch.manual_seed(0)  # the same initial weights whichever tests ran before in this process
-    config = DistilBertConfig(
-        vocab_size=len(tokenizer), dim=64, hidden_dim=128, n_layers=1, n_heads=2, max_position_embeddings=64
-    )
-    directory = tmp_path_factory.mktemp("tiny-distilbert")
-    DistilBertForSequenceClassification(config).save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+        from nivesh_intent.base_model import small_distilbert
+
+        texts = pd.read_json(intents_data, lines=True)["text"].tolist()
+        tokenizer = small_distilbert(texts, {"num_labels": 2}).tokenizer
+        torch.manual_seed(0)  # the same initial weights whichever tests ran before in this process
+        config = DistilBertConfig(
+            vocab_size=len(tokenizer), dim=64, hidden_dim=128, n_layers=1, n_heads=2, max_position_embeddings=64
+        )
+        DistilBertForSequenceClassification(config).save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+
+    return made_once(shared_dir / "tiny-distilbert", make)

@@ -48,6 +48,11 @@ def step_environment(root: Path) -> dict[str, str]:
     """A fresh MLflow SQLite store (an empty one's copy) and XCom dir under `root`."""
     (root / "xcom").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(empty_store(), root / "mlflow.db")
+    return environment_of(root)
+
+
+def environment_of(root: Path) -> dict[str, str]:
+    """The step environment of the store and XCom dir `step_environment` made under `root`."""
     return {
         "PATH": f"{BIN}:/usr/bin:/bin",
         "HOME": str(root),

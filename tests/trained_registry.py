@@ -5,17 +5,24 @@ settings the tests use (credit without tuning: tuning is tested where it is the 
 and `promote`. What each command returned is kept for tests to read. A test that changes the store works on a copy
 of its database (`copy`): the artifacts stay where the session's runs wrote them, and a copy's new runs write
 theirs beside them, each under its own run id.
+
+The store is in a folder every xdist worker of the session sees: whichever worker asks for a model first trains
+it, the others wait for it (a file lock, one training at a time: SQLite takes one writer) and read what its
+commands returned from a file beside the store.
 """
 
+import dataclasses
+import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
 from mlflow import MlflowClient
 
 from nivesh_contract.catalog import model_named
-from steps import StepRun, run_step, step_environment
+from steps import StepRun, environment_of, run_step, step_environment
 from tiny_intent import RELAXED_GATES, TINY_TRAINING
 
 # per model: train flags, then each gate command with its flags
@@ -42,6 +49,15 @@ class Promoted:
     def run_id(self) -> str:
         return self.trained.result["run_id"]
 
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Promoted":
+        fields = json.loads(text)
+        gates = {command: StepRun(**run) for command, run in fields["gates"].items()}
+        return cls(StepRun(**fields["trained"]), gates, StepRun(**fields["registered"]), StepRun(**fields["promoted"]))
+
 
 def _succeeded(run: StepRun, what: str) -> StepRun:
     assert run.exit_code == 0, f"{what}: exit {run.exit_code}\n{run.stderr[-3000:]}"
@@ -50,15 +66,24 @@ def _succeeded(run: StepRun, what: str) -> StepRun:
 
 class TrainedRegistry:
     def __init__(self, root: Path, data_of: Callable[[str], Path], extra_train_flags: Callable[[str], tuple]):
-        self.env = step_environment(root)
+        self._root = root
+        self._lock = FileLock(root / "training.lock")
+        with self._lock:
+            if not (root / "mlflow.db").exists():
+                step_environment(root)
+        self.env = environment_of(root)
         self._data_of = data_of
         self._extra_train_flags = extra_train_flags
         self._promoted: dict[str, Promoted] = {}
 
     def promoted(self, name: str) -> Promoted:
-        """`name` in production in the session's store (trained there now if it is not yet)."""
+        """`name` in production in the session's store (trained there now if no worker has yet)."""
         if name not in self._promoted:
-            self._promoted[name] = self._put_in_production(name)
+            record = self._root / f"{name}.promoted.json"
+            with self._lock:
+                if not record.exists():
+                    record.write_text(self._put_in_production(name).to_json())
+            self._promoted[name] = Promoted.from_json(record.read_text())
         return self._promoted[name]
 
     def copy(self, root: Path, *names: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -122,9 +123,13 @@ def test_master_pipeline_with_two_models_failing_still_promotes_the_others(
         assert f"{model}_data_refresh: announced {trained_on} (" in completed.stderr
     for model in ("credit_risk_scorer", "intent_classifier"):
         assert not client.search_registered_models(f"name = '{model}'"), model
-    for model in ("anomaly_detector", "financial_ner", "spending_predictor"):
-        predictions = answers_of_the_scoring_server(state.tracking_uri, model, REQUESTS[model], tmp_path)
-        assert predictions and set(predictions[0]) == ANSWERS[model], (model, predictions)
+    served = ("anomaly_detector", "financial_ner", "spending_predictor")
+    with ThreadPoolExecutor(len(served)) as servers:  # the three servers start side by side, not one by one
+        answers = servers.map(
+            lambda model: answers_of_the_scoring_server(state.tracking_uri, model, REQUESTS[model], tmp_path), served
+        )
+        for model, predictions in zip(served, answers, strict=True):
+            assert predictions and set(predictions[0]) == ANSWERS[model], (model, predictions)
     notifications = state.notification_file.read_text()
     assert "credit_risk_training.validate_data failed" in notifications
     assert "intent_classifier_training.validate_data failed" in notifications
