@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from nivesh_common.registry_lock import ACQUIRED_AT_TAG, STALE_AFTER_S, Registry
 from nivesh_contract.declaration import Promotion, at_least
 from nivesh_contract.declaration_file import load_declaration
 from nivesh_contract.names import MODEL_TAG, MODEL_URI_TAG
+from registry_state import client_for, mlflow_pointed_at
+from steps import empty_store
 
 NAME = "toy_model"
 TOY_DECLARATION = """
@@ -58,14 +61,26 @@ def toy(declaration_file):
 def client(tmp_path):
     """MLflow in this process pointed at the test's store, and put back afterwards: a registry URI left set sends a
     later test's registry calls in the same worker to this store (it once failed the cluster smoke test)."""
-    uris = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    mlflow.set_experiment("toy")
-    yield MlflowClient(uri, uri)
-    mlflow.set_tracking_uri(uris[0])
-    mlflow.set_registry_uri(uris[1])
+    with mlflow_pointed_at(uri):
+        mlflow.set_experiment("toy")
+        yield MlflowClient(uri, uri)
+
+
+def test_a_store_mlflow_was_pointed_at_for_a_while_leaves_later_clients_on_theirs(tmp_path, monkeypatch):
+    """A client given its URI writes there afterwards, not to the working directory's store (a registry URI once
+    "put back" to the resolved default sent later tests' registrations to ./mlflow.db)."""
+    monkeypatch.chdir(tmp_path)
+    first, second = (tmp_path / "first.db", tmp_path / "second.db")
+    for database in (first, second):
+        shutil.copyfile(empty_store(), database)
+    with mlflow_pointed_at(f"sqlite:///{first}"):
+        pass
+    MlflowClient(f"sqlite:///{second}").create_registered_model("later")
+    assert not (tmp_path / "mlflow.db").exists()
+    assert [
+        model.name for model in client_for({"MLFLOW_TRACKING_URI": f"sqlite:///{second}"}).search_registered_models()
+    ] == ["later"]
 
 
 def trained_run(score: float, gate_passed: bool = True, model: str = NAME, tags: dict[str, str] | None = None) -> str:

@@ -15,7 +15,7 @@ import pytest
 from mlflow.models import infer_signature
 
 from nivesh_common.tracking import log_python_model
-from registry_state import aliases, client_for
+from registry_state import aliases, client_for, mlflow_pointed_at
 from steps import run_step
 
 SCRIPT, MODEL = "nivesh-anomaly", "anomaly_detector"
@@ -41,13 +41,9 @@ mlflow.models.set_model(Scorer())
 @pytest.fixture
 def store(step_env, tmp_path):
     """The step's store, and MLflow in this process pointed at it (put back afterwards) to log the test's models."""
-    uris = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(step_env["MLFLOW_TRACKING_URI"])
-    mlflow.set_registry_uri(step_env["MLFLOW_TRACKING_URI"])
-    mlflow.set_experiment(experiment_id=mlflow.create_experiment("models", str(tmp_path / "artifacts")))
-    yield step_env
-    mlflow.set_tracking_uri(uris[0])
-    mlflow.set_registry_uri(uris[1])
+    with mlflow_pointed_at(step_env["MLFLOW_TRACKING_URI"]):
+        mlflow.set_experiment(experiment_id=mlflow.create_experiment("models", str(tmp_path / "artifacts")))
+        yield step_env
 
 
 def registered(tmp_path: Path, column: str = "score", value: object = 0.5, imports: str = "", **log_model_args) -> int:
