@@ -29,6 +29,12 @@ AIRFLOW_UI, MLFLOW_UI = "http://127.0.0.1:30080", "http://127.0.0.1:30500"
 AIRFLOW_LOGIN = ("admin", "admin")  # charts/airflow/values.yaml createUserJob: this local cluster only
 MLFLOW_AUTH_SECRET = "mlflow-auth"
 ALERTS_SECRET = "nivesh-alerts"
+# What `make deploy` and the README show to put in that Secret. Slack: the webhook's token, no host (a host replaces
+# hooks.slack.com/services, path and all); SMTP: its sender, from_email, which the SMTP notifier requires.
+ALERT_CONNECTION_EXAMPLES = {
+    "AIRFLOW_CONN_SLACK_WEBHOOK": "slackwebhook://:T000%2FB000%2FXXXX@",
+    "AIRFLOW_CONN_SMTP_DEFAULT": "smtp://user:password@smtp.example.com:587?from_email=nivesh%40example.com",
+}
 FORWARD_TIMEOUT_S = 30
 PARSE_TIMEOUT_S = 300
 

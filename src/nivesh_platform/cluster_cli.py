@@ -216,11 +216,12 @@ def _reach_text(context: str) -> str:
 
 
 def _no_alerts_text(secret: str) -> str:
+    from nivesh_platform.cluster import ALERT_CONNECTION_EXAMPLES
+
+    literals = "".join(f" \\\n    --from-literal={name}='{uri}'" for name, uri in ALERT_CONNECTION_EXAMPLES.items())
     return (
         f"Alerts: none configured (no Secret {secret}): notifications go to the task logs only. To send them:\n"
-        f"  kubectl -n nivesh-airflow create secret generic {secret} \\\n"
-        "    --from-literal=AIRFLOW_CONN_SLACK_WEBHOOK='slackwebhook://:T000%2FB000%2FXXXX@hooks.slack.com' \\\n"
-        "    --from-literal=AIRFLOW_CONN_SMTP_DEFAULT='smtp://user:password@smtp.example.com:587'\n"
+        f"  kubectl -n nivesh-airflow create secret generic {secret}{literals}\n"
         "  kubectl -n nivesh-airflow rollout restart statefulset,deployment"
     )
 

@@ -5,16 +5,20 @@ import http.server
 import json
 import socket
 import threading
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 import structlog
 from aiosmtpd.controller import Controller
+from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.sdk.execution_time.callback_supervisor import execute_callback
 
 from nivesh_contract.catalog import model_named
 from nivesh_pipelines.notify import deliver
 from nivesh_pipelines.pipeline import build_training_dag
+from nivesh_platform.cluster import ALERT_CONNECTION_EXAMPLES
 
 log = structlog.get_logger()
 
@@ -107,6 +111,19 @@ def test_without_connections_the_log_and_the_file(tmp_path, monkeypatch):
     assert deliver("[nivesh] y", "y: failed at step validate_data", {}) == ["log"]
     text = notifications.read_text()
     assert "[nivesh] x\nx: promoted v1" in text and "y: failed at step validate_data" in text
+
+
+def test_the_alert_connections_we_document_reach_slack_s_webhook_url_and_name_a_sender(monkeypatch):
+    """What `make deploy` and the README tell users to put in Secret nivesh-alerts, read as Airflow reads it."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name, uri in ALERT_CONNECTION_EXAMPLES.items():
+        assert f"--from-literal={name}='{uri}'" in readme, name
+        monkeypatch.setenv(name, uri)
+    assert SlackWebhookHook(slack_webhook_conn_id="slack_webhook").get_conn().url == (
+        "https://hooks.slack.com/services/T000/B000/XXXX"
+    )
+    smtp = SmtpHook.get_connection("smtp_default")
+    assert (smtp.host, smtp.port, smtp.extra_dejson["from_email"]) == ("smtp.example.com", 587, "nivesh@example.com")
 
 
 def test_unreachable_webhook_fails_loudly(monkeypatch):
