@@ -175,11 +175,15 @@ kind-up: $(INSTALLED) ## Create the kind cluster (control plane, CPU worker, GPU
 	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --config $(STATE_DIR)/kind-config.yaml --wait 180s
 	$(KUBECTL) get nodes -L nvidia.com/gpu.present
 
-# Through an archive (`docker save`, `kind load image-archive`), not `kind load docker-image`, which fails on images
-# under Docker's containerd image store, the default of Docker 29 and Docker Desktop ("ctr: content digest ... not
-# found"). One archive at a time, deleted after loading.
+# Through an archive of the host's platform only (`docker save --platform`, `kind load image-archive`): under
+# Docker's containerd image store, the default of Docker 29 and Docker Desktop, a plain save (what `kind load
+# docker-image` does) writes a pulled image's whole multi-platform index while only the host's blobs were pulled,
+# and the node's import fails ("ctr: content digest ... not found", kind#3795). A Docker whose save has no
+# --platform (before 28) has no such store either: a plain save there. One archive at a time, deleted after loading.
 kind_load_image = echo "kind load image-archive $$image"; archive=$(STATE_DIR)/kind-load.tar; \
-	  docker save --output $$archive $$image && kind load image-archive --name $(KIND_CLUSTER) $$archive; \
+	  platform=$$(docker image inspect --format '{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}' $$image); \
+	  only_ours=$$(docker save --help 2>/dev/null | grep -q -- --platform && echo "--platform $$platform"); \
+	  docker save $$only_ours --output $$archive $$image && kind load image-archive --name $(KIND_CLUSTER) $$archive; \
 	  loaded=$$?; rm -f $$archive; test $$loaded = 0 || exit 1
 
 kind-load: $(INSTALLED) ## Load every image (built by `make images`) onto the kind nodes (THIRD_PARTY=1: also pull and load what the charts pull)

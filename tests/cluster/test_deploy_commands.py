@@ -101,17 +101,29 @@ def test_make_trigger_passes_the_conf_as_one_argument():
     assert option(command, "--conf") == '{"force": true}'
 
 
+# A Docker whose `save --help` lists --platform (28 and later) or not; `save` writes the archive it is given.
 FAKE_DOCKER = """#!/bin/sh
 echo "docker $*" >> "$CALLS"
-if [ "$1 $2" = "image inspect" ]; then exit 0; fi
-if [ "$1" = save ]; then echo "layers of $4" > "$3"; fi
+if [ "$1 $2" = "image inspect" ]; then echo linux/arm64/v8; exit 0; fi
+if [ "$1 $2" = "save --help" ]; then echo "$SAVE_HELP"; exit 0; fi
+if [ "$1" = save ]; then
+  while [ "$1" != --output ]; do shift; done
+  echo "layers of $3" > "$2"
+fi
 """
 FAKE_KIND = """#!/bin/sh
 echo "kind $* ($(cat "$5" 2>/dev/null || echo no archive))" >> "$CALLS"
 """
+SAVE_HELPS = {
+    "Docker 29": "  -o, --output string     Write to a file\n      --platform strings  Save only the given platform(s)",
+    "Docker 20.10": "  -o, --output string   Write to a file, instead of STDOUT",
+}
 
 
-def test_kind_load_goes_through_an_image_archive_that_works_with_the_containerd_image_store(tmp_path):
+@pytest.mark.parametrize("docker", SAVE_HELPS)
+def test_kind_load_goes_through_an_archive_of_the_host_s_platform_that_the_containerd_image_store_can_load(
+    tmp_path, docker
+):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, script in (("docker", FAKE_DOCKER), ("kind", FAKE_KIND)):
@@ -119,13 +131,18 @@ def test_kind_load_goes_through_an_image_archive_that_works_with_the_containerd_
         (bin_dir / name).chmod(0o755)
     calls = tmp_path / "calls"
     environment = os.environ | {"PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls)}
+    environment["SAVE_HELP"] = SAVE_HELPS[docker]
     state = tmp_path / "state"
     command = ["make", "--no-print-directory", "--old-file=.venv/.installed", "kind-load", f"STATE_DIR={state}"]
     command.append(f"BIN={Path(PLATFORM).parent}")  # this environment's (a copy of the repository has no .venv)
     completed = subprocess.run(command, cwd=CHARTS.parent, env=environment, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
-    loads = [line for line in calls.read_text().splitlines() if line.startswith("kind ")]
+    called = calls.read_text().splitlines()
+    loads = [line for line in called if line.startswith("kind ")]
     images = subprocess.run([PLATFORM, "images"], capture_output=True, text=True, check=True).stdout.split()
     archive = state / "kind-load.tar"
     assert loads == [f"kind load image-archive --name nivesh {archive} (layers of {image})" for image in images]
+    saves = [line for line in called if line.startswith("docker save --") and "--help" not in line]
+    only_ours = "--platform linux/arm64/v8 " if docker == "Docker 29" else ""
+    assert saves == [f"docker save {only_ours}--output {archive} {image}" for image in images]
     assert not archive.exists(), "each archive is deleted once loaded"
