@@ -159,6 +159,8 @@ def smoke(
     ] = True,
 ) -> None:
     """Trigger the master pipeline, wait for it, and check every model has a production version in MLflow."""
+    import httpx
+
     from nivesh_contract.catalog import MASTER
     from nivesh_platform.cluster import ClusterError, registry_rows, wait_for
     from nivesh_platform.cluster import trigger as trigger_dag
@@ -174,6 +176,9 @@ def smoke(
         rows = registry_rows(context)
     except (ClusterError, ServiceError) as error:
         raise _fail(error) from None
+    except httpx.HTTPError as error:  # a refused or dropped connection: the port-forward or the API server went away
+        lost = f"lost the connection to Airflow's API server ({type(error).__name__}: {error})"
+        raise _fail(f"{lost}; a run it started goes on: make status, make ui-cluster") from None
     typer.echo(format_rows(rows))
     missing = [row["model"] for row in rows if row["production"] is None]
     typer.echo(f"{MASTER.dag_id} run {run_id}: {state} after {time.monotonic() - started:.0f} s")

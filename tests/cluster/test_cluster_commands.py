@@ -67,6 +67,18 @@ def test_without_airflow_deployed_the_port_forward_says_so(kubectl_path):
     assert 'services "airflow-api-server" not found' in line and "make deploy" in line
 
 
+def test_smoke_that_loses_airflow_s_api_server_says_so_in_one_line(kubectl_path, monkeypatch):
+    """The port-forward is up, but nothing answers behind it: its connection drops, as when the API server's pod
+    restarts or the forward dies during the hour smoke waits."""
+    monkeypatch.setenv("FAKE_CLUSTER_SERVICES", json.dumps({cluster.AIRFLOW_SERVICE[0]: free_port()}))
+    completed = subprocess.run([PLATFORM, "cluster", "smoke"], capture_output=True, text=True, env=dict(os.environ))
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-3000:]
+    (line,) = completed.stderr.strip().splitlines()
+    assert line.startswith("nivesh-platform: error: lost the connection to Airflow's API server (") and (
+        "make status, make ui-cluster" in line
+    )
+
+
 @pytest.mark.slow  # a real MLflow server: ~15-30 s
 def test_smoke_reads_the_cluster_registry_through_a_port_forward_with_the_mlflow_login(
     kubectl_path, tmp_path, monkeypatch
