@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import mlflow
 import pytest
@@ -17,11 +18,13 @@ from charts import CHARTS, chart_values
 from cryptography.fernet import Fernet
 from mlflow import MlflowClient
 
+from json_stand_in import JsonHandler
 from mlflow_server import start_mlflow_server
 from nivesh_contract.catalog import MODELS
 from nivesh_contract.names import PRODUCTION
 from nivesh_platform import cluster
 from nivesh_platform.airflow_keys import AIRFLOW_KEYS
+from nivesh_platform.embedded import PIPELINE_DAG_IDS
 from nivesh_platform.services import free_port
 
 PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
@@ -77,6 +80,64 @@ def test_smoke_that_loses_airflow_s_api_server_says_so_in_one_line(kubectl_path,
     assert line.startswith("nivesh-platform: error: lost the connection to Airflow's API server (") and (
         "make status, make ui-cluster" in line
     )
+
+
+class _JustDeployedAirflow(JsonHandler):
+    """Airflow's API right after `make deploy`: a DAG is unknown (404) until `unparsed` GETs have been answered."""
+
+    unparsed = 0
+    triggered: ClassVar[list[tuple[str, dict]]] = []
+
+    def _body(self) -> dict:
+        return json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+
+    def do_POST(self):
+        body = self._body()
+        if self.path == "/auth/token":
+            return self._answer(201, {"access_token": "t"})
+        _JustDeployedAirflow.triggered.append((self.path, body))
+        self._answer(200, {"dag_run_id": "manual__2026-12-07"})
+
+    def do_GET(self):
+        if _JustDeployedAirflow.unparsed > 0:
+            _JustDeployedAirflow.unparsed -= 1
+            return self._answer(404, {"detail": "DAG not found"})
+        self._answer(200, {"dag_id": self.path.rsplit("/", 1)[-1], "is_paused": True})
+
+    def do_PATCH(self):
+        self._answer(200, {"is_paused": self._body()["is_paused"]})
+
+
+@pytest.fixture
+def just_deployed(kubectl_path, monkeypatch):
+    _JustDeployedAirflow.triggered = []
+    server = http.server.HTTPServer(("127.0.0.1", 0), _JustDeployedAirflow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("FAKE_CLUSTER_SERVICES", json.dumps({cluster.AIRFLOW_SERVICE[0]: server.server_port}))
+    yield dict(os.environ)
+    server.shutdown()
+
+
+def test_trigger_right_after_deploy_waits_for_the_dags_to_be_parsed(just_deployed):
+    _JustDeployedAirflow.unparsed = len(PIPELINE_DAG_IDS)  # a whole round of lookups finds none
+    command = [PLATFORM, "cluster", "trigger", "credit_risk_training", "--conf", '{"force": true}']
+    completed = subprocess.run(command, capture_output=True, text=True, env=just_deployed)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "waiting for Airflow to parse master_training_pipeline" in completed.stderr
+    assert "triggered credit_risk_training run manual__2026-12-07" in completed.stdout
+    assert _JustDeployedAirflow.triggered == [
+        ("/api/v2/dags/credit_risk_training/dagRuns", {"logical_date": None, "conf": {"force": True}})
+    ]
+
+
+def test_trigger_where_the_dags_never_appear_says_where_to_look_in_one_line(just_deployed):
+    _JustDeployedAirflow.unparsed = 10_000
+    command = [PLATFORM, "cluster", "trigger", "credit_risk_training", "--parse-timeout", "1"]
+    completed = subprocess.run(command, capture_output=True, text=True, env=just_deployed)
+    assert completed.returncode == 2 and not _JustDeployedAirflow.triggered
+    (line,) = [line for line in completed.stderr.splitlines() if "error" in line]
+    assert "Airflow has not parsed master_training_pipeline" in line and "after 1 s" in line
+    assert "kubectl -n nivesh-airflow logs deployment/airflow-dag-processor" in line
 
 
 @pytest.mark.slow  # a real MLflow server: ~15-30 s
