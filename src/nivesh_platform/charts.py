@@ -66,7 +66,9 @@ def render(root: Path, release: Release, values: dict | None = None) -> list[dic
 
     chart = helm_python.Chart.load(root / "charts" / release.chart)
     manifests = chart.render(values, name=release.name, namespace=release.namespace)
-    return [doc for text in manifests.values() for doc in yaml.safe_load_all(text) if doc]
+    # NOTES.txt is what `helm install` prints, not an object (the SDK renders it with the templates)
+    texts = [text for path, text in manifests.items() if not path.endswith("/NOTES.txt")]
+    return [doc for text in texts for doc in yaml.safe_load_all(text) if doc]
 
 
 def validate(manifest: dict, version: str) -> None:

@@ -26,11 +26,14 @@ def deploy_check(
     require_official_chart: Annotated[
         bool, typer.Option(help="Fail where an official chart cannot be fetched (make deploy).")
     ] = False,
+    helm: Annotated[str, typer.Option(help="The Helm CLI to lint and render each release with.")] = "helm",
 ) -> None:
     """Everything `make deploy` decides, without a cluster; says what it checked and what it skipped."""
+    import shutil
+
     from nivesh_platform.deploy_check import run_deploy_check
 
-    report = run_deploy_check(root.resolve())
+    report = run_deploy_check(root.resolve(), shutil.which(helm))
     for line in report.checked:
         typer.echo(f"checked: {line}")
     for line in report.skipped:

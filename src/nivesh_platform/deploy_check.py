@@ -3,9 +3,11 @@
 Fetch the official charts our wrapper charts pin (Airflow's; Prometheus's and Grafana's: where their repositories
 answer), check our values against their schemas, render every release, validate every manifest against the kind
 cluster's Kubernetes version and every pod of our charts against Pod Security `restricted`; with the official
-Airflow chart rendered, check what our Makefile and values count on it to do. Says what it skipped and why.
+Airflow chart rendered, check what our Makefile and values count on it to do; then the same releases through the
+Helm CLI `make deploy` runs (`helm lint --strict`, `helm template`). Says what it skipped and why.
 """
 
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,8 +118,31 @@ def _scheduler_environment_problems(root: Path, scheduler: dict) -> list[str]:
     return problems
 
 
-def run_deploy_check(root: Path) -> Report:
+def helm_cli_problems(helm: str, root: Path, release: charts.Release, rendered: list[dict]) -> list[str]:
+    """`helm lint --strict` and `helm template` of the release through the Helm CLI: it must pass, and render the
+    objects the SDK rendered (the SDK is Helm's Go library; the CLI is what `make deploy` installs with)."""
+    chart, where = str(root / "charts" / release.chart), f"release {release.name}"
+    namespace = ["--namespace", release.namespace]
+    lint = subprocess.run([helm, "lint", "--strict", chart, *namespace], capture_output=True, text=True)
+    if lint.returncode:
+        findings = [line for line in lint.stdout.splitlines() if line.startswith(("[WARNING]", "[ERROR]"))]
+        return [f"{where}: helm lint --strict: {'; '.join(findings or [lint.stderr.strip()])[:400]}"]
+    template = subprocess.run([helm, "template", release.name, chart, *namespace], capture_output=True, text=True)
+    if template.returncode:
+        return [f"{where}: helm template: {' '.join(template.stderr.split())[-300:]}"]
+    objects = {(m["kind"], m["metadata"]["name"]) for m in yaml.safe_load_all(template.stdout) if m}
+    expected = {(m["kind"], m["metadata"]["name"]) for m in rendered}
+    if objects != expected:
+        differ = sorted(f"{kind} {name}" for kind, name in objects ^ expected)
+        return [f"{where}: the Helm CLI and the SDK render different objects: {', '.join(differ)[:300]}"]
+    return []
+
+
+def run_deploy_check(root: Path, helm: str | None = None) -> Report:
+    """`helm`: the Helm CLI to check each release with too (None: that check is skipped, said so)."""
     report = Report()
+    if helm is None:
+        report.skipped.append("helm lint and helm template through the Helm CLI: none found (make deploy needs one)")
     if unnamed := unnamed_keys(charts.chart_values(root, "airflow")["airflow"]):
         report.problems.append(
             f"charts/airflow/values.yaml: {', '.join(unnamed)} unset: the chart would make those keys itself "
@@ -142,6 +167,11 @@ def run_deploy_check(root: Path) -> Report:
         manifests = charts.render(root, release)
         report.problems += check_manifests(root, f"release {release.name}", manifests, own_chart=not official)
         report.checked.append(f"release {release.name}: {len(manifests)} manifests rendered and valid")
+        if helm is not None:
+            cli_problems = helm_cli_problems(helm, root, release, manifests)
+            report.problems += cli_problems
+            if not cli_problems:
+                report.checked.append(f"release {release.name}: helm lint --strict and helm template ({helm}) agree")
         if release.chart == "airflow":
             facts, problems = official_chart_problems(root, manifests)
             report.checked += facts

@@ -19,9 +19,11 @@ import pytest
 import yaml
 from charts import CHARTS
 
+from nivesh_platform.charts import RELEASES
 from nivesh_platform.deploy_check import run_deploy_check
 
 PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
+HELM = Path(sys.prefix) / "cluster-clis" / "helm"  # the real Helm CLI (make test extracts it)
 STAND_IN = {
     "Chart.yaml": "apiVersion: v2\nname: airflow\nversion: 1.22.0\n",
     "values.schema.json": '{"type": "object"}',
@@ -156,14 +158,27 @@ def test_without_the_chart_repository_it_passes_and_says_what_it_skipped(tmp_pat
 
 
 def test_with_the_chart_fetched_our_values_meet_what_make_deploy_counts_on(tmp_path):
-    report = run_deploy_check(_repository_with(tmp_path, STAND_IN))
+    report = run_deploy_check(_repository_with(tmp_path, STAND_IN), str(HELM))
     assert report.problems == [] and report.skipped == []
+    for release in RELEASES:  # the real Helm CLI, which make deploy installs with, agrees with the SDK
+        assert f"release {release.name}: helm lint --strict and helm template ({HELM}) agree" in report.checked
     assert "scheduler: Deployment airflow-scheduler (make trigger/smoke use the REST API)" in report.checked
     assert (
         "charts/monitoring/values.yaml against prometheus 27.19.0 (ships no values schema), "
         "grafana 8.8.2 (ships no values schema)"
     ) in report.checked
     assert "release monitoring: 5 manifests rendered and valid" in report.checked  # rules, boards, 3 policies
+
+
+@pytest.mark.skipif(not HELM.exists(), reason=f"no real Helm CLI at {HELM}: make test extracts it")
+def test_what_only_the_helm_cli_refuses_is_a_problem(tmp_path):
+    """An object name Kubernetes would refuse: the schemas do not say, `helm lint --strict` does."""
+    root = _repository_with(tmp_path, STAND_IN)
+    template = root / "charts" / "mlflow" / "templates" / "named.yaml"
+    template.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Name\ndata:\n  a: b\n")
+    problems = run_deploy_check(root, str(HELM)).problems
+    (problem,) = problems
+    assert problem.startswith("release mlflow: helm lint --strict: ") and '"Not_A_Name"' in problem, problems
 
 
 @pytest.mark.parametrize(
