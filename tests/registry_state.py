@@ -60,6 +60,21 @@ def mlflow_pointed_at(uri: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def store_state(env: dict[str, str]) -> dict:
+    """Everything a step could have left behind: runs with their status, and each registered model's versions
+    and aliases (a lock left held included)."""
+    if not store_exists(env):
+        return {}
+    client = client_for(env)
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    runs = sorted((run.info.run_id, run.info.status) for run in client.search_runs(experiments)) if experiments else []
+    models = {
+        model.name: (len(client.search_model_versions(f"name='{model.name}'")), dict(model.aliases))
+        for model in client.search_registered_models()
+    }
+    return {"runs": runs, "models": models}
+
+
 def load_from_store(env: dict[str, str], model_uri: str, load: Callable[[str], Any]) -> Any:
     """`load(model_uri)` from the test's own store (`models:/name@production`: as a consumer of the registry
     would)."""
