@@ -1,5 +1,6 @@
 """Running a step image's real console script, as the pod (or `docker run`) would."""
 
+import atexit
 import functools
 import json
 import shutil
@@ -8,6 +9,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from step_forkserver import StepForkServer
 
 BIN = Path(sys.executable).parent
 
@@ -24,13 +27,25 @@ class StepRun:
         return [line for line in self.stderr.splitlines() if "ERROR" in line or ": error:" in line]
 
 
-def run_step(script: str, *args, env: dict[str, str]) -> StepRun:
-    completed = subprocess.run(
-        [str(BIN / script), *map(str, args)], env=env, capture_output=True, text=True, timeout=600
-    )
+def run_step(script: str, *args, env: dict[str, str], fresh: bool = False) -> StepRun:
+    """The step's console script, in a process forked from this worker's warm interpreter (`step_forkserver`), or
+    `fresh`: in a new interpreter, for a test about what a process decides as it starts (hash seed, OpenMP)."""
+    argv = [str(BIN / script), *map(str, args)]
+    if fresh:
+        completed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    else:
+        completed = _step_fork_server().run(argv, env, timeout=600)
     lines = completed.stdout.strip().splitlines()
     result = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else None
     return StepRun(completed.returncode, result, completed.stdout, completed.stderr)
+
+
+@functools.cache
+def _step_fork_server() -> StepForkServer:
+    """This worker's fork server, started at its first step with a step's environment and no store."""
+    server = StepForkServer({"PATH": f"{BIN}:/usr/bin:/bin", "HOME": tempfile.mkdtemp(prefix="nivesh-step-home-")})
+    atexit.register(server.stop)
+    return server
 
 
 @functools.cache

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 
 from nivesh_common.logs import redacted
@@ -16,3 +19,14 @@ from nivesh_common.logs import redacted
 )
 def test_user_info_of_every_url_is_hidden_up_to_the_authoritys_last_at(text, shown):
     assert redacted(text) == shown
+
+
+def test_mlflow_imported_inside_a_command_logs_warnings_only():
+    """MLflow sets its loggers' level when imported, which a step does after configuring its log (lazily, in the
+    command): its INFO lines (database migrations, system metrics) must not come back then."""
+    probe = (
+        "import logging; from nivesh_common.logs import configure_logging; configure_logging(); import mlflow; "
+        "print(logging.getLevelName(logging.getLogger('mlflow').getEffectiveLevel()))"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env={}, check=True)
+    assert completed.stdout.split() == ["WARNING"]

@@ -14,8 +14,8 @@ from steps import run_step
 MODEL = "intent_classifier"
 
 
-def intent(*args, env):
-    return run_step("nivesh-intent", *args, env=env)
+def intent(*args, env, fresh=False):
+    return run_step("nivesh-intent", *args, env=env, fresh=fresh)
 
 
 def test_sample_data_is_varied_banking_language(intents_data):
@@ -107,7 +107,7 @@ def test_the_same_data_and_seed_give_the_same_model(intents_data, tiny_distilber
     model lacks was drawn unseeded once (fresh runs scored 0.896 to 0.931). Equal to the last bit here, on one machine
     and thread count; another CPU or a GPU may differ (README, "Reproducible training")."""
     flags = ("--data", intents_data, "--base-model", tiny_distilbert, "--epochs", "2")
-    runs = [intent("train", *flags, env=step_env) for _ in range(2)]
+    runs = [intent("train", *flags, env=step_env, fresh=fresh) for fresh in (False, True)]  # two hash seeds
     assert all(run.exit_code == 0 for run in runs), runs[-1].stderr[-3000:]
     client = MlflowClient(step_env["MLFLOW_TRACKING_URI"])
     learned = [client.get_run(run.result["run_id"]).data.metrics for run in runs]

@@ -26,8 +26,10 @@ class _RedactingFormatter(logging.Formatter):
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    # Progress bars are noise in `kubectl logs` and task logs.
+    # Progress bars are noise in `kubectl logs` and task logs; so is MLflow at INFO, which sets its loggers' level
+    # when it is imported (often after this, inside a command) from this variable, not from what is set below.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     logging.basicConfig(level=level, format=_FORMAT, stream=sys.stderr, force=True)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(_RedactingFormatter(_FORMAT))
