@@ -375,12 +375,19 @@ def local_airflow(state: EmbeddedState, dag_ids: list[str], port: int, schedules
         yield api
 
 
+# One person's UI: one server process (MLflow's default is four workers) and no job runner (seven processes for
+# GenAI evaluation jobs the platform does not run): 2 processes and 0.5 GB instead of 15 and 3.2 GB (MLflow 3.17).
+MLFLOW_SERVER_LEAN = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
 @contextmanager
 def mlflow_ui(state: EmbeddedState, port: int) -> Iterator[str]:
     """The MLflow UI (tracking server) over the state dir's store; yields its URL."""
     url = f"http://127.0.0.1:{port}"
     command = ["mlflow", "ui", "--backend-store-uri", state.tracking_uri, "--host", "127.0.0.1", "--port", str(port)]
-    process = Process.start("mlflow ui", command, state.environment(dict(os.environ)), state.logs_dir / "mlflow-ui.log")
+    command += ["--workers", "1"]
+    environment = state.environment(dict(os.environ)) | MLFLOW_SERVER_LEAN
+    process = Process.start("mlflow ui", command, environment, state.logs_dir / "mlflow-ui.log")
     try:
         wait_ready(lambda: answers_ok(f"{url}/health"), process, "MLflow UI answering")
         yield url

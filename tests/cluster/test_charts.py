@@ -111,6 +111,8 @@ def test_mlflow_server_serves_artifacts_on_postgresql_with_the_password_from_a_s
     assert jmespath.search("readinessProbe.httpGet.path", server) == "/health"
     assert jmespath.search("livenessProbe.httpGet.path", server) == "/health"
     assert server["resources"]["limits"]["memory"]
+    job_runner = jmespath.search("env[?name=='MLFLOW_SERVER_ENABLE_JOB_EXECUTION'] | [0].value", server)
+    assert job_runner == "false"  # its seven processes would not fit in the memory limit beside the server
     waits = jmespath.search("spec.template.spec.initContainers[].args[0]", deployment)
     assert waits == [
         "until pg_isready -h mlflow-postgresql -p 5432 -U mlflow; do echo waiting for postgresql; sleep 2; done"

@@ -141,6 +141,17 @@ def test_everything_it_started_listens_on_loopback_only(ui):
     assert all(ip in ("127.0.0.1", "::1") for _, ip, _ in listening), sorted(listening)
 
 
+def test_the_mlflow_ui_is_one_server_process_and_no_job_runner(ui):
+    """MLflow's defaults start 15 processes (four workers, a job runner and its consumers) and 3.2 GB for one
+    person's UI."""
+    started = psutil.Process(ui.process.pid).children(recursive=True)
+    (mlflow_ui,) = [
+        process for process in started if [Path(arg).name for arg in process.cmdline()[1:3]] == ["mlflow", "ui"]
+    ]
+    under_it = [" ".join(process.cmdline()) for process in mlflow_ui.children(recursive=True)]
+    assert len(under_it) == 1 and "uvicorn" in under_it[0], under_it
+
+
 def test_train_steps_share_a_pool_of_one_slot_per_core(ui):
     assert ui.airflow.call("GET", f"/pools/{TRAINING_POOL}").json()["slots"] == os.cpu_count()
 
