@@ -20,7 +20,9 @@ AIRFLOW_HOME = os.environ.setdefault("AIRFLOW_HOME", "/tmp/nivesh-tests-airflow"
 if worker := os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["AIRFLOW_HOME"] = f"{AIRFLOW_HOME}-{worker}"
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+# Not Airflow's unit test mode (AIRFLOW__CORE__UNIT_TEST_MODE): every Airflow the tests start (make run, make ui,
+# airflow dags test) inherits this environment, and that mode swaps the configuration users run for Airflow's test
+# one and keeps the scheduler from ever sleeping (a third of the Airflow pass's CPU went to its loop).
 
 
 @pytest.fixture(autouse=True)

@@ -113,7 +113,7 @@ def ui(
             started = monitoring.started
             dag_ids = PIPELINE_DAG_IDS + refresh_dag_ids()
             airflow_services = local_airflow(state, dag_ids, airflow_port, schedules=True)
-            airflow = services.enter_context(airflow_services)
+            airflow = services.enter_context(airflow_services).api
             mlflow = services.enter_context(mlflow_ui(state, mlflow_port))
             typer.echo(
                 f"\nAirflow UI: {airflow.url}  (login {LOGIN[0]} / {LOGIN[1]}: this machine only)\n"

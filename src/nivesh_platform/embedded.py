@@ -11,7 +11,7 @@ from pathlib import Path
 from nivesh_contract.catalog import MASTER, MODELS, ROLLBACK_DAG_ID
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_platform.machine_load import LoadWatch
-from nivesh_platform.progress import Interrupted, follow_master, stop_left_runs, stop_runs
+from nivesh_platform.progress import Interrupted, follow_master, mark_unfinished_runs_failed, stop_left_runs
 from nivesh_platform.services import ServiceError, free_port, local_airflow, state_lock
 from nivesh_platform.source_refresh import load_state_data, refresh
 from nivesh_platform.state import EmbeddedState
@@ -92,7 +92,8 @@ def run_master(state: EmbeddedState, conf: dict, port: int | None = None) -> Mas
     prepare(state)
     refreshed = load_state_data(state)
     dag_ids = PIPELINE_DAG_IDS + [model.refresh_dag_id for model in refreshed]
-    with local_airflow(state, dag_ids, port or free_port()) as api:
+    with local_airflow(state, dag_ids, port or free_port()) as airflow:
+        api = airflow.api
         if left := stop_left_runs(api):
             log.warning("an earlier make run did not finish; marked failed: %s", ", ".join(left))
         refresh(api, refreshed)
@@ -102,7 +103,9 @@ def run_master(state: EmbeddedState, conf: dict, port: int | None = None) -> Mas
         try:
             final_state = follow_master(api, run_id, MASTER_RUN_TIMEOUT_S, load)
         except KeyboardInterrupt:
-            raise Interrupted(stop_runs(api, run_id)) from None
+            # Tasks stopped first: a trigger task still running could start its model's run after any marking.
+            airflow.components.stop_task_runners()
+            raise Interrupted(mark_unfinished_runs_failed(api, dag_ids)) from None
         failed = [task for task, task_state in api.task_states(MASTER.dag_id, run_id).items() if task_state == "failed"]
         try:
             summary = api.xcom(MASTER.dag_id, run_id, "send_summary")["summary"]

@@ -142,6 +142,18 @@ def mark_unfinished_failed(api: AirflowApi, runs: list[tuple[str, str]]) -> list
     return stopped
 
 
+def mark_unfinished_runs_failed(api: AirflowApi, dag_ids: list[str]) -> list[str]:
+    """Every queued or running run of `dag_ids` marked failed, in their order; what was marked. Once nothing runs
+    tasks, one look finds them all (also a run whose trigger task was stopped before it said which run it started)."""
+    params = {"state": ["queued", "running"], "limit": 100}
+    runs = [
+        (dag_id, run["dag_run_id"])
+        for dag_id in dag_ids
+        for run in api.call("GET", f"/dags/{dag_id}/dagRuns", params=params).json()["dag_runs"]
+    ]
+    return mark_unfinished_failed(api, runs)
+
+
 def stop_left_runs(api: AirflowApi) -> list[str]:
     """Master runs that an earlier `make run` left unfinished (it crashed, or the machine stopped) marked failed, with
     the model runs they triggered: otherwise the scheduler finishes them first, without a word."""

@@ -329,9 +329,25 @@ class Components:
         for process in reversed(self.processes):  # the api-server last: the others report to it
             process.stop()
 
+    def stop_task_runners(self) -> None:
+        """All but the API server (started first): after this no task runs and nothing starts a DAG run, while the
+        API server still answers (runs can be marked)."""
+        for process in reversed(self.processes[1:]):
+            process.stop()
+
+
+@dataclass(frozen=True)
+class LocalAirflow:
+    """Airflow's components on a state dir, and its REST API."""
+
+    api: AirflowApi
+    components: Components
+
 
 @contextmanager
-def local_airflow(state: EmbeddedState, dag_ids: list[str], port: int, schedules: bool = False) -> Iterator[AirflowApi]:
+def local_airflow(
+    state: EmbeddedState, dag_ids: list[str], port: int, schedules: bool = False
+) -> Iterator[LocalAirflow]:
     """Airflow's components on the state dir, ready and with `dag_ids` parsed and unpaused; stopped on exit.
 
     `schedules`: the scheduler creates runs itself (`make ui`): each DAG's weekly run when its time comes (never one for
@@ -372,7 +388,7 @@ def local_airflow(state: EmbeddedState, dag_ids: list[str], port: int, schedules
         for dag_id in dag_ids:
             wait_ready(lambda dag_id=dag_id: api.has_dag(dag_id), airflow, f"DAG {dag_id} parsed")
             api.unpause(dag_id)
-        yield api
+        yield LocalAirflow(api, airflow)
 
 
 # One person's UI: one server process (MLflow's default is four workers) and no job runner (seven processes for
