@@ -202,6 +202,10 @@ deploy-check: $(INSTALLED) ## What make deploy decides, without a cluster: offic
 
 # The Airflow chart's migration and create-user jobs are plain Jobs in our values (useHelmHooks: false), so
 # --wait cannot deadlock on a first install (pods waiting for migrations that a post-install hook would run).
+# Those a deploy less than their TTL ago finished are deleted first, as the hooks' before-hook-creation policy would:
+# patched instead, they would not run again (a newer Airflow would start on an unmigrated database), and a changed
+# Airflow image would fail the upgrade (a Job's pod template is immutable). Helm makes them anew.
+airflow_jobs := release=airflow,component in (run-airflow-migrations,create-user-job)
 deploy: $(INSTALLED) ## Check (deploy-check), load the images, install MLflow, the training namespace, monitoring and Airflow on the kind cluster; wait; print how to reach them
 	$(call require,docker kind kubectl helm)
 	$(BIN)/nivesh-platform deploy-check --require-official-chart
@@ -211,6 +215,7 @@ deploy: $(INSTALLED) ## Check (deploy-check), load the images, install MLflow, t
 	$(HELM) upgrade --install nivesh-training charts/nivesh-training --namespace nivesh-training --wait --timeout $(HELM_TIMEOUT)
 	$(BIN)/nivesh-platform cluster secrets --context $(KUBE_CONTEXT)
 	$(HELM) upgrade --install monitoring charts/monitoring --namespace nivesh-monitoring --wait --timeout $(HELM_TIMEOUT)
+	$(KUBECTL) delete job --namespace nivesh-airflow --ignore-not-found --selector "$(airflow_jobs)"
 	$(HELM) upgrade --install airflow charts/airflow --namespace nivesh-airflow --wait --wait-for-jobs --timeout $(HELM_TIMEOUT)
 	$(BIN)/nivesh-platform cluster pool --context $(KUBE_CONTEXT)
 	$(BIN)/nivesh-platform cluster info --context $(KUBE_CONTEXT)

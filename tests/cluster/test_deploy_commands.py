@@ -88,6 +88,18 @@ def test_the_airflow_jobs_outlive_the_wait_that_waits_for_them(deploy):
         assert AIRFLOW[job]["ttlSecondsAfterFinished"] >= 2 * 60 * int(timeout[:-1]), job
 
 
+def test_a_second_deploy_runs_the_airflow_jobs_again(deploy):
+    """Finished Jobs from a deploy within their TTL are deleted before the upgrade, so that Helm makes and runs them
+    anew (patched, they would not run: a newer Airflow on an unmigrated database; a new image: immutable template)."""
+    airflow = next(i for i, words in enumerate(deploy) if "charts/airflow" in words and "upgrade" in words)
+    deleted = [i for i, words in enumerate(deploy) if words[0] == "kubectl" and "delete" in words and "job" in words]
+    assert deleted and deleted[-1] == airflow - 1
+    words = deploy[deleted[-1]]
+    assert option(words, "--namespace") == "nivesh-airflow" and "--ignore-not-found" in words
+    # the labels the chart's two Job templates give their Jobs (charts/airflow/charts/airflow-*.tgz, templates/jobs)
+    assert option(words, "--selector") == "release=airflow,component in (run-airflow-migrations,create-user-job)"
+
+
 @pytest.mark.parametrize(("target", "variables"), [("trigger", ["DAG=master_training_pipeline"]), ("smoke", [])])
 def test_trigger_and_smoke_go_through_the_rest_api_not_a_guessed_object_kind(target, variables):
     commands = planned(target, *variables)
