@@ -1,4 +1,5 @@
-"""Launcher `kubernetes`: a real DAG's TrainingStepOperator runs its pod against a stateful Kubernetes API (kmock).
+"""Launcher `kubernetes`: real DAGs' TrainingStepOperators run their pods against a stateful Kubernetes API (kmock):
+each step of the anomaly DAG and intent's training step (the GPU node's), to success; validation to each failure.
 
 The test plays the node: it moves the pod the operator created through the states a cluster reports (Pending on
 creation, Running, the step's exit, the sidecar's exit) by patching the pod's status through the API. kmock serves
@@ -33,6 +34,12 @@ from nivesh_pipelines.steps import pipeline_steps
 
 MODEL = model_named("anomaly_detector")
 STEP = next(step for step in pipeline_steps(MODEL) if step.task_id == "validate_data")
+# Every step of one model DAG (the drift check in the drift image, the train step with its training resources), and
+# the one step that asks for a GPU node (intent's training: node selector, toleration, GPU limit).
+INTENT = model_named("intent_classifier")
+EVERY_POD = [(MODEL, step) for step in pipeline_steps(MODEL)] + [
+    (INTENT, step) for step in pipeline_steps(INTENT) if step.gpu
+]
 SIDECAR = "airflow-xcom-sidecar"
 PODS = kmock.resource("v1", "pods")
 LOG_LINE = b"2026-12-05T10:00:00Z validated 1200 rows\n"
@@ -130,7 +137,13 @@ def step_result(monkeypatch, node) -> dict:
 
 
 @pytest.fixture
-def operator(api_server, tmp_path, monkeypatch):
+def case():
+    """The model and step whose task runs: the anomaly model's validation, unless a test parametrizes it."""
+    return MODEL, STEP
+
+
+@pytest.fixture
+def operator(api_server, tmp_path, monkeypatch, case):
     """A copy of the DAG's task (an operator keeps its pod between runs), its hook pointed at kmock by a kubeconfig."""
     monkeypatch.setenv("NIVESH_LAUNCHER", "kubernetes")
     # The hook loads the kubeconfig as the process' default client configuration: put back after the test.
@@ -148,7 +161,8 @@ def operator(api_server, tmp_path, monkeypatch):
             }
         )
     )
-    task = copy.deepcopy(dag_files.dagbag().dags[MODEL.dag_id].get_task(STEP.task_id))
+    model, step = case
+    task = copy.deepcopy(dag_files.dagbag().dags[model.dag_id].get_task(step.task_id))
     task.config_file = str(kubeconfig)
     # The DagBag is shared by the worker's tests: one that built a pod before this one left the hook (and the client
     # and pod manager made from it) cached on the task, configured without this kubeconfig.
@@ -161,9 +175,10 @@ def operator(api_server, tmp_path, monkeypatch):
 class TaskInstance:
     """What the operator reads from the task instance, and the XComs it pushes."""
 
-    dag_id, task_id, run_id, map_index, try_number = MODEL.dag_id, STEP.task_id, "manual__1", -1, 1
+    run_id, map_index, try_number = "manual__1", -1, 1
 
-    def __init__(self) -> None:
+    def __init__(self, dag_id: str, task_id: str) -> None:
+        self.dag_id, self.task_id = dag_id, task_id
         self.pushed = {}
 
     def xcom_push(self, key, value) -> None:
@@ -171,12 +186,13 @@ class TaskInstance:
 
 
 @pytest.fixture
-def run(operator, node, api_server):
+def run(operator, node, api_server, case):
     """`run(exit_code)`: executes the task in a thread while the node runs its pod to that exit; returns the
     task's future and task instance."""
 
     def with_exit(exit_code: int) -> tuple[Future, TaskInstance]:
-        ti = TaskInstance()
+        model, step = case
+        ti = TaskInstance(model.dag_id, step.task_id)
         execution = _in_background(operator.execute, {"ti": ti, "run_id": ti.run_id, "dag": operator.dag})
         node.execution = execution
         node.start()
@@ -187,7 +203,8 @@ def run(operator, node, api_server):
     return with_exit
 
 
-def test_the_step_pod_runs_to_success_through_the_api(run, api_server, node, step_result, capfd):
+@pytest.mark.parametrize("case", EVERY_POD, ids=[f"{model.name}.{step.task_id}" for model, step in EVERY_POD])
+def test_the_step_pod_runs_to_success_through_the_api(case, run, api_server, node, step_result, capfd):
     step_result.update(status=Status.OK, rows=1200)
     execution, ti = run(0)
     assert execution.result(timeout=TIMEOUT_S) == step_result
@@ -196,20 +213,24 @@ def test_the_step_pod_runs_to_success_through_the_api(run, api_server, node, ste
     (created,) = [request.data for request in api_server["emulator"][kmock.action.CREATE, PODS]]
     metadata, spec = created["metadata"], created["spec"]
     assert metadata["namespace"] == pod_spec.TRAINING_NAMESPACE
-    assert metadata["name"].startswith(pod_spec.pod_name(MODEL.name, STEP.task_id))
-    assert metadata["labels"].items() >= pod_spec.labels(MODEL.name, STEP.task_id).items()
+    model, step = case
+    assert metadata["name"].startswith(pod_spec.pod_name(model.name, step.task_id))
+    assert metadata["labels"].items() >= pod_spec.labels(model.name, step.task_id).items()
     assert spec["serviceAccountName"] == pod_spec.SERVICE_ACCOUNT
     assert spec["securityContext"] == serialized(pod_spec.pod_security_context())
     assert all(volume in spec["volumes"] for volume in serialized(pod_spec.volumes()))
     containers = {container["name"]: container for container in spec["containers"]}
     base, sidecar = containers[BASE_CONTAINER], containers[SIDECAR]
     assert (base["image"], base["command"], base["args"]) == (
-        STEP.image.ref,
-        [STEP.image.console_script],
-        [STEP.subcommand, *STEP.arguments],
+        step.image.ref,
+        [step.image.console_script],
+        [step.subcommand, *step.arguments],
     )
-    assert {var["name"]: var["value"] for var in base["env"]} == pod_spec.environment(STEP.image.ref)
-    assert base["resources"] == serialized(pod_spec.resources(trains=STEP.trains))
+    assert {var["name"]: var["value"] for var in base["env"]} == pod_spec.environment(step.image.ref)
+    needed = pod_spec.gpu_resources() if step.gpu else pod_spec.resources(trains=step.trains)
+    assert base["resources"] == serialized(needed)
+    gpu_node = (pod_spec.gpu_node_selector(), serialized(pod_spec.gpu_tolerations()))
+    assert (spec.get("nodeSelector"), spec.get("tolerations")) == (gpu_node if step.gpu else ({}, []))
     assert all(mount in base["volumeMounts"] for mount in serialized(pod_spec.volume_mounts()))
     assert base["securityContext"] == sidecar["securityContext"] == serialized(pod_spec.container_security_context())
     assert sidecar["image"] == pod_spec.XCOM_SIDECAR_IMAGE
