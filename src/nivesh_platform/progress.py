@@ -136,7 +136,7 @@ def mark_unfinished_failed(api: AirflowApi, runs: list[tuple[str, str]]) -> list
     """Each (DAG id, run id) still queued or running marked failed; what was marked."""
     stopped = []
     for dag_id, dag_run_id in runs:
-        if api.run_state(dag_id, dag_run_id) in ("queued", "running"):
+        if api.run_state(dag_id, dag_run_id) in STILL_WORKING:
             api.call("PATCH", f"/dags/{dag_id}/dagRuns/{dag_run_id}", json={"state": "failed"})
             stopped.append(f"{dag_id} run {dag_run_id}")
     return stopped
@@ -145,18 +145,16 @@ def mark_unfinished_failed(api: AirflowApi, runs: list[tuple[str, str]]) -> list
 def mark_unfinished_runs_failed(api: AirflowApi, dag_ids: list[str]) -> list[str]:
     """Every queued or running run of `dag_ids` marked failed, in their order; what was marked. Once nothing runs
     tasks, one look finds them all (also a run whose trigger task was stopped before it said which run it started)."""
-    params = {"state": ["queued", "running"], "limit": 100}
-    runs = [
-        (dag_id, run["dag_run_id"])
-        for dag_id in dag_ids
-        for run in api.call("GET", f"/dags/{dag_id}/dagRuns", params=params).json()["dag_runs"]
-    ]
-    return mark_unfinished_failed(api, runs)
+    return mark_unfinished_failed(api, [(dag_id, run_id) for dag_id in dag_ids for run_id in _unfinished(api, dag_id)])
+
+
+def _unfinished(api: AirflowApi, dag_id: str) -> list[str]:
+    """The ids of the DAG's queued or running runs."""
+    params = {"state": sorted(STILL_WORKING), "limit": 100}
+    return [run["dag_run_id"] for run in api.call("GET", f"/dags/{dag_id}/dagRuns", params=params).json()["dag_runs"]]
 
 
 def stop_left_runs(api: AirflowApi) -> list[str]:
     """Master runs that an earlier `make run` left unfinished (it crashed, or the machine stopped) marked failed, with
     the model runs they triggered: otherwise the scheduler finishes them first, without a word."""
-    params = {"state": ["queued", "running"], "limit": 100}
-    left = api.call("GET", f"/dags/{MASTER.dag_id}/dagRuns", params=params).json()["dag_runs"]
-    return [stopped for run in left for stopped in stop_runs(api, run["dag_run_id"])]
+    return [stopped for run_id in _unfinished(api, MASTER.dag_id) for stopped in stop_runs(api, run_id)]
