@@ -142,6 +142,15 @@ airflow-image: ## Build nivesh/airflow (the official Airflow image, AIRFLOW_BASE
 	  echo "make: skipped nivesh/airflow: $(AIRFLOW_BASE_IMAGE) is not here and cannot be pulled (the cluster needs it)" >&2; exit 0; }; \
 	$(docker_build) --build-arg BASE_IMAGE=$(AIRFLOW_BASE_IMAGE) --file images/airflow/Dockerfile --tag nivesh/airflow:$(IMAGE_VERSION) .
 
+# Where no registry serves the official image (CI): nivesh/airflow built the same way on a stand-in of it, which the
+# image's tests run (tests/e2e/test_airflow_image.py). Not for a cluster.
+AIRFLOW_STAND_IN := nivesh/airflow-official-stand-in:3.3.2-python3.11
+airflow-image-stand-in: ## Build nivesh/airflow on a stand-in of the official Airflow image (from BASE_IMAGE) where none can be pulled: for the tests
+	$(call require,docker)
+	$(docker_build) --build-arg BASE_IMAGE=$(BASE_IMAGE) --file tests/images/airflow/official-stand-in.Dockerfile \
+	  --tag $(AIRFLOW_STAND_IN) .
+	$(MAKE) airflow-image AIRFLOW_BASE_IMAGE=$(AIRFLOW_STAND_IN)
+
 base-image: ## Build nivesh/python:3.11-bookworm from Debian packages (debootstrap) where no registry is reachable; then make images BASE_IMAGE=nivesh/python:3.11-bookworm
 	$(call require,docker debootstrap)
 	rm -rf $(BASE_ROOTFS) && mkdir -p $(dir $(BASE_ROOTFS))

@@ -206,14 +206,21 @@ def test_airflow_image_pins_the_providers_and_the_metrics_client_the_platform_pi
     assert installed == airflow_pins
 
 
-def test_airflow_image_keeps_the_official_image_s_packages_and_its_airflow():
+def test_airflow_image_installs_against_the_official_image_s_constraints_less_our_pins():
     """Our constraints.txt pins our virtual environment: forced onto the official image it would move packages
-    under its preinstalled FAB provider; Airflow pinned to the base image's version cannot move either."""
+    under its preinstalled FAB provider. The image's own constraints, less the lines of what we pin, let pip move
+    nothing else; Airflow pinned to the base image's version cannot move either."""
     lines = (ROOT / "images/airflow/Dockerfile").read_text().splitlines()
     instructions = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
     base_version = re.search(r"ARG BASE_IMAGE=apache/airflow:([0-9.]+)-python", instructions).group(1)
-    assert "--constraint" not in instructions and "constraints.txt" not in instructions
-    assert f"apache-airflow=={base_version} " in instructions[instructions.index("pip install") :]
+    install = instructions[instructions.index("pip install") :]
+    assert "--constraint /tmp/image-constraints.txt" in install and "constraints.txt /" not in instructions
+    assert f"apache-airflow=={base_version} " in install
+    removed = re.search(r"grep -v -i -E '\^\((.+)\)==' *\\\n *(\S+)", instructions)
+    assert removed.group(2) == "/home/airflow/constraints.txt"
+    pinned = set(re.findall(r"(apache-airflow-providers-[a-z-]+|prometheus-client)==", install))
+    unpinned = {name for name in pinned if not re.fullmatch(f"(?i){removed.group(1)}", name)}
+    assert not unpinned, f"pinned, yet constrained by the image's own lines: {unpinned}"
 
 
 def test_the_build_context_sends_only_what_the_images_install():
