@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dag_files
 import pytest
 
+import dag_files
 from docker_engine import DOCKER, require_images
 
 AIRFLOW_IMAGE = "nivesh/airflow:0.1.0"
