@@ -13,6 +13,8 @@ ENV AIRFLOW_HOME=/opt/airflow AIRFLOW_USER_HOME_DIR=/home/airflow VIRTUAL_ENV=/h
     PATH=/root/bin:/home/airflow/.local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PIP_CACHE_DIR=/tmp/.cache/pip PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY constraints.txt /home/airflow/constraints.txt
+# The two scripts' $ are for them to expand when they run, not for this shell.
+# hadolint ignore=SC2016
 RUN useradd --uid 50000 --gid 0 --home-dir /home/airflow --create-home --shell /bin/bash airflow \
     && mkdir -p /opt/airflow/dags /opt/airflow/logs /root/bin \
     && printf '#!/bin/bash\nif [ "$(id -u)" = 0 ]; then echo "You are running pip as root. Please use the airflow user to run pip!" >&2; exit 1; fi\nexec "$HOME/.local/bin/pip" "$@"\n' > /root/bin/pip \
