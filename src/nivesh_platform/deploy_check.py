@@ -20,6 +20,7 @@ from nivesh_platform.cluster import ALERTS_SECRET  # optional: the Slack and SMT
 from nivesh_platform.pod_security import restricted_violations
 
 HOOK_ANNOTATION = "helm.sh/hook"
+LOGS_FOLDER = "/opt/airflow/logs"  # the official image's AIRFLOW_HOME/logs, the chart's logs mount
 
 
 @dataclass
@@ -80,6 +81,7 @@ def official_chart_problems(root: Path, manifests: list[dict]) -> tuple[list[str
     scheduler = by_name.get(("StatefulSet", "airflow-scheduler")) or by_name.get(("Deployment", "airflow-scheduler"))
     if scheduler:
         problems += _scheduler_environment_problems(root, scheduler)
+    problems += _task_log_problems(by_name, scheduler)
     return facts, problems
 
 
@@ -116,6 +118,41 @@ def _scheduler_environment_problems(root: Path, scheduler: dict) -> list[str]:
     if ALERTS_SECRET not in secrets:
         problems.append(f"scheduler container does not read Secret {ALERTS_SECRET} (alert connections)")
     return problems
+
+
+def _task_log_problems(by_name: dict, scheduler: dict | None) -> list[str]:
+    """The scheduler writes task logs (its tasks run there) and the api-server reads them for the UI: both must
+    mount one claim the release makes, or a log is gone from the UI when the scheduler restarts."""
+    api_server = by_name.get(("Deployment", "airflow-api-server"))
+    claims = {name for kind, name in by_name if kind == "PersistentVolumeClaim"}
+    mounted = {
+        component: _logs_claim(workload)
+        for component, workload in (("scheduler", scheduler), ("api-server", api_server))
+    }
+    if None in mounted.values() or len(set(mounted.values())) != 1 or not set(mounted.values()) <= claims:
+        found = ", ".join(f"{component}: {claim or 'no claim'}" for component, claim in mounted.items())
+        return [
+            f"task logs: the scheduler and the api-server must mount one claim the release makes ({found}; made: "
+            f"{', '.join(sorted(claims)) or 'none'}): the UI loses a task's log when the scheduler restarts"
+        ]
+    (claim,) = set(mounted.values())
+    modes = by_name[("PersistentVolumeClaim", claim)]["spec"].get("accessModes") or []
+    if "ReadWriteMany" in modes:
+        return [
+            f"task logs: claim {claim} asks ReadWriteMany, which kind's local-path storage cannot provide (it would "
+            "stay Pending, and every Airflow pod with it): name a ReadWriteOnce claim of ours (existingClaim)"
+        ]
+    return []
+
+
+def _logs_claim(workload: dict | None) -> str | None:
+    """The claim mounted at Airflow's logs folder, /opt/airflow/logs."""
+    if workload is None:
+        return None
+    spec = workload["spec"]["template"]["spec"]
+    claims = {v["name"]: (v.get("persistentVolumeClaim") or {}).get("claimName") for v in spec.get("volumes") or []}
+    mounts = [m for c in spec["containers"] for m in c.get("volumeMounts") or [] if m["mountPath"] == LOGS_FOLDER]
+    return next((claims.get(mount["name"]) for mount in mounts if claims.get(mount["name"])), None)
 
 
 def helm_cli_problems(helm: str, root: Path, release: charts.Release, rendered: list[dict]) -> list[str]:

@@ -4,7 +4,10 @@ official one does in what we count on.
 The official chart cannot be fetched here. Its stand-in below is written for these tests from what the
 official templates do (read in apache/airflow chart/: jobs/migrate-database-job.yaml adds post-install hooks
 when useHelmHooks; scheduler/scheduler-deployment.yaml is a StatefulSet with LocalExecutor and workers
-persistence; api-server/api-server-service.yaml copies every key of a port; _helpers.yaml renders `env` and the
+persistence, and mounts the logs claim (`logs.persistence.existingClaim`, else `<release>-logs`) where
+`logs.persistence.enabled`, an emptyDir otherwise; api-server/api-server-deployment.yaml mounts that claim only
+where it is enabled; logs-persistent-volume-claim.yaml makes a ReadWriteMany claim where it is enabled with no
+existingClaim; api-server/api-server-service.yaml copies every key of a port; _helpers.yaml renders `env` and the
 templated `extraEnvFrom` into the scheduler container, and its fernet key from `fernetKeySecretName` or the
 Secret secrets/fernetkey-secret.yaml makes as a pre-install hook where that value is unset).
 """
@@ -33,6 +36,7 @@ fernetKeySecretName: ~
 env: []
 extraEnvFrom: ~
 workers: {persistence: {enabled: true}}
+logs: {persistence: {enabled: false, existingClaim: ~}}
 migrateDatabaseJob: {useHelmHooks: true}
 apiServer: {service: {type: ClusterIP, ports: [{name: api-server, port: 8080}]}}
 """,
@@ -82,6 +86,51 @@ spec:
           envFrom:
             {{- tpl . $ | nindent 12 }}
           {{- end }}
+          volumeMounts:
+            - {name: logs, mountPath: /opt/airflow/logs}
+      volumes:
+        {{- include "logs_volume" . | nindent 8 }}
+""",
+    "templates/_helpers.tpl": """{{- define "logs_volume" -}}
+- name: logs
+  {{- if .Values.logs.persistence.enabled }}
+  persistentVolumeClaim:
+    claimName: {{ .Values.logs.persistence.existingClaim | default (printf "%s-logs" .Release.Name) }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- end }}
+""",
+    "templates/logs-claim.yaml": """{{- if and .Values.logs.persistence.enabled (not .Values.logs.persistence.existingClaim) }}
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {{ .Release.Name }}-logs
+spec:
+  accessModes: ["ReadWriteMany"]
+  resources: {requests: {storage: 100Gi}}
+{{- end }}
+""",
+    "templates/api-server.yaml": """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-api-server
+spec:
+  selector: {matchLabels: {component: api-server}}
+  template:
+    metadata: {labels: {component: api-server}}
+    spec:
+      containers:
+        - name: api-server
+          image: apache/airflow:3.3.2
+          {{- if .Values.logs.persistence.enabled }}
+          volumeMounts:
+            - {name: logs, mountPath: /opt/airflow/logs}
+          {{- end }}
+      {{- if .Values.logs.persistence.enabled }}
+      volumes:
+        {{- include "logs_volume" . | nindent 8 }}
+      {{- end }}
 """,
     "templates/fernet-key-secret.yaml": """{{- if not .Values.fernetKeySecretName }}
 apiVersion: v1
@@ -163,6 +212,7 @@ def test_with_the_chart_fetched_our_values_meet_what_make_deploy_counts_on(tmp_p
     for release in RELEASES:  # the real Helm CLI, which make deploy installs with, agrees with the SDK
         assert f"release {release.name}: helm lint --strict and helm template ({HELM}) agree" in report.checked
     assert "scheduler: Deployment airflow-scheduler (make trigger/smoke use the REST API)" in report.checked
+    assert "release airflow: 5 manifests rendered and valid" in report.checked  # our task-logs claim too
     assert (
         "charts/monitoring/values.yaml against prometheus 27.19.0 (ships no values schema), "
         "grafana 8.8.2 (ships no values schema)"
@@ -191,6 +241,8 @@ def test_what_only_the_helm_cli_refuses_is_a_problem(tmp_path):
             "node ports",
         ),
         ({"extraEnvFrom": None}, "does not read Secret nivesh-alerts"),
+        ({"logs": {"persistence": {"enabled": False}}}, "task logs: the scheduler and the api-server must mount"),
+        ({"logs": {"persistence": {"enabled": True}}}, "claim airflow-logs asks ReadWriteMany, which kind's"),
     ],
 )
 def test_a_value_the_chart_would_act_on_badly_is_a_problem(tmp_path, changes, problem):

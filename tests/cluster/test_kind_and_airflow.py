@@ -209,13 +209,15 @@ def test_third_party_images_are_every_image_our_values_and_the_training_pods_nam
     assert sidecars and set(completed.stdout.split()) == named | sidecars
 
 
-def test_no_log_volume_that_kinds_local_path_storage_would_leave_unwritable():
-    """With LocalExecutor the chart gives the scheduler and triggerer 100Gi claims, and `fixPermissions` only
-    acts on Celery workers: on kind they are off."""
+def test_task_logs_live_on_one_claim_of_ours_not_the_chart_s_per_component_claims():
+    """kind's default StorageClass (local-path) gives ReadWriteOnce volumes on one node, their directory made with
+    mode 0777 (kind's pkg/build/nodeimage/const_storage.go): the chart's own logs claim asks ReadWriteMany, and
+    with worker persistence the scheduler and triggerer would get a 100Gi claim each. Ours is rendered and checked
+    with the chart in tests/cluster/test_deploy_check.py."""
     assert AIRFLOW["executor"] == "LocalExecutor"
     assert AIRFLOW["workers"]["persistence"]["enabled"] is False
     assert AIRFLOW["triggerer"]["persistence"]["enabled"] is False
-    assert "logs" not in AIRFLOW or AIRFLOW["logs"]["persistence"]["enabled"] is False
+    assert AIRFLOW["logs"]["persistence"] == {"enabled": True, "existingClaim": "airflow-task-logs"}
 
 
 def test_the_alert_connections_come_from_an_optional_secret():
