@@ -101,14 +101,16 @@ spec:
   {{- end }}
 {{- end }}
 """,
-    "templates/logs-claim.yaml": """{{- if and .Values.logs.persistence.enabled (not .Values.logs.persistence.existingClaim) }}
+    "templates/logs-claim.yaml": """{{- with .Values.logs.persistence }}
+{{- if and .enabled (not .existingClaim) }}
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata:
-  name: {{ .Release.Name }}-logs
+  name: {{ $.Release.Name }}-logs
 spec:
   accessModes: ["ReadWriteMany"]
   resources: {requests: {storage: 100Gi}}
+{{- end }}
 {{- end }}
 """,
     "templates/api-server.yaml": """apiVersion: apps/v1
