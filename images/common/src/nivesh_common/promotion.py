@@ -10,6 +10,7 @@ never stops a good candidate, it stops one that lost what production knew.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
@@ -19,8 +20,9 @@ from nivesh_common.registry import get_version, require_gates, version_by_alias
 from nivesh_common.registry_lock import registry_lock
 from nivesh_common.tracking import get_run
 from nivesh_contract.declaration import ModelDeclaration
-from nivesh_contract.names import CANDIDATE, PREVIOUS, PRODUCTION, ROLLED_BACK_TAG
+from nivesh_contract.names import CANDIDATE, PREVIOUS, PRODUCTION, ROLLED_BACK_TAG, ROLLOUT_TAG, STAGED_AT_TAG, STAGING
 from nivesh_contract.results import Promoted
+from nivesh_contract.rollout import Rollout, Strategy
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,11 @@ def promote_candidate(
     if dry_run:
         judged = _promote(client, model, version, tolerance, score, allow_rolled_back, _would_move)
         return {**judged, "dry_run": True, "would_promote": judged.get("would_promote", False)}
-    return _promote(client, model, version, tolerance, score, allow_rolled_back, _move)
+    move = _stage if model.rollout.staged else _move
+    promoted = _promote(client, model, version, tolerance, score, allow_rolled_back, move)
+    if "staging_version" in promoted:
+        promoted["reason"] += f"; staged: {_how_staged(model.rollout, promoted['staging_version'])}"
+    return promoted
 
 
 def _promote(
@@ -131,6 +137,29 @@ def _kept(champion: ModelVersion, reason: str) -> dict:
 def _would_move(_client: MlflowClient, _name: str, candidate: ModelVersion, champion: ModelVersion | None) -> dict:
     production = int(champion.version) if champion else None
     return {"promoted": False, "would_promote": True, "production_version": production}
+
+
+def _how_staged(rollout: Rollout, version: int) -> str:
+    if rollout.strategy is Strategy.CANARY:
+        answers = f"answers {rollout.share_percent:g}% of users (canary)"
+    else:
+        answers = "gets a copy of every request (shadow)"
+    return f"v{version} {answers} beside production until it is judged on live requests"
+
+
+def _stage(client: MlflowClient, name: str, candidate: ModelVersion, champion: ModelVersion | None) -> dict:
+    """A staged rollout: the candidate becomes `staging` beside production (a first version has nothing to be
+    judged against: it becomes production)."""
+    if champion is None:
+        return _move(client, name, candidate, None)
+    client.set_registered_model_alias(name, STAGING, candidate.version)
+    client.set_model_version_tag(name, candidate.version, ROLLOUT_TAG, "staged")
+    client.set_model_version_tag(name, candidate.version, STAGED_AT_TAG, datetime.now(UTC).isoformat())
+    waiting = version_by_alias(client, name, CANDIDATE)
+    if waiting is not None and waiting.version == candidate.version:
+        client.delete_registered_model_alias(name, CANDIDATE)
+    log.info("staged %s version %s beside production version %s", name, candidate.version, champion.version)
+    return {"promoted": False, "production_version": int(champion.version), "staging_version": int(candidate.version)}
 
 
 def _move(client: MlflowClient, name: str, candidate: ModelVersion, champion: ModelVersion | None) -> dict:

@@ -1,5 +1,6 @@
 """`register`, `promote`, `rollback` and `smoke-test`: the same commands in every image, ruled by its declaration."""
 
+from pathlib import Path
 from pkgutil import resolve_name
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from nivesh_common.options import RunId, Version, setting_option
 from nivesh_common.settings import load_tracking_settings
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.names import PREVIOUS
-from nivesh_contract.results import Promoted, Registered, RolledBack, SmokeTested
+from nivesh_contract.results import Promoted, Registered, RolledBack, RolloutEvaluated, SmokeTested
 
 
 def add_registry_commands(app: typer.Typer, model: ModelDeclaration, scorer: str) -> None:
@@ -19,6 +20,8 @@ def add_registry_commands(app: typer.Typer, model: ModelDeclaration, scorer: str
     and MLflow only by the commands: `--help` and the data steps start fast."""
     tolerance_setting = model.promotion.tolerance_setting
     _add_smoke_test(app, model)
+    _add_serve(app, model)
+    _add_rollout_evaluate(app, model)
 
     @app.command()
     @step
@@ -68,6 +71,43 @@ def add_registry_commands(app: typer.Typer, model: ModelDeclaration, scorer: str
         to_version = _rollback_target(to)
         client = connect(load_tracking_settings())
         return rollback_production(client, model.name, to_version, model.gate_names)
+
+
+def _add_serve(app: typer.Typer, model: ModelDeclaration) -> None:
+    @app.command()
+    def serve(
+        alias: Annotated[str, typer.Argument(help="The alias whose version to serve: production or staging.")],
+        log_dir: Annotated[Path, typer.Option(help="Where each answer is logged, for the rollout's evaluation.")],
+        host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in a pod).")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    ) -> None:
+        """MLflow's scoring server for the version ALIAS names, logging each answer (not a step: runs until stopped)."""
+        from nivesh_common.live_serving import serve_alias
+        from nivesh_common.logs import configure_logging
+        from nivesh_common.tracking import connect
+
+        configure_logging()
+        try:
+            serve_alias(connect(load_tracking_settings()), model.name, alias, host, port, log_dir)
+        except BadInputError as error:
+            typer.echo(f"{model.image.console_script} serve: error: {error}", err=True)
+            raise typer.Exit(error.exit_code) from None
+
+
+def _add_rollout_evaluate(app: typer.Typer, model: ModelDeclaration) -> None:
+    @app.command("rollout-evaluate")
+    @step
+    def rollout_evaluate(
+        log_dir: Annotated[Path, typer.Option(help="The prediction logs the servers of the rollout write.")],
+        approve: Annotated[
+            bool, typer.Option(help="A person approves: promote a model that needs approval if staging passes.")
+        ] = False,
+    ) -> RolloutEvaluated:
+        """Judge `staging` on the live requests it and production answered; promote it or roll it back when due."""
+        from nivesh_common.rollout_evaluation import evaluate_staging
+        from nivesh_common.tracking import connect
+
+        return evaluate_staging(connect(load_tracking_settings()), model, log_dir, approve)
 
 
 def _rollback_target(to: str) -> int | None:

@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+from nivesh_contract.rollout import Rollout
+
 IMAGE_REPOSITORY = "nivesh"
 IMAGE_VERSION = "0.1.0"
 
@@ -286,6 +288,7 @@ class ModelDeclaration:
     # The cluster's default for the DAG param `require_approval`: a person approves before production.
     approval_on_cluster: bool = False
     source: DataSource | None = None  # refreshed from the app's database by its refresh DAG; None: files only
+    rollout: Rollout = Rollout()  # how a promoted version reaches users (direct, or staged: shadow, canary)
 
     def __post_init__(self) -> None:
         if not self.dag_id:

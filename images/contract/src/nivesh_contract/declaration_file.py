@@ -25,6 +25,7 @@ from nivesh_contract.declaration import (
     at_least,
     at_most,
 )
+from nivesh_contract.rollout import Rollout
 
 
 class DeclarationError(ValueError):
@@ -49,6 +50,7 @@ def _model(data: dict, folder: Path) -> ModelDeclaration:
         image=StepImage(**data.pop("image")),
         thresholds=tuple(_threshold(**each) for each in data.pop("thresholds")),
         promotion=Promotion(**data.pop("promotion")),
+        rollout=Rollout(**data.pop("rollout", {})),
         drift=_drift(**data.pop("drift", {})),
         coverage=Coverage(**data.pop("coverage", {})),
         summary_metrics=tuple(data.pop("summary_metrics")),

@@ -3,6 +3,8 @@ the training steps share."""
 
 # Registered model aliases (MLflow 3: aliases, not stages).
 CANDIDATE, PRODUCTION, PREVIOUS = "candidate", "production", "previous"
+# A promoted version judged on live requests beside production before replacing it (declared rollout: shadow, canary).
+STAGING = "staging"
 
 # Tags of a training run.
 MODEL_TAG = "nivesh.model"
@@ -30,6 +32,9 @@ PRODUCTION_VERSION_TAG = "nivesh.production_version"
 TRAINED_DATE_TAG = "trained_date"
 # Tag of a model version that `rollback` took production away from.
 ROLLED_BACK_TAG = "nivesh.rolled_back"
+# Tag of a model version in a staged rollout: staged, then promoted or rolled_back (with the live comparison).
+ROLLOUT_TAG = "nivesh.rollout"
+STAGED_AT_TAG = "nivesh.rollout.staged_at"  # when it became staging (ISO 8601, UTC)
 # Tag of a model version that `smoke-test` loaded as production and checked: passed | failed.
 SMOKE_TEST_TAG = "nivesh.smoke_test"
 

@@ -80,6 +80,9 @@ class Promoted(TypedDict):
     # `promote --dry-run`: nothing moved; `would_promote` says whether the move would happen.
     dry_run: NotRequired[bool]
     would_promote: NotRequired[bool]
+    # A staged rollout (declared shadow or canary, production present): the candidate became `staging`, and
+    # production moves only once it has been judged on live requests (`nivesh-platform rollout evaluate`).
+    staging_version: NotRequired[int]
 
 
 class RolledBack(TypedDict):
@@ -88,6 +91,19 @@ class RolledBack(TypedDict):
     model: str
     production_version: int
     rolled_back_version: int
+
+
+class RolloutEvaluated(TypedDict):
+    """`rollout-evaluate`: `decision` waiting (not due), rolled_back, awaiting_approval or promoted; each side's
+    figures on the live requests it answered."""
+
+    model: str
+    strategy: str
+    decision: str
+    reason: str
+    staging: dict[str, float]  # version, requests, error_rate, latency_p95_ms
+    production: dict[str, float]
+    prediction_shift: float
 
 
 class SmokeTested(TypedDict):

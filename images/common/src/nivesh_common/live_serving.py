@@ -1,0 +1,118 @@
+"""MLflow's scoring server for the version an alias names, logging every answer for the rollout's evaluation.
+
+Each answer to POST /invocations becomes one JSON line (time, request id, user id, model, alias, version, HTTP
+status, latency, predictions) in `<log dir>/<model>/<alias>-<host>.jsonl`: one file per server, so the servers of
+a rollout (production, staging; on the cluster, their pods) never write the same file. The response says which
+version answered (headers X-Nivesh-Alias, X-Nivesh-Model-Version). The app is MLflow's own
+(`mlflow.pyfunc.scoring_server.init`): same routes, inputs and errors as `mlflow models serve`.
+"""
+
+import json
+import socket
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nivesh_common.errors import BadInputError
+from nivesh_contract.names import MODEL_TAG
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+REQUEST_ID_HEADER = "x-request-id"  # set by the router (nginx's $request_id), else by the caller
+USER_ID_HEADER = "x-user-id"  # the app's user: the canary split is sticky per user
+ALIAS_HEADER = "X-Nivesh-Alias"
+VERSION_HEADER = "X-Nivesh-Model-Version"
+
+
+def log_path(log_dir: Path, model: str, alias: str) -> Path:
+    return log_dir / model / f"{alias}-{socket.gethostname()}.jsonl"
+
+
+class PredictionLog:
+    """Appends one JSON line per answer; a line is written whole (one write under a lock, line-buffered)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("a", encoding="utf-8", buffering=1)
+        self._lock = threading.Lock()
+
+    def write(self, record: dict) -> None:
+        line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
+        with self._lock:
+            self._file.write(line)
+
+
+def logged_app(model_uri: str, model: str, alias: str, version: str, log: PredictionLog):
+    """MLflow's scoring app for `model_uri`, answering with its alias and version and logging each answer."""
+    from fastapi import Request
+    from fastapi.responses import Response
+    from mlflow.pyfunc import load_model
+    from mlflow.pyfunc.scoring_server import init
+
+    app = init(load_model(model_uri))
+    served = {ALIAS_HEADER: alias, VERSION_HEADER: version}
+
+    @app.middleware("http")
+    async def log_answers(request: Request, call_next):
+        if request.url.path != "/invocations":
+            return await call_next(request)
+        started = time.perf_counter()
+        response = await call_next(request)
+        body = b"".join([chunk async for chunk in response.body_iterator])
+        latency_ms = (time.perf_counter() - started) * 1000
+        log.write(
+            {
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "request_id": request.headers.get(REQUEST_ID_HEADER, ""),
+                "user_id": request.headers.get(USER_ID_HEADER, ""),
+                "model": model,
+                "alias": alias,
+                "version": version,
+                "status": response.status_code,
+                "latency_ms": round(latency_ms, 3),
+                "predictions": _predictions(body) if response.status_code == 200 else None,
+            }
+        )
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"} | served
+        return Response(content=body, status_code=response.status_code, headers=headers)
+
+    return app
+
+
+def _predictions(body: bytes):
+    try:
+        return json.loads(body).get("predictions")
+    except (ValueError, AttributeError):
+        return None
+
+
+def serve_alias(client: "MlflowClient", model: str, alias: str, host: str, port: int, log_dir: Path) -> None:
+    """Serve the version `alias` names now (resolved once: the log says which version answered) until stopped.
+    A version trained by another model's run (its `nivesh.model` tag) is refused: exit 2."""
+    import uvicorn
+
+    version = served_version(client, model, alias)
+    log = PredictionLog(log_path(log_dir, model, alias))
+    app = logged_app(f"models:/{model}/{version}", model, alias, str(version), log)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def served_version(client: "MlflowClient", model: str, alias: str) -> str:
+    """The version `alias` names, if a run of this model trained it."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        version = client.get_model_version_by_alias(model, alias)
+    except MlflowException:
+        raise BadInputError(f"{model}@{alias}: no such alias of registered model {model}") from None
+    trained_by = client.get_run(version.run_id).data.tags.get(MODEL_TAG)
+    if trained_by != model:
+        raise BadInputError(
+            f"{model}@{alias} is version {version.version}, trained by a run of {trained_by or 'no declared model'} "
+            f"(tag {MODEL_TAG}), not of {model}: not served"
+        )
+    return str(version.version)
