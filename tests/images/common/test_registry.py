@@ -23,7 +23,8 @@ from nivesh_common.registry import register_candidate, rollback_production, vers
 from nivesh_common.registry_lock import ACQUIRED_AT_TAG, STALE_AFTER_S, RegistryBusyError, lock_name, registry_lock
 from nivesh_contract.declaration import Promotion, at_least
 from nivesh_contract.declaration_file import load_declaration
-from nivesh_contract.names import MODEL_TAG, MODEL_URI_TAG
+from nivesh_contract.names import MODEL_TAG, MODEL_URI_TAG, ROLLOUT_TAG, STAGED_AT_TAG, STAGING
+from nivesh_contract.rollout import Rollout
 from registry_state import client_for, mlflow_pointed_at
 from steps import empty_store
 
@@ -206,6 +207,22 @@ def test_first_promotion_then_champion_challenger(client, toy):
     worse = promote_candidate(client, toy, 3, TOLERANCE, champion_scoring(0.895))
     assert not worse["promoted"] and "beyond tolerance 0.01" in worse["reason"]
     assert production(client) == 2
+
+
+def test_a_staged_model_s_winner_becomes_staging_beside_production(client, toy):
+    """Declared shadow or canary: the first version has nothing to be judged against and becomes production; a
+    later winner becomes `staging` and production stays until it is judged on live requests."""
+    staged = dataclasses.replace(toy, rollout=Rollout(strategy="canary", share_percent=10, prediction="label"))
+    register_candidate(client, staged, trained_run(0.90))
+    assert promote_candidate(client, staged, 1, TOLERANCE, champion_scoring(0.0))["production_version"] == 1
+    register_candidate(client, staged, trained_run(0.92))
+    outcome = promote_candidate(client, staged, 2, TOLERANCE, champion_scoring(0.90))
+    assert (outcome["promoted"], outcome["production_version"], outcome["staging_version"]) == (False, 1, 2)
+    assert "staged: v2 answers 10% of users (canary) beside production" in outcome["reason"]
+    assert (production(client), version_by_alias(client, NAME, STAGING).version) == (1, 2)
+    assert version_by_alias(client, NAME, "candidate") is None
+    tags = client.get_model_version(NAME, "2").tags
+    assert tags[ROLLOUT_TAG] == "staged" and datetime.fromisoformat(tags[STAGED_AT_TAG]).tzinfo is not None
 
 
 def test_promotion_is_safe_to_repeat(client, toy):

@@ -104,6 +104,37 @@ def test_a_broken_declaration_is_one_error_naming_the_file(tmp_path, change, mes
     assert str(raised.value).startswith(f"{path}: ") and message in str(raised.value)
 
 
+def test_a_rollout_is_direct_unless_declared_and_a_staged_one_names_what_it_compares(tmp_path):
+    assert load_declaration(declared(tmp_path, MINIMAL)).rollout.strategy == "direct"
+    text = MINIMAL + '[rollout]\nstrategy = "canary"\nshare_percent = 5\nprediction = "label"\n'
+    rollout = load_declaration(declared(tmp_path, text)).rollout
+    assert (rollout.strategy, rollout.share_percent, rollout.evaluate_after_requests) == ("canary", 5, 2000)
+
+
+@pytest.mark.parametrize(
+    ("rollout", "message"),
+    [
+        ('strategy = "canary"\nshare_percent = 150\nprediction = "p"', "rollout.share_percent 150: a percentage"),
+        ('strategy = "canary"\nshare_percent = -1\nprediction = "p"', "rollout.share_percent -1: a percentage"),
+        ('strategy = "canary"\nshare_percent = 100\nprediction = "p"', "between 0 and 100 (exclusive)"),
+        ('strategy = "blue-green"', "rollout.strategy 'blue-green': one of direct, shadow, canary"),
+        ('strategy = "shadow"', "rollout.prediction: the output field to compare"),
+        ('strategy = "shadow"\nprediction = "p"\nevaluate_after_requests = 0', "at least 1"),
+        ('strategy = "shadow"\nprediction = "p"\nmax_prediction_shift = nan', "max_prediction_shift nan"),
+        ('strategy = "shadow"\nprediction = "p"\nshare = 10', "unexpected keyword argument 'share'"),
+    ],
+    ids=[
+        *("share over 100", "negative share", "share 100", "unknown strategy", "no prediction", "no requests"),
+        *("nan", "unknown key"),
+    ],
+)
+def test_a_broken_rollout_is_one_error_naming_the_file(tmp_path, rollout, message):
+    path = declared(tmp_path, f"{MINIMAL}[rollout]\n{rollout}\n")
+    with pytest.raises(DeclarationError) as raised:
+        load_declaration(path)
+    assert str(raised.value).startswith(f"{path}: ") and message in str(raised.value)
+
+
 def test_an_unbounded_setting_is_written_inf(tmp_path):
     text = MINIMAL.replace("at_least = 0.7", "at_least = 0.7\nminimum = -inf\nmaximum = inf")
     (threshold,) = load_declaration(declared(tmp_path, text)).thresholds
