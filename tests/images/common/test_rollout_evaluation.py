@@ -2,6 +2,7 @@
 holding production v1 and staging v2 of a tiny model."""
 
 import dataclasses
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
