@@ -21,8 +21,8 @@ class ModelReport:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A model pipeline run's outcome: its kind (promoted, kept, skipped, rejected, gate_failed, failed), the step
-    that decided it where one did, and the line a person reads."""
+    """A model pipeline run's outcome: its kind (promoted, staged, kept, skipped, rejected, gate_failed, failed),
+    the step that decided it where one did, and the line a person reads."""
 
     kind: str
     line: str
@@ -67,6 +67,9 @@ def describe_outcome(
         approved = f", approved by {_responder(approval)}" if approval else ""
         line = f"{model}: promoted v{promotion['production_version']} ({shown}){approved}; {SMOKE_TESTED}"
         return Outcome("promoted", line, DEPLOY)
+    if "staging_version" in promotion:  # a staged rollout: judged on live requests before production moves
+        line = f"{model}: staged v{promotion['staging_version']} ({shown}): {promotion['reason']}"
+        return Outcome("staged", line, DEPLOY)
     line = (
         f"{model}: kept v{promotion['production_version']}, candidate v{promotion['candidate_version']} "
         f"not promoted: {promotion['reason']} ({shown})"

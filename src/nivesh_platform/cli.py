@@ -2,6 +2,8 @@
 
 import logging
 import os
+import subprocess
+import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -138,42 +140,81 @@ def ui(
 def serve(
     model: Annotated[str, typer.Argument(help="Registered model name, e.g. credit_risk_scorer.")],
     state_dir: StateDir = Path(".nivesh"),
-    port: Annotated[int, typer.Option(envvar="SERVE_PORT", help="Port on 127.0.0.1.")] = 5001,
+    port: Annotated[int, typer.Option(envvar="SERVE_PORT", help="Port on 127.0.0.1 the app calls.")] = 5001,
 ) -> None:
-    """MLflow's scoring server for the model's production version on 127.0.0.1 until Ctrl-C; prints a curl call."""
+    """The model's production version on 127.0.0.1 until Ctrl-C, and in a staged rollout its staging version
+    behind the declared split (nginx); every answer logged for rollout-evaluate. Prints a curl call."""
     from mlflow import MlflowClient
 
     from nivesh_contract.catalog import UnknownModelError, model_named
-    from nivesh_contract.names import PRODUCTION
+    from nivesh_contract.names import PRODUCTION, STAGING
+    from nivesh_platform.rollout_serving import start_serving
     from nivesh_platform.services import ServiceError
-    from nivesh_platform.serving import curl_example, serving_example, start_scoring_server
+    from nivesh_platform.serving import curl_example, serving_example
 
     state = _state(state_dir)
     try:
-        model_named(model)
-        MlflowClient(state.tracking_uri).get_model_version_by_alias(model, PRODUCTION)
+        declaration = model_named(model)
+        aliases = MlflowClient(state.tracking_uri, state.tracking_uri).get_registered_model(model).aliases
     except UnknownModelError as error:
         typer.echo(f"nivesh-platform: error: {error}", err=True)
         raise typer.Exit(2) from None
-    except Exception:  # noqa: BLE001 (MLflow: no such model, alias or store; all mean the same here)
+    except Exception:  # noqa: BLE001 (MLflow: no such model or store; both mean the same here)
+        aliases = {}
+    if PRODUCTION not in aliases:
         typer.echo(f"nivesh-platform: error: no production version of {model} in {state.root}: make run", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(2)
+    with_staging = declaration.rollout.staged and STAGING in aliases
     stop_cleanly_on_signals()
     try:
-        url, server = start_scoring_server(state.tracking_uri, model, port, state.logs_dir / f"serve-{model}.log")
+        run_dir = state.logs_dir / f"serve-{model}"
+        serving = start_serving(declaration, state.tracking_uri, port, with_staging, state.predictions_dir, run_dir)
     except ServiceError as error:
         typer.echo(f"nivesh-platform: error: {error}", err=True)
         raise typer.Exit(1) from None
     try:
-        typer.echo(f"{model}@{PRODUCTION} at {url}/invocations; for example:")
-        typer.echo(curl_example(url, serving_example(state.tracking_uri, model)))
+        for alias, url in serving.servers.items():
+            typer.echo(f"{model}@{alias} (v{aliases[alias]}) at {url}")
+        if with_staging:
+            typer.echo(f"the app calls {serving.url}: {_split(declaration.rollout)}; send the user's id as X-User-Id")
+        typer.echo(f"answers logged under {state.predictions_dir / model}; for example:")
+        typer.echo(curl_example(serving.url, serving_example(state.tracking_uri, model)))
         typer.echo("Ctrl-C stops it.")
         while True:
-            time.sleep(3600)
+            if news := serving.staging_down_news():
+                typer.echo(f"nivesh-platform: {news}", err=True)
+            time.sleep(5)
     except KeyboardInterrupt:
-        typer.echo("stopped the scoring server")
+        typer.echo("stopped serving")
     finally:
-        server.stop()
+        serving.stop()
+
+
+def _split(rollout) -> str:
+    if rollout.strategy == "canary":
+        return f"canary: {rollout.share_percent:g}% of users answered by staging, the same users every time"
+    return "shadow: production answers, staging gets a copy of every request"
+
+
+@app.command("rollout-evaluate")
+def rollout_evaluate(
+    model: Annotated[str, typer.Argument(help="Registered model name with a staged rollout.")],
+    state_dir: StateDir = Path(".nivesh"),
+    approve: Annotated[bool, typer.Option(help="A person approves (models that need approval).")] = False,
+) -> None:
+    """Judge the model's staging version on the answers `make serve` logged; promote it or roll it back if due."""
+    from nivesh_contract.catalog import UnknownModelError, model_named
+
+    state = _state(state_dir)
+    try:
+        declaration = model_named(model)
+    except UnknownModelError as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(2) from None
+    command = [str(Path(sys.executable).parent / declaration.image.console_script), "rollout-evaluate"]
+    command += ["--log-dir", str(state.predictions_dir), "--approve" if approve else "--no-approve"]
+    environment = dict(os.environ) | {"MLFLOW_TRACKING_URI": state.tracking_uri}
+    raise typer.Exit(subprocess.run(command, env=environment).returncode)
 
 
 @app.command()

@@ -50,6 +50,11 @@ class EmbeddedState:
     def logs_dir(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def predictions_dir(self) -> Path:
+        """The answers `make serve`'s servers log (`<model>/<alias>-<host>.jsonl`), what rollout-evaluate judges."""
+        return self.root / "predictions"
+
     def prepare(self) -> None:
         for folder in (self.airflow_home, self.mlflow_dir, self.artifact_root, self.data_dir, self.logs_dir):
             folder.mkdir(parents=True, exist_ok=True)

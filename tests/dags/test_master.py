@@ -150,3 +150,15 @@ def test_a_version_that_fails_its_smoke_test_is_reported_rolled_back():
     failures = {"smoke_test_production": {"status": "gate_failed", "error": error}}
     outcome = describe_outcome("credit_risk_scorer", STEPS, results, failures).line
     assert outcome == f"credit_risk_scorer: kept v3 because a gate failed at smoke_test_production: {error}"
+
+
+def test_a_staged_candidate_says_how_it_meets_live_requests():
+    reason = (
+        "not worse than production; staged: v4 answers 10% of users (canary) beside production until it is "
+        "judged on live requests"
+    )
+    deployed = {"promoted": False, "production_version": 3, "staging_version": 4, "candidate_version": 4}
+    results = FINISHED | {"deploy_to_production": deployed | {"reason": reason}, "smoke_test_production": {}}
+    outcome = describe_outcome("anomaly_detector", STEPS, results)
+    assert (outcome.kind, outcome.step) == ("staged", "deploy_to_production")
+    assert outcome.line == f"anomaly_detector: staged v4 (roc_auc 0.91): {reason}"
