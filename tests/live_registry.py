@@ -21,6 +21,7 @@ def live_store(folder: Path) -> str:
 def log_version(tracking_uri: str, folder: Path, trained_by: str = MODEL, **config) -> str:
     """A new version of MODEL (its run tagged as a run of `trained_by`); its number."""
     import mlflow
+    import pandas as pd
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
@@ -28,6 +29,10 @@ def log_version(tracking_uri: str, folder: Path, trained_by: str = MODEL, **conf
     experiment_id = experiment.experiment_id if experiment else mlflow.create_experiment("live", f"{folder}/artifacts")
     with mlflow.start_run(experiment_id=experiment_id, tags={MODEL_TAG: trained_by}):
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=str(CODE), model_config=config, registered_model_name=MODEL
+            name="model",
+            python_model=str(CODE),
+            model_config=config,
+            registered_model_name=MODEL,
+            input_example=pd.DataFrame({"amount": [120.5], "request_number": [1]}),
         )
     return str(info.registered_model_version)

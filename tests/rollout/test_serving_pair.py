@@ -2,8 +2,6 @@
 scoring app, logging every answer), nginx splitting as the declared rollout says, a load of requests."""
 
 import dataclasses
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -28,15 +26,6 @@ def declared(strategy: str, **rollout):
     """anomaly_detector declared with a staged rollout."""
     settings = {"share_percent": SHARE, "prediction": "anomaly_score", "evaluate_after_requests": 100} | rollout
     return dataclasses.replace(model_named(MODEL), rollout=Rollout(strategy=strategy, **settings))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def nginx():
-    if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
-        return
-    if os.environ.get("NIVESH_REQUIRE_NGINX") == "1":
-        pytest.fail("NIVESH_REQUIRE_NGINX=1 but no nginx (apt-get install nginx-light)")
-    pytest.skip("no nginx (apt-get install nginx-light)")
 
 
 class Pair:
