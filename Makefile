@@ -42,6 +42,10 @@ serve: $(INSTALLED) ## MLflow's scoring server for a production model of the emb
 	@test -n "$(MODEL)" || { echo "make: serve needs MODEL=<registered model name>, e.g. MODEL=credit_risk_scorer" >&2; exit 2; }
 	$(BIN)/nivesh-platform serve $(MODEL) --state-dir $(STATE_DIR)
 
+rollout-evaluate: $(INSTALLED) ## Judge a staged model's staging version on the answers make serve logged; promote it or roll it back when due: MODEL=anomaly_detector [APPROVE=1]
+	@test -n "$(MODEL)" || { echo "make: rollout-evaluate needs MODEL=<registered model name>, e.g. MODEL=anomaly_detector" >&2; exit 2; }
+	$(BIN)/nivesh-platform rollout-evaluate $(MODEL) --state-dir $(STATE_DIR) $(if $(APPROVE),--approve)
+
 rollback: $(INSTALLED) ## Roll a model's production back on the embedded default (the rollback_model DAG): MODEL=credit_risk_scorer [VERSION=2] [REASON=...]
 	@test -n "$(MODEL)" || { echo "make: rollback needs MODEL=<registered model name>, e.g. MODEL=credit_risk_scorer" >&2; exit 2; }
 	$(BIN)/nivesh-platform rollback $(MODEL) --state-dir $(STATE_DIR) $(if $(VERSION),--to $(VERSION)) --reason "$(REASON)"
@@ -78,6 +82,9 @@ test: $(INSTALLED) $(CLUSTER_CLIS)/helm lint ## What CI runs: lint, then every t
 test-fast: $(INSTALLED) $(CLUSTER_CLIS)/helm ## The quick loop: every test not marked slow
 	$(BIN)/pytest -m "not slow" $(PARALLEL)
 
+router-configs: $(INSTALLED) ## Regenerate each staged model's router configuration (charts/nivesh-serving/files/) from its declared rollout
+	$(BIN)/nivesh-platform router-configs
+
 dashboards-json: $(INSTALLED) ## Regenerate the Grafana dashboards' JSON (charts/monitoring/dashboards/) from nivesh_platform/dashboards.py
 	$(BIN)/nivesh-platform dashboards-json
 
@@ -86,8 +93,11 @@ new-model: $(INSTALLED) ## Scaffold a working model: NAME=snake_case_name (packa
 	$(BIN)/nivesh-platform new-model $(NAME)
 	$(MAKE) --no-print-directory install
 
-bench: $(INSTALLED) bench-images bench-refresh ## Benchmarks: DAG parse time, launcher overhead, each model's training time and memory (credit at 10k/100k/1M rows), then bench-images and bench-refresh
+bench: $(INSTALLED) bench-images bench-refresh bench-rollout ## Benchmarks: DAG parse time, launcher overhead, each model's training time and memory (credit at 10k/100k/1M rows), then bench-images, bench-refresh and bench-rollout
 	$(BIN)/python -m nivesh_platform.bench --state-dir $(STATE_DIR)/bench
+
+bench-rollout: $(INSTALLED) ## What the staged rollout's split (nginx, canary and shadow) adds to a request on loopback, at p95 (target: 2 ms)
+	$(BIN)/python -m nivesh_platform.rollout_bench
 
 bench-refresh: $(INSTALLED) ## A refresh extract of 1,000,000 transaction rows from a local PostgreSQL (Debian's postgresql) to Parquet: seconds and peak memory
 	$(BIN)/python -m nivesh_platform.refresh_bench
@@ -215,13 +225,15 @@ deploy-check: $(INSTALLED) ## What make deploy decides, without a cluster: offic
 # patched instead, they would not run again (a newer Airflow would start on an unmigrated database), and a changed
 # Airflow image would fail the upgrade (a Job's pod template is immutable). Helm makes them anew.
 airflow_jobs := release=airflow,component in (run-airflow-migrations,create-user-job)
-deploy: $(INSTALLED) ## Check (deploy-check), load the images, install MLflow, the training namespace, monitoring and Airflow on the kind cluster; wait; print how to reach them
+deploy: $(INSTALLED) ## Check (deploy-check), load the images, install MLflow, the training namespace, model serving, monitoring and Airflow on the kind cluster; wait; print how to reach them
 	$(call require,docker kind kubectl helm)
 	$(BIN)/nivesh-platform deploy-check --require-official-chart
 	$(MAKE) --no-print-directory kind-load
 	$(KUBECTL) apply -f charts/nivesh-training/namespace.yaml -f charts/monitoring/namespace.yaml -f charts/airflow/namespace.yaml
 	$(HELM) upgrade --install mlflow charts/mlflow --namespace nivesh-mlflow --create-namespace --wait --timeout $(HELM_TIMEOUT)
 	$(HELM) upgrade --install nivesh-training charts/nivesh-training --namespace nivesh-training --wait --timeout $(HELM_TIMEOUT)
+	# No --wait: a model's servers are ready only once it has a production (and staging) version to serve.
+	$(HELM) upgrade --install nivesh-serving charts/nivesh-serving --namespace nivesh-training --timeout $(HELM_TIMEOUT)
 	$(BIN)/nivesh-platform cluster secrets --context $(KUBE_CONTEXT)
 	$(HELM) upgrade --install monitoring charts/monitoring --namespace nivesh-monitoring --wait --timeout $(HELM_TIMEOUT)
 	$(KUBECTL) delete job --namespace nivesh-airflow --ignore-not-found --selector "$(airflow_jobs)"
@@ -268,4 +280,4 @@ clean-state: ## Delete the embedded default's state (.nivesh/): runs, registry, 
 clean: clean-state ## Delete the state and the virtual environment
 	rm -rf $(VENV)
 
-.PHONY: help install new-model run ui serve rollback publish-data summary bench-gpu images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster dashboards smoke status logs trigger kind-down lint test test-fast bench bench-images bench-refresh intent-wheels clean-state clean
+.PHONY: help install new-model run ui serve rollout-evaluate router-configs rollback publish-data summary bench-gpu images step-images airflow-image base-image kind-up kind-load deploy-check deploy ui-cluster dashboards smoke status logs trigger kind-down lint test test-fast bench bench-images bench-refresh bench-rollout intent-wheels clean-state clean

@@ -22,6 +22,8 @@ class Release:
 RELEASES = (
     Release("mlflow", "mlflow", "nivesh-mlflow"),
     Release("nivesh-training", "nivesh-training", "nivesh-training"),
+    # Beside the training pods: their namespace's MLflow login and egress (charts/nivesh-serving/values.yaml).
+    Release("nivesh-serving", "nivesh-serving", "nivesh-training"),
     Release("monitoring", "monitoring", "nivesh-monitoring"),
     Release("airflow", "airflow", "nivesh-airflow"),
 )

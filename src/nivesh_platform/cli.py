@@ -336,6 +336,18 @@ def dashboards_json() -> None:
 
 
 @app.command()
+def router_configs() -> None:
+    """Write each staged model's router configuration (nginx, from its declared rollout) to
+    charts/nivesh-serving/files/, where the serving chart reads it."""
+    from nivesh_contract.catalog import MODELS
+    from nivesh_platform.rollout_router import write_cluster_configs
+    from nivesh_platform.state import DAGS_FOLDER
+
+    folder = DAGS_FOLDER.parent / "charts" / "nivesh-serving" / "files"
+    typer.echo("\n".join(str(path) for path in write_cluster_configs(list(MODELS), folder)))
+
+
+@app.command()
 def check_chart_values(
     chart_dir: Annotated[Path, typer.Argument(help="Wrapper chart pinning official charts.")] = Path("charts/airflow"),
 ) -> None:

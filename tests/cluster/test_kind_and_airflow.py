@@ -197,6 +197,7 @@ def test_third_party_images_are_every_image_our_values_and_the_training_pods_nam
         "{repository}:{tag}".format(**prometheus["configmapReload"]["prometheus"]["image"]),
         "{repository}:{tag}".format(**prometheus["prometheus-pushgateway"]["image"]),
         "{registry}/{repository}:{tag}".format(**monitoring["grafana"]["image"]),
+        "{repository}:{tag}".format(**chart_values("nivesh-serving")["router"]),  # a staged rollout's nginx
     }
     sidecars = {  # what the operator adds to every training pod (its XCom sidecar), read from the DAGs' pods
         container.image

@@ -8,6 +8,7 @@ version answered (headers X-Nivesh-Alias, X-Nivesh-Model-Version). The app is ML
 """
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -25,6 +26,11 @@ REQUEST_ID_HEADER = "x-request-id"  # set by the router (nginx's $request_id), e
 USER_ID_HEADER = "x-user-id"  # the app's user: the canary split is sticky per user
 ALIAS_HEADER = "X-Nivesh-Alias"
 VERSION_HEADER = "X-Nivesh-Model-Version"
+log = logging.getLogger(__name__)
+
+
+class NoSuchAliasError(BadInputError):
+    """The alias names no version (yet)."""
 
 
 def log_path(log_dir: Path, model: str, alias: str) -> Path:
@@ -90,15 +96,56 @@ def _predictions(body: bytes):
         return None
 
 
-def serve_alias(client: "MlflowClient", model: str, alias: str, host: str, port: int, log_dir: Path) -> None:
+def serve_alias(
+    client: "MlflowClient", model: str, alias: str, host: str, port: int, log_dir: Path, follow_every_s: float = 0
+) -> None:
     """Serve the version `alias` names now (resolved once: the log says which version answered) until stopped.
-    A version trained by another model's run (its `nivesh.model` tag) is refused: exit 2."""
+    A version trained by another model's run (its `nivesh.model` tag) is refused: exit 2.
+
+    `follow_every_s` > 0 (in a pod): wait for the alias to exist, then check it that often and stop when it names
+    another version or none, so that the pod's restart serves what it names now (a promotion, a rollback).
+    """
     import uvicorn
 
-    version = served_version(client, model, alias)
+    version = _wait_for_alias(client, model, alias, follow_every_s) if follow_every_s else None
+    version = version or served_version(client, model, alias)
     log = PredictionLog(log_path(log_dir, model, alias))
     app = logged_app(f"models:/{model}/{version}", model, alias, str(version), log)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    if follow_every_s:
+        follow = (client, model, alias, version, follow_every_s, server)
+        threading.Thread(target=_stop_when_the_alias_moves, args=follow, daemon=True).start()
+    server.run()
+
+
+def _wait_for_alias(client: "MlflowClient", model: str, alias: str, every_s: float) -> str:
+    said = False
+    while True:
+        try:
+            return served_version(client, model, alias)
+        except NoSuchAliasError:
+            if not said:
+                log.info("%s@%s names no version yet: waiting for it (checked every %g s)", model, alias, every_s)
+                said = True
+            time.sleep(every_s)
+
+
+def _stop_when_the_alias_moves(client, model: str, alias: str, version: str, every_s: float, server) -> None:
+    from mlflow.exceptions import MlflowException
+
+    while not server.should_exit:
+        time.sleep(every_s)
+        try:
+            now = str(client.get_model_version_by_alias(model, alias).version)
+        except MlflowException as error:
+            if error.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                continue  # MLflow not answering: keep serving what was loaded
+            now = "none"
+        if now != version:
+            log.warning(
+                "%s@%s moved from v%s to %s: stopping, to serve what it names on restart", model, alias, version, now
+            )
+            server.should_exit = True
 
 
 def served_version(client: "MlflowClient", model: str, alias: str) -> str:
@@ -108,7 +155,7 @@ def served_version(client: "MlflowClient", model: str, alias: str) -> str:
     try:
         version = client.get_model_version_by_alias(model, alias)
     except MlflowException:
-        raise BadInputError(f"{model}@{alias}: no such alias of registered model {model}") from None
+        raise NoSuchAliasError(f"{model}@{alias}: no such alias of registered model {model}") from None
     trained_by = client.get_run(version.run_id).data.tags.get(MODEL_TAG)
     if trained_by != model:
         raise BadInputError(

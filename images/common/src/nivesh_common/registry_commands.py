@@ -80,6 +80,14 @@ def _add_serve(app: typer.Typer, model: ModelDeclaration) -> None:
         log_dir: Annotated[Path, typer.Option(help="Where each answer is logged, for the rollout's evaluation.")],
         host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in a pod).")] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+        follow_every: Annotated[
+            float,
+            typer.Option(
+                min=0,
+                help="In a pod: wait for the alias, check it every this many seconds and stop when it moves "
+                "(the restart serves what it names then); 0: serve what it names now, refuse a missing one.",
+            ),
+        ] = 0,
     ) -> None:
         """MLflow's scoring server for the version ALIAS names, logging each answer (not a step: runs until stopped)."""
         from nivesh_common.live_serving import serve_alias
@@ -88,7 +96,8 @@ def _add_serve(app: typer.Typer, model: ModelDeclaration) -> None:
 
         configure_logging()
         try:
-            serve_alias(connect(load_tracking_settings()), model.name, alias, host, port, log_dir)
+            client = connect(load_tracking_settings())
+            serve_alias(client, model.name, alias, host, port, log_dir, follow_every)
         except BadInputError as error:
             typer.echo(f"{model.image.console_script} serve: error: {error}", err=True)
             raise typer.Exit(error.exit_code) from None
