@@ -105,7 +105,8 @@ class Process:
 
 
 # A busy machine's API server can freeze for half a minute (measured: 32 s after start-up at a load of 4-18 on 2
-# cores). Reads ride that out: each waits ANSWER_TIMEOUT_S, a late or unavailable answer is asked again with backoff
+# cores). Reads ride that out: each waits ANSWER_TIMEOUT_S, a late or unavailable answer (or a database error) is asked
+# again with backoff
 # until PATIENCE_S have passed. Writes are sent once: a trigger sent twice would start two runs.
 ANSWER_TIMEOUT_S = 60
 PATIENCE_S = 300
@@ -250,7 +251,17 @@ class AirflowApi:
 
 
 def _unavailable(response: httpx.Response) -> bool:
-    return response.status_code in UNAVAILABLE
+    """Unavailable, or a database error (SQLite's "database is locked" under a busy `make ui`: Airflow answers it
+    500, reason "Database error"): both pass; a retried method asks again."""
+    if response.status_code in UNAVAILABLE:
+        return True
+    if response.status_code != 500:
+        return False
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(detail, dict) and detail.get("reason") == "Database error"
 
 
 def _age_s(timestamp: str) -> float:

@@ -18,7 +18,14 @@ class FreezingAirflow(JsonHandler):
     late = 0
     delay_s = 1.0
     unavailable = 0  # then this many GETs answer 503
+    locked = 0  # then this many PATCHes answer 500 "Database error" (SQLite locked)
     posts = 0
+
+    def do_PATCH(self):
+        if FreezingAirflow.locked:
+            FreezingAirflow.locked -= 1
+            return self._answer(500, {"detail": {"reason": "Database error", "statement": "UPDATE dag ..."}})
+        self._answer(200, {"dag_id": self.path.rsplit("/", 1)[-1], "is_paused": False})
 
     def do_POST(self):
         FreezingAirflow.posts += 1
@@ -45,7 +52,7 @@ class QuietServer(ThreadingHTTPServer):
 
 @pytest.fixture
 def airflow():
-    FreezingAirflow.late, FreezingAirflow.unavailable, FreezingAirflow.posts = 0, 0, 0
+    FreezingAirflow.late, FreezingAirflow.unavailable, FreezingAirflow.locked, FreezingAirflow.posts = 0, 0, 0, 0
     server = QuietServer(("127.0.0.1", 0), FreezingAirflow)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -74,3 +81,13 @@ def test_a_trigger_is_sent_once_even_when_its_answer_is_late(airflow):
     with pytest.raises(NotAnswering):
         api.trigger("master_training_pipeline")
     assert FreezingAirflow.posts == 2  # the token, and the trigger once
+
+
+def test_a_database_error_of_an_unpause_is_asked_again_and_a_lasting_one_is_one_line(airflow):
+    """Seen in CI: `make trigger` against `make ui`'s busy SQLite got `PATCH /dags/...: HTTP 500 Database error`."""
+    FreezingAirflow.locked = 2
+    AirflowApi(airflow, timeout_s=5, patience_s=30).unpause("spending_predictor_training")
+    assert FreezingAirflow.locked == 0
+    FreezingAirflow.locked = 1000
+    with pytest.raises(NotAnswering, match="PATCH /api/v2/dags/spending_predictor_training: HTTP 500 for"):
+        AirflowApi(airflow, timeout_s=5, patience_s=1).unpause("spending_predictor_training")
