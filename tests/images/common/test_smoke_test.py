@@ -194,3 +194,24 @@ def test_nothing_is_tested_or_moved_when_production_is_not_the_version(store, tm
     }
     assert aliases(store, MODEL) == {"production": 1, "candidate": 2}
     assert "nivesh.smoke_test" not in version_tags(store, 2)
+
+
+def test_a_staged_version_is_checked_as_staging_and_one_that_cannot_load_leaves_staging(store, tmp_path, monkeypatch):
+    """A staged rollout's new version meets users too (a canary's share, a shadow's copies): checked the same way."""
+    production, good = registered(tmp_path), registered(tmp_path)
+    in_production(store, production)
+    client_for(store).set_registered_model_alias(MODEL, "staging", str(good))
+    run = smoke_test(good, store)
+    assert run.exit_code == 0, run.stderr
+    assert (run.result["tested"], run.result["staging_version"], run.result["production_version"]) == (True, 2, 1)
+    assert version_tags(store, good)["nivesh.smoke_test"] == "passed"
+    bad = broken(tmp_path, monkeypatch)
+    client_for(store).set_registered_model_alias(MODEL, "staging", str(bad))
+    run = smoke_test(bad, store)
+    assert run.exit_code == 3, run.stderr
+    assert run.result["error"].startswith(
+        f"smoke test of {MODEL} v3 (staging) failed: cannot load models:/{MODEL}@staging"
+    )
+    assert run.result["error"].endswith("; staging removed, production untouched")
+    assert aliases(store, MODEL) == {"production": 1}
+    assert version_tags(store, bad).items() >= {"nivesh.rolled_back": "true", "nivesh.smoke_test": "failed"}.items()

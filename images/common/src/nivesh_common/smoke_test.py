@@ -21,7 +21,15 @@ from nivesh_common.errors import GateFailedError
 from nivesh_common.logs import Stopwatch
 from nivesh_common.registry import rollback_production, version_by_alias
 from nivesh_common.registry_lock import registry_lock
-from nivesh_contract.names import GATE_FAILED, GATE_PASSED, PREVIOUS, PRODUCTION, ROLLED_BACK_TAG, SMOKE_TEST_TAG
+from nivesh_contract.names import (
+    GATE_FAILED,
+    GATE_PASSED,
+    PREVIOUS,
+    PRODUCTION,
+    ROLLED_BACK_TAG,
+    SMOKE_TEST_TAG,
+    STAGING,
+)
 from nivesh_contract.results import SmokeTested, SmokeTestFailed
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,9 @@ def smoke_test_production(client: MlflowClient, name: str, version: int) -> Smok
     production = version_by_alias(client, name, PRODUCTION)
     outcome = {"model": name, "version": version, "production_version": int(production.version) if production else None}
     if outcome["production_version"] != version:
+        staging = version_by_alias(client, name, STAGING)
+        if staging is not None and int(staging.version) == version:  # a staged rollout: about to meet users too
+            return _smoke_test_staging(client, name, version, outcome)
         held = f"production is v{production.version}" if production else "no version is production"
         return {**outcome, "tested": False, "reason": f"{held}, not v{version}: nothing new to test"}
     try:
@@ -51,6 +62,29 @@ def smoke_test_production(client: MlflowClient, name: str, version: int) -> Smok
     client.set_model_version_tag(name, str(version), SMOKE_TEST_TAG, GATE_PASSED)
     log.info("%s v%d loaded and predicted %d rows as its signature says in %.2f s", name, version, rows, seconds)
     return {**outcome, "tested": True, "rows": rows, "seconds": seconds}
+
+
+def _smoke_test_staging(client: MlflowClient, name: str, version: int, outcome: dict) -> SmokeTested:
+    """`staging` checked as production would be; one that fails leaves staging (production untouched)."""
+    try:
+        rows, seconds = _load_and_predict(f"models:/{name}@{STAGING}")
+    except Unfit as unfit:
+        failed = f"smoke test of {name} v{version} (staging) failed: {unfit}"
+        with registry_lock(client, name):
+            client.delete_registered_model_alias(name, STAGING)
+            client.set_model_version_tag(name, str(version), SMOKE_TEST_TAG, GATE_FAILED)
+            client.set_model_version_tag(name, str(version), ROLLED_BACK_TAG, "true")
+        log.warning("%s; staging removed, production untouched", failed)
+        report: SmokeTestFailed = {
+            "smoke_test": GATE_FAILED,
+            "model": name,
+            "version": version,
+            "rolled_back_version": version,
+            "production_version": outcome["production_version"],
+        }
+        raise GateFailedError(f"{failed}; staging removed, production untouched", dict(report)) from unfit
+    client.set_model_version_tag(name, str(version), SMOKE_TEST_TAG, GATE_PASSED)
+    return {**outcome, "tested": True, "rows": rows, "seconds": seconds, "staging_version": version}
 
 
 def _load_and_predict(uri: str) -> tuple[int, float]:

@@ -117,6 +117,7 @@ class SmokeTested(TypedDict):
     reason: NotRequired[str]
     rows: NotRequired[int]
     seconds: NotRequired[float]
+    staging_version: NotRequired[int]  # tested as `staging`: a staged rollout's new version
 
 
 class SmokeTestFailed(TypedDict):
