@@ -130,10 +130,22 @@ def test_answers_of_other_versions_do_not_count(client, tmp_path):
     assert evaluate_staging(client, declared(), tmp_path, approved=False, now=NOW)["decision"] == "waiting"
 
 
-def test_a_broken_log_line_is_bad_input_naming_the_file_and_line(client, tmp_path):
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"alias": "production"}',
+        '{"alias": "production", "version": "1", "status": "200", "latency_ms": 5}',
+        '{"alias": "production", "version": "1", "status": 200, "latency_ms": -1}',
+        '{"alias": "production", "version": "1", "status": 200, "latency_ms": NaN}',
+        "[1, 2]",
+        "not json",
+    ],
+    ids=["fields missing", "status as text", "negative latency", "NaN latency", "a list", "not json"],
+)
+def test_a_broken_log_line_is_bad_input_naming_the_file_and_line(client, tmp_path, line):
     write_answers(tmp_path, PRODUCTION, "1", 3)
     path = log_path(tmp_path, MODEL, PRODUCTION)
-    path.write_text(path.read_text() + '{"alias": "production"}\n')
+    path.write_text(path.read_text() + line + "\n")
     with pytest.raises(BadInputError, match=rf"^{path}: line 4 is not an answer the servers log$"):
         evaluate_staging(client, declared(), tmp_path, approved=False, now=NOW)
     assert aliases(client) == {PRODUCTION: 1, STAGING: 2}

@@ -66,10 +66,18 @@ def read_answers(log_dir: Path, model: str) -> list[dict]:
                 answer = json.loads(line)
             except ValueError:
                 answer = None
-            if not isinstance(answer, dict) or not all(key in answer for key in LOGGED_FIELDS):
+            if not _is_answer(answer):
                 raise BadInputError(f"{path}: line {number} is not an answer the servers log")
             answers.append(answer)
     return answers
+
+
+def _is_answer(answer) -> bool:
+    if not isinstance(answer, dict) or not all(key in answer for key in LOGGED_FIELDS):
+        return False
+    status, latency = answer["status"], answer["latency_ms"]
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (status, latency))
+    return numbers and isinstance(status, int) and latency >= 0 and isinstance(answer["alias"], str)
 
 
 def arm_of(answers: list[dict], alias: str, version: str, field: str) -> Arm:
