@@ -37,7 +37,9 @@ def test_validate_summarises_the_history(transactions_data, step_env):
     assert run.result["users"] == 60 and run.result["labelled_anomalies"] > 0
 
 
-def test_train_evaluate_register_promote_rollback(transactions_data, production, store):
+def test_train_evaluate_register_promote_then_stage_a_winner_for_live_requests(
+    transactions_data, production, store, tmp_path
+):
     step_env = store
     first = production.trained
     _served_model_reproduces_training(step_env, first.result, transactions_data)
@@ -54,9 +56,11 @@ def test_train_evaluate_register_promote_rollback(transactions_data, production,
     second = anomaly("train", "--data", transactions_data, "--seed", 7, env=step_env).result["run_id"]
     assert anomaly("evaluate", "--run-id", second, env=step_env).exit_code == 0
     assert anomaly("register", "--run-id", second, env=step_env).result["version"] == 2
-    assert anomaly("promote", "--version", 2, "--tolerance", 1, env=step_env).result["promoted"]
-    assert aliases(step_env, MODEL) == {"production": 2, "previous": 1}
-    assert anomaly("rollback", env=step_env).result["production_version"] == 1
+    staged = anomaly("promote", "--version", 2, "--tolerance", 1, env=step_env).result
+    assert (staged["promoted"], staged["staging_version"]) == (False, 2)  # anomaly.toml declares a canary rollout
+    assert aliases(step_env, MODEL) == {"production": 1, "staging": 2}
+    judged = anomaly("rollout-evaluate", "--log-dir", tmp_path / "predictions", env=step_env).result
+    assert judged["decision"] == "waiting" and "0 of 2000 requests" in judged["reason"]
     assert version_count(step_env, MODEL) == 2
 
 

@@ -153,7 +153,7 @@ def test_a_broken_log_line_is_bad_input_naming_the_file_and_line(client, tmp_pat
 
 def test_nothing_to_evaluate_is_bad_input(client, tmp_path):
     with pytest.raises(BadInputError, match="rollout strategy direct: there is no staging to evaluate"):
-        evaluate_staging(client, model_named(MODEL), tmp_path, approved=False, now=NOW)
+        evaluate_staging(client, declared(strategy="direct"), tmp_path, approved=False, now=NOW)
     client.delete_registered_model_alias(MODEL, STAGING)
     with pytest.raises(BadInputError, match="no staging version beside a production one"):
         evaluate_staging(client, declared(), tmp_path, approved=False, now=NOW)
