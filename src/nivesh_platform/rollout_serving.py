@@ -7,18 +7,14 @@ every answer to the prediction logs); with a `staging` version and a declared sh
 
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.names import PRODUCTION, STAGING
 from nivesh_platform.rollout_router import Backends, nginx_command, nginx_config
-from nivesh_platform.services import Process, ServiceError
-
-READY_TIMEOUT_S = 180
+from nivesh_platform.services import Process
+from nivesh_platform.serving import answers, wait_until_it_answers
 
 
 @dataclass
@@ -84,7 +80,7 @@ def start_alias_server(
     command += ["--log-dir", str(log_dir)]
     environment = dict(os.environ) | {"MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri}
     server = Process.start(f"{model.name}@{alias} server", command, environment, run_dir / f"{alias}-{port}.log")
-    _wait_until_it_answers(server, f"http://127.0.0.1:{port}/ping")
+    wait_until_it_answers(server, f"http://127.0.0.1:{port}/ping")
     return server
 
 
@@ -95,22 +91,5 @@ def start_router(model: ModelDeclaration, port: int, backends: Backends, run_dir
     config = prefix / "nginx.conf"
     config.write_text(nginx_config(model.rollout, backends, f"127.0.0.1:{port}", prefix))
     router = Process.start(f"{model.name} router (nginx)", nginx_command(config, prefix), {}, prefix / "nginx.log")
-    _wait_until_it_answers(router, f"http://127.0.0.1:{port}/ping")
+    wait_until_it_answers(router, f"http://127.0.0.1:{port}/ping")
     return router
-
-
-def _wait_until_it_answers(process: Process, url: str) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not answers(url):
-        process.check_alive()
-        if time.monotonic() > deadline:
-            process.stop()
-            raise ServiceError(f"{process.name} not ready after {READY_TIMEOUT_S}s; see {process.log_file}")
-        time.sleep(0.5)
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False

@@ -37,17 +37,22 @@ def start_scoring_server(tracking_uri: str, model: str, port: int, log_file: Pat
     }
     server = Process.start(f"scoring server of {model}", command, environment, log_file)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not _answers(f"{url}/ping"):
-        server.check_alive()
-        if time.monotonic() > deadline:
-            server.stop()
-            raise ServiceError(f"scoring server of {model} not ready after {READY_TIMEOUT_S}s; see {log_file}")
-        time.sleep(1)
+    wait_until_it_answers(server, f"{url}/ping")
     return url, server
 
 
-def _answers(url: str) -> bool:
+def wait_until_it_answers(process: Process, url: str, timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Until GET `url` answers 200; a process that exits or stays silent for `timeout_s` is a ServiceError."""
+    deadline = time.monotonic() + timeout_s
+    while not answers(url):
+        process.check_alive()
+        if time.monotonic() > deadline:
+            process.stop()
+            raise ServiceError(f"{process.name} not ready after {timeout_s:.0f}s; see {process.log_file}")
+        time.sleep(0.5)
+
+
+def answers(url: str) -> bool:
     try:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:
