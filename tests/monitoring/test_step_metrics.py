@@ -10,7 +10,9 @@ import pytest
 from mlflow import MlflowClient
 
 from gateway_metrics import pushed, value
+from nivesh_common.live_serving import PredictionLog, log_path
 from nivesh_common.step_metrics import PUSH_TIMEOUT_S
+from nivesh_contract.catalog import model_named
 from steps import run_step
 
 SCRIPT, MODEL = "nivesh-anomaly", "anomaly_detector"
@@ -20,6 +22,17 @@ def step(env, *arguments) -> dict:
     run = run_step(SCRIPT, *arguments, env=env)
     assert run.exit_code == 0, run.stderr[-3000:]
     return run.result
+
+
+def live_answers(log_dir):
+    """What production v1 and staging v2 answered on live requests, alike: staging is due and passes."""
+    for alias, version in (("production", "1"), ("staging", "2")):
+        log = PredictionLog(log_path(log_dir, MODEL, alias))
+        for number in range(model_named(MODEL).rollout.evaluate_after_requests):
+            score = (number % 100) / 100
+            answer = {"anomaly_score": score, "is_anomaly": score > 0.9}
+            log.write({"alias": alias, "version": version, "status": 200, "latency_ms": 3.0, "predictions": [answer]})
+    return log_dir
 
 
 @pytest.mark.slow  # trains (twice where anomaly is not yet in the session's registry)
@@ -34,10 +47,13 @@ def test_each_step_pushes_its_figures_and_production_moves_only_with_the_alias(
     trained = step(env, "train", "--data", data)
     judged = step(env, "evaluate", "--run-id", trained["run_id"])
     version = step(env, "register", "--run-id", trained["run_id"])["version"]
-    promoted = step(env, "promote", "--version", version)
-    assert promoted["promoted"] and version == 2
+    staged = step(env, "promote", "--version", version)  # anomaly declares a canary: v2 becomes staging
+    assert staged["staging_version"] == version == 2
+    assert value(pushed(pushgateway), "nivesh_production_version", job="nivesh_production", model=MODEL) is None
+    promoted = step(env, "rollout-evaluate", "--log-dir", live_answers(tmp_path / "predictions"))
+    assert promoted["decision"] == "promoted", promoted
     figures = pushed(pushgateway)
-    for name in ("validate", "train", "evaluate", "register", "promote"):
+    for name in ("validate", "train", "evaluate", "register", "promote", "rollout-evaluate"):
         assert value(figures, "nivesh_step_status", model=MODEL, step=name, status="ok") == 1, name
         assert value(figures, "nivesh_step_duration_seconds", model=MODEL, step=name) > 0, name
     assert value(figures, "nivesh_data_rows", step="validate") == validated["rows"] == trained["rows"]

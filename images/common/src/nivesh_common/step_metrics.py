@@ -81,12 +81,14 @@ def _production_figures(step: str, result: dict) -> CollectorRegistry | None:
     """The production group's new figures where the step moved the alias, else None."""
     promoted = step == "promote" and result.get("promoted") and not result.get("dry_run")
     promoted = promoted and result.get("reason") != "already production"
+    staging_promoted = step == "rollout-evaluate" and result.get("decision") == "promoted"
     rolled_back = (step == "rollback" and "rolled_back_version" in result) or result.get("smoke_test") == "failed"
-    if not (promoted or rolled_back):
+    if not (promoted or staging_promoted or rolled_back):
         return None
     figures = CollectorRegistry()
     gauge = functools.partial(Gauge, registry=figures)
-    version = result.get("production_version") or 0
+    version = result["staging"]["version"] if staging_promoted else result.get("production_version") or 0
+    promoted = promoted or staging_promoted
     gauge("nivesh_production_version", "The production version; 0: none.").set(version)
     if promoted:
         gauge("nivesh_last_promotion_timestamp_seconds", "When a new version last reached production.").set(time.time())
