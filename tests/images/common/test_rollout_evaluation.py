@@ -2,6 +2,7 @@
 holding production v1 and staging v2 of a tiny model."""
 
 import dataclasses
+import json
 import shutil
 from datetime import UTC, datetime, timedelta
 
@@ -46,12 +47,16 @@ def client(versions, tmp_path):
     return MlflowClient(uri, uri)
 
 
-def write_answers(log_dir, alias: str, version: str, count: int, latency_ms=5.0, errors=0, scores=None) -> None:
+def write_answers(
+    log_dir, alias: str, version: str, count: int, latency_ms=5.0, errors=0, scores=None, flagged=None
+) -> None:
+    """`flagged`: which requests (by number) the version answers is_anomaly true for; default: score > 0.9."""
     log = PredictionLog(log_path(log_dir, MODEL, alias))
     rng = np.random.default_rng(7)
     for number in range(count):
         failed = number < errors
         score = float(scores[number]) if scores is not None else float(rng.uniform(0, 1))
+        anomaly = flagged(number) if flagged else score > 0.9
         log.write(
             {
                 "request_id": f"{alias}-{number}",
@@ -59,7 +64,7 @@ def write_answers(log_dir, alias: str, version: str, count: int, latency_ms=5.0,
                 "version": version,
                 "status": 400 if failed else 200,
                 "latency_ms": latency_ms,
-                "predictions": None if failed else [{"anomaly_score": score, "is_anomaly": score > 0.9}],
+                "predictions": None if failed else [{"anomaly_score": score, "is_anomaly": anomaly}],
             }
         )
 
@@ -180,3 +185,41 @@ def test_serving_a_version_another_model_trained_is_refused(client, tmp_path):
         f"(tag nivesh.model), not of {MODEL}: not served"
     )
     assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").rglob("*.jsonl"))
+
+
+def report_outcomes(log_dir, alias: str, count: int, fraud) -> None:
+    """What the app reports later: which requests were confirmed fraud."""
+    folder = log_dir / MODEL / "outcomes"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"request_id": f"{alias}-{n}", "outcome": fraud(n)}) for n in range(count)]
+    (folder / f"{alias}.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_where_outcomes_arrive_a_version_that_misses_more_fraud_is_rolled_back(client, tmp_path):
+    model = declared(outcome="is_anomaly", max_prediction_shift=1.0)
+    fraud = lambda n: n % 10 == 0  # noqa: E731
+    write_answers(tmp_path, PRODUCTION, "1", 300, flagged=fraud)  # flags every fraud
+    write_answers(tmp_path, STAGING, "2", 120, flagged=lambda n: n % 20 == 0)  # misses half of them
+    report_outcomes(tmp_path, PRODUCTION, 300, fraud)
+    report_outcomes(tmp_path, STAGING, 120, fraud)
+    judged = evaluate_staging(client, model, tmp_path, approved=False, now=NOW)
+    assert judged["decision"] == "rolled_back", judged
+    assert (
+        "is_anomaly matched the reported outcome on 95.00% of 120 requests against production's 100.00% of 300"
+        in (judged["reason"])
+    )
+    assert (judged["staging"]["outcome_accuracy"], judged["production"]["outcomes"]) == (0.95, 300)
+
+
+def test_too_few_outcomes_are_not_judged_and_a_broken_report_is_named(client, tmp_path):
+    model = declared(outcome="is_anomaly", max_prediction_shift=1.0)
+    write_answers(tmp_path, PRODUCTION, "1", 300, flagged=lambda n: True)
+    write_answers(tmp_path, STAGING, "2", 120, flagged=lambda n: False)
+    report_outcomes(tmp_path, STAGING, 29, lambda n: True)  # staging wrong on all 29: too few to judge
+    report_outcomes(tmp_path, PRODUCTION, 100, lambda n: True)
+    assert evaluate_staging(client, model, tmp_path, approved=False, now=NOW)["decision"] == "promoted"
+    broken = tmp_path / MODEL / "outcomes" / "late.jsonl"
+    broken.write_text('{"request_id": 7, "outcome": true}\n')
+    client.set_registered_model_alias(MODEL, STAGING, "1")
+    with pytest.raises(BadInputError, match=rf"^{broken}: line 1: expected"):
+        evaluate_staging(client, model, tmp_path, approved=False, now=NOW)

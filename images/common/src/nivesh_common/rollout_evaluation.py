@@ -22,6 +22,7 @@ from mlflow.entities.model_registry import ModelVersion
 from nivesh_common.errors import BadInputError
 from nivesh_common.registry import version_by_alias
 from nivesh_common.registry_lock import registry_lock
+from nivesh_common.rollout_outcomes import outcome_accuracy, outcome_failure, read_outcomes
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.names import PREVIOUS, PRODUCTION, ROLLED_BACK_TAG, ROLLOUT_TAG, STAGED_AT_TAG, STAGING
 from nivesh_contract.results import RolloutEvaluated
@@ -80,8 +81,12 @@ def _is_answer(answer) -> bool:
     return numbers and isinstance(status, int) and latency >= 0 and isinstance(answer["alias"], str)
 
 
+def answers_of(answers: list[dict], alias: str, version: str) -> list[dict]:
+    return [a for a in answers if a["alias"] == alias and str(a["version"]) == version]
+
+
 def arm_of(answers: list[dict], alias: str, version: str, field: str) -> Arm:
-    mine = [a for a in answers if a["alias"] == alias and str(a["version"]) == version]
+    mine = answers_of(answers, alias, version)
     latencies = [float(a["latency_ms"]) for a in mine]
     values = tuple(value for a in mine if a["status"] == 200 for value in _values(a.get("predictions"), field))
     return Arm(
@@ -159,11 +164,12 @@ def evaluate_staging(
             "production": theirs.as_dict(),
             "prediction_shift": round(shift, 4),
         }
+        business = _outcomes(rollout, answers, log_dir, model.name, (production, staging), outcome)
         staged_for = now - _staged_at(staging, now)
         if ours.requests < rollout.evaluate_after_requests and staged_for < timedelta(days=rollout.evaluate_after_days):
             due = f"{ours.requests} of {rollout.evaluate_after_requests} requests, staged {_days(staged_for)} ago"
             return {**outcome, "decision": "waiting", "reason": f"not due yet: {due}"}
-        found = failures(rollout, theirs, ours, shift)
+        found = failures(rollout, theirs, ours, shift) + ([business] if business else [])
         if found:
             reason = f"v{staging.version} rolled back: {'; '.join(found)}"
             _roll_back(client, model.name, staging, _comparison(outcome, reason))
@@ -174,6 +180,22 @@ def evaluate_staging(
         reason = f"v{staging.version} promoted: not worse than production v{production.version} on live requests"
         _promote(client, model.name, staging, production, _comparison(outcome, reason))
         return {**outcome, "decision": "promoted", "reason": reason}
+
+
+def _outcomes(rollout: Rollout, answers, log_dir: Path, model: str, versions, outcome: dict) -> str | None:
+    """Where the rollout declares an outcome: each version's accuracy on the reported outcomes (into `outcome`),
+    and why staging fails on them, if it does."""
+    if not rollout.outcome:
+        return None
+    reported = read_outcomes(log_dir, model)
+    production, staging = (
+        outcome_accuracy(answers_of(answers, alias, str(version.version)), reported, rollout.outcome)
+        for alias, version in zip((PRODUCTION, STAGING), versions, strict=True)
+    )
+    for side, figures in (("production", production), ("staging", staging)):
+        accuracy = None if figures.accuracy is None else round(figures.accuracy, 4)
+        outcome[side] |= {"outcomes": figures.matched, "outcome_accuracy": accuracy}
+    return outcome_failure(rollout, production, staging)
 
 
 def _staged_at(staging: ModelVersion, now: datetime) -> datetime:

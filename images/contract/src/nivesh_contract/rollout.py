@@ -22,6 +22,10 @@ class Rollout:
     max_latency_p95_ratio: float = 1.5  # staging's p95 latency at most this times production's
     max_error_rate_increase: float = 0.01  # staging's error rate at most production's plus this
     max_prediction_shift: float = 0.2
+    # Where outcomes arrive (the app reports them by request id): the output field they judge, e.g. is_anomaly
+    # against a confirmed fraud; staging's share of matches may trail production's by at most the drop.
+    outcome: str = ""
+    max_outcome_accuracy_drop: float = 0.02
 
     def __post_init__(self) -> None:
         try:
@@ -35,7 +39,13 @@ class Rollout:
             raise ValueError(f"rollout.evaluate_after_requests {self.evaluate_after_requests!r}: a whole number")
         if self.evaluate_after_requests < 1:
             raise ValueError("rollout.evaluate_after_requests must be at least 1")
-        for name in ("evaluate_after_days", "max_latency_p95_ratio", "max_error_rate_increase", "max_prediction_shift"):
+        limits = (
+            "max_latency_p95_ratio",
+            "max_error_rate_increase",
+            "max_prediction_shift",
+            "max_outcome_accuracy_drop",
+        )
+        for name in ("evaluate_after_days", *limits):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"rollout.{name} {value!r}: a finite number >= 0")
