@@ -48,11 +48,10 @@ def start_serving(
     with_staging: bool,
     log_dir: Path,
     run_dir: Path,
-    alias_ports: tuple[int, int] | None = None,
 ) -> Serving:
     """Production on `port`; with `with_staging` (a staging version, a staged rollout) the router on `port` and
-    production and staging on `alias_ports` (default: `port`+1, `port`+2). `log_dir`: the prediction logs;
-    `run_dir`: the servers' own logs and the router's configuration."""
+    production and staging on `port`+1 and `port`+2. `log_dir`: the prediction logs; `run_dir`: the servers' own
+    logs and the router's configuration."""
     run_dir.mkdir(parents=True, exist_ok=True)
     serving = Serving(url=f"http://127.0.0.1:{port}", servers={})
     try:
@@ -60,7 +59,7 @@ def start_serving(
             serving.processes.append(start_alias_server(model, PRODUCTION, tracking_uri, port, log_dir, run_dir))
             serving.servers[PRODUCTION] = serving.url
             return serving
-        for alias, alias_port in zip((PRODUCTION, STAGING), alias_ports or (port + 1, port + 2), strict=True):
+        for alias, alias_port in ((PRODUCTION, port + 1), (STAGING, port + 2)):
             serving.processes.append(start_alias_server(model, alias, tracking_uri, alias_port, log_dir, run_dir))
             serving.servers[alias] = f"http://127.0.0.1:{alias_port}"
         backends = Backends(*(serving.servers[alias].removeprefix("http://") for alias in (PRODUCTION, STAGING)))
