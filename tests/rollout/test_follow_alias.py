@@ -8,12 +8,15 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from mlflow import MlflowClient
 
 from live_registry import MODEL, live_store, log_version
 from nivesh_contract.names import PRODUCTION, STAGING
 from nivesh_platform.services import free_port
 from registry_state import mlflow_pointed_at
+
+pytestmark = pytest.mark.slow  # real servers and nginx: seconds each
 
 SCRIPT = str(Path(sys.executable).parent / "nivesh-anomaly")
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from mlflow import MlflowClient
 
 from live_registry import MODEL, live_store, log_version
@@ -17,6 +18,8 @@ from nivesh_common.rollout_evaluation import read_answers
 from nivesh_contract.catalog import model_named
 from nivesh_contract.names import PRODUCTION, STAGING
 from nivesh_platform.services import free_port
+
+pytestmark = pytest.mark.slow  # real servers and nginx: seconds each
 
 PLATFORM = str(Path(sys.executable).parent / "nivesh-platform")
 

@@ -18,6 +18,8 @@ from nivesh_platform.rollout_router import Backends
 from nivesh_platform.rollout_serving import Serving, start_alias_server, start_router
 from nivesh_platform.services import free_port
 
+pytestmark = pytest.mark.slow  # real servers and nginx: seconds each
+
 SHARE = 10.0
 USERS = 2000
 
