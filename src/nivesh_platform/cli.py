@@ -148,6 +148,7 @@ def serve(
 
     from nivesh_contract.catalog import UnknownModelError, model_named
     from nivesh_contract.names import PRODUCTION, STAGING
+    from nivesh_platform.rollout_router import NoNginxError
     from nivesh_platform.rollout_serving import start_serving
     from nivesh_platform.services import ServiceError
     from nivesh_platform.serving import curl_example, serving_example
@@ -169,7 +170,7 @@ def serve(
     try:
         run_dir = state.logs_dir / f"serve-{model}"
         serving = start_serving(declaration, state.tracking_uri, port, with_staging, state.predictions_dir, run_dir)
-    except ServiceError as error:
+    except (ServiceError, NoNginxError) as error:
         typer.echo(f"nivesh-platform: error: {error}", err=True)
         raise typer.Exit(1) from None
     try:

@@ -10,6 +10,7 @@ Both pass on X-Request-Id (the caller's, else nginx's own id), the key that pair
 two servers' logs.
 """
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,9 +95,20 @@ http {{
 """
 
 
+NGINX_SEARCH_PATH = f"{os.environ.get('PATH', '')}{os.pathsep}/usr/sbin"  # Debian installs it in /usr/sbin
+
+
+class NoNginxError(FileNotFoundError):
+    """No nginx to split with."""
+
+
 def nginx_command(config: Path, prefix: Path) -> list[str]:
-    """nginx in the foreground with `config`; errors to stderr before the config names its own log."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    """nginx in the foreground with `config`, its errors on stderr from the start."""
+    nginx = shutil.which("nginx", path=NGINX_SEARCH_PATH)
+    if nginx is None:
+        raise NoNginxError(
+            "no nginx for the staged rollout's split: apt-get install nginx-light (or brew install nginx)"
+        )
     return [nginx, "-p", str(prefix), "-c", str(config), "-e", "stderr", "-g", "daemon off;"]
 
 
