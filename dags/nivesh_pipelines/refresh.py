@@ -125,7 +125,8 @@ def data_sources_in_service(model_name: str) -> set[str]:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    client = MlflowClient(Variable.get("nivesh_mlflow_tracking_uri"))
+    uri = Variable.get("nivesh_mlflow_tracking_uri")
+    client = MlflowClient(uri, registry_uri=uri)  # the registry is the tracking store's, whatever the worker's env says
     try:
         aliases = client.get_registered_model(model_name).aliases
     except MlflowException as error:

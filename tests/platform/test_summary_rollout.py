@@ -6,13 +6,11 @@ from live_registry import MODEL, live_store, log_version
 from nivesh_contract.catalog import MODELS, model_named
 from nivesh_contract.names import PRODUCTION, STAGING
 from nivesh_platform.summary import format_rows, registry_rows
-from registry_state import mlflow_pointed_at
 
 
 def test_the_summary_shows_each_model_s_rollout_stage(tmp_path):
     uri = live_store(tmp_path)
-    with mlflow_pointed_at(uri):
-        versions = [log_version(uri, tmp_path, factor=factor) for factor in (1.0, 1.1)]
+    versions = [log_version(uri, tmp_path, factor=factor) for factor in (1.0, 1.1)]
     client = MlflowClient(uri, uri)
     client.set_registered_model_alias(MODEL, PRODUCTION, versions[0])
     assert {row["model"]: row["rollout"] for row in registry_rows(client, MODELS)} == {

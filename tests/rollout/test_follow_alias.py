@@ -14,7 +14,6 @@ from mlflow import MlflowClient
 from live_registry import MODEL, live_store, log_version
 from nivesh_contract.names import PRODUCTION, STAGING
 from nivesh_platform.services import free_port
-from registry_state import mlflow_pointed_at
 
 pytestmark = pytest.mark.slow  # real servers and nginx: seconds each
 
@@ -30,8 +29,7 @@ def pinged(port: int) -> bool:
 
 def test_a_following_server_waits_for_its_alias_serves_it_and_stops_when_it_moves(tmp_path):
     uri = live_store(tmp_path)
-    with mlflow_pointed_at(uri):
-        first, second = (log_version(uri, tmp_path, factor=factor) for factor in (1.0, 2.0))
+    first, second = (log_version(uri, tmp_path, factor=factor) for factor in (1.0, 2.0))
     client = MlflowClient(uri, uri)
     client.set_registered_model_alias(MODEL, PRODUCTION, first)
     port = free_port()

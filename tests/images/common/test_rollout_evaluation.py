@@ -17,7 +17,6 @@ from nivesh_common.rollout_evaluation import evaluate_staging, prediction_shift
 from nivesh_contract.catalog import model_named
 from nivesh_contract.names import PREVIOUS, PRODUCTION, ROLLOUT_TAG, STAGED_AT_TAG, STAGING
 from nivesh_contract.rollout import Rollout
-from registry_state import mlflow_pointed_at
 from steps import run_step
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
@@ -33,9 +32,8 @@ def versions(tmp_path_factory):
     """A store with v1 (production) and v2 (staging, staged a day before NOW), copied for each test."""
     folder = tmp_path_factory.mktemp("versions")
     uri = live_store(folder)
-    with mlflow_pointed_at(uri):
-        for alias in (PRODUCTION, STAGING):
-            MlflowClient(uri, uri).set_registered_model_alias(MODEL, alias, log_version(uri, folder, factor=1.0))
+    for alias in (PRODUCTION, STAGING):
+        MlflowClient(uri, uri).set_registered_model_alias(MODEL, alias, log_version(uri, folder, factor=1.0))
     MlflowClient(uri, uri).set_model_version_tag(MODEL, "2", STAGED_AT_TAG, (NOW - timedelta(days=1)).isoformat())
     return folder
 
@@ -174,8 +172,7 @@ def test_serving_a_version_another_model_trained_is_refused(client, tmp_path):
     uri = client.tracking_uri
     folder = tmp_path / "other"
     folder.mkdir()
-    with mlflow_pointed_at(uri):
-        version = log_version(uri, folder, trained_by="credit_risk_scorer", factor=1.0)
+    version = log_version(uri, folder, trained_by="credit_risk_scorer", factor=1.0)
     client.set_registered_model_alias(MODEL, STAGING, version)
     env = {"MLFLOW_TRACKING_URI": uri, "PATH": "/usr/bin:/bin"}
     served = run_step("nivesh-anomaly", "serve", "staging", "--log-dir", tmp_path / "logs", env=env)
