@@ -12,6 +12,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +36,18 @@ class NoSuchAliasError(BadInputError):
 
 def log_path(log_dir: Path, model: str, alias: str) -> Path:
     return log_dir / model / f"{alias}-{socket.gethostname()}.jsonl"
+
+
+def json_lines(folder: Path) -> Iterator[tuple[Path, int, object]]:
+    """(file, line number, parsed value or None where the line is not JSON) of every non-empty line of every
+    `*.jsonl` file in `folder`, files in name order."""
+    for path in sorted(folder.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                try:
+                    yield path, number, json.loads(line)
+                except ValueError:
+                    yield path, number, None
 
 
 class PredictionLog:

@@ -8,7 +8,6 @@ than `max_error_rate_increase`; its p95 latency above `max_latency_p95_ratio` ti
 Kolmogorov-Smirnov statistic; labels: total variation distance). Production is never touched by a rollback.
 """
 
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from nivesh_common.errors import BadInputError
+from nivesh_common.live_serving import json_lines
 from nivesh_common.registry import version_by_alias
 from nivesh_common.registry_lock import registry_lock
 from nivesh_common.rollout_outcomes import outcome_accuracy, outcome_failure, read_outcomes
@@ -59,17 +59,10 @@ class Arm:
 def read_answers(log_dir: Path, model: str) -> list[dict]:
     """Every answer every server of the model logged (`<log_dir>/<model>/*.jsonl`)."""
     answers = []
-    for path in sorted((log_dir / model).glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                answer = json.loads(line)
-            except ValueError:
-                answer = None
-            if not _is_answer(answer):
-                raise BadInputError(f"{path}: line {number} is not an answer the servers log")
-            answers.append(answer)
+    for path, number, answer in json_lines(log_dir / model):
+        if not _is_answer(answer):
+            raise BadInputError(f"{path}: line {number} is not an answer the servers log")
+        answers.append(answer)
     return answers
 
 

@@ -7,11 +7,11 @@ answered requests with a reported outcome whose declared field (`rollout.outcome
 lower-case text: true and True alike). Judged only once both versions have MIN_OUTCOMES matched requests.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from nivesh_common.errors import BadInputError
+from nivesh_common.live_serving import json_lines
 from nivesh_contract.rollout import Rollout
 
 OUTCOMES_DIR = "outcomes"
@@ -31,17 +31,10 @@ class OutcomeAccuracy:
 def read_outcomes(log_dir: Path, model: str) -> dict[str, str]:
     """request id -> the reported outcome, as lower-case text."""
     outcomes = {}
-    for path in sorted((log_dir / model / OUTCOMES_DIR).glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                report = json.loads(line)
-            except ValueError:
-                report = None
-            if not isinstance(report, dict) or not isinstance(report.get("request_id"), str) or "outcome" not in report:
-                raise BadInputError(f'{path}: line {number}: expected {{"request_id": text, "outcome": value}}')
-            outcomes[report["request_id"]] = _text(report["outcome"])
+    for path, number, report in json_lines(log_dir / model / OUTCOMES_DIR):
+        if not isinstance(report, dict) or not isinstance(report.get("request_id"), str) or "outcome" not in report:
+            raise BadInputError(f'{path}: line {number}: expected {{"request_id": text, "outcome": value}}')
+        outcomes[report["request_id"]] = _text(report["outcome"])
     return outcomes
 
 
