@@ -23,7 +23,7 @@ def data_asset(model: ModelDeclaration) -> Asset:
     return Asset(name=data_asset_name(model.name), uri=URI_PREFIX + model.name)
 
 
-def weekly(cron: str) -> CronTriggerTimetable:
+def cron_from_next_slot(cron: str) -> CronTriggerTimetable:
     """A cron schedule (UTC) whose first run is its next slot, never a past one, wherever schedules are on (the
     cluster, `make ui`). For a DAG without start_date: with one, a DAG that has no scheduled run yet starts one for its
     latest past slot as soon as the scheduler sees it (catchup=False or not). run_immediately=timedelta(0): its
@@ -33,7 +33,7 @@ def weekly(cron: str) -> CronTriggerTimetable:
 
 def training_schedule(model: ModelDeclaration) -> AssetOrTimeSchedule:
     """The model's weekly cron or an event of its data asset, whichever comes first."""
-    return AssetOrTimeSchedule(timetable=weekly(model.schedule), assets=data_asset(model))
+    return AssetOrTimeSchedule(timetable=cron_from_next_slot(model.schedule), assets=data_asset(model))
 
 
 def schedule_tag(model: ModelDeclaration) -> str:

@@ -2,8 +2,9 @@
 
 Same image, command, arguments and environment as the pod spec; the pod's user, read-only root
 filesystem, dropped capabilities and labels; the XCom dir mounted at /airflow/xcom; each emptyDir
-volume a tmpfs; the data claim replaced by a host directory (NIVESH_DOCKER_DATA_DIR). Host networking,
-so a tracking URI on 127.0.0.1 (an MLflow server beside Airflow) is reached as it is from the host.
+volume a tmpfs; the data claim replaced by a host directory (NIVESH_DOCKER_DATA_DIR), and the prediction logs'
+claim, which a rollout's evaluation mounts, by another (NIVESH_DOCKER_PREDICTIONS_DIR). Host networking, so a
+tracking URI on 127.0.0.1 (an MLflow server beside Airflow) is reached as it is from the host.
 Added for lineage: NIVESH_LAUNCHER=docker and the image's id as the engine reports it (NIVESH_IMAGE_DIGEST).
 """
 
@@ -27,16 +28,23 @@ from nivesh_contract.deployment import (
     XCOM_DIR_VARIABLE,
 )
 from nivesh_pipelines.local_launcher import base_container, pod_environment
-from nivesh_pipelines.pod_spec import GPU_RESOURCE
+from nivesh_pipelines.pod_spec import DATA_CLAIM, GPU_RESOURCE, PREDICTIONS_CLAIM
 
 DOCKER_SETTING = "NIVESH_DOCKER"  # the docker client to run (default: `docker` on PATH)
 DATA_DIR_SETTING = "NIVESH_DOCKER_DATA_DIR"  # host directory that stands in for the data claim
+PREDICTIONS_DIR_SETTING = "NIVESH_DOCKER_PREDICTIONS_DIR"  # ... and for the prediction logs' claim
+CLAIM_SETTINGS = {DATA_CLAIM: DATA_DIR_SETTING, PREDICTIONS_CLAIM: PREDICTIONS_DIR_SETTING}
 
 
 def docker_run_command(
-    pod: k8s.V1Pod, xcom_dir: str, data_dir: str | None, docker: str = "docker", image_digest: str | None = None
+    pod: k8s.V1Pod,
+    xcom_dir: str,
+    claim_dirs: dict[str, str],
+    docker: str = "docker",
+    image_digest: str | None = None,
 ) -> list[str]:
-    """`docker run ...` for the pod's base container; `image_digest` (image_digest()) passed on to the step."""
+    """`docker run ...` for the pod's base container; `claim_dirs`: the host directory standing in for each
+    claim (claim_dirs_from()); `image_digest` (image_digest()) passed on to the step."""
     container = base_container(pod)
     security = container.security_context or k8s.V1SecurityContext()
     pod_security = pod.spec.security_context or k8s.V1PodSecurityContext()
@@ -53,7 +61,7 @@ def docker_run_command(
         command += ["--cap-drop", capability]
     for name, value in sorted((pod.metadata.labels or {}).items()):
         command += ["--label", f"{name}={value}"]
-    command += _mounts(pod, container, xcom_dir, data_dir)
+    command += _mounts(pod, container, xcom_dir, claim_dirs)
     if GPU_RESOURCE in ((container.resources.limits if container.resources else None) or {}):
         command += ["--gpus", str(container.resources.limits[GPU_RESOURCE])]
     for name, value in pod_environment(container).items():
@@ -66,7 +74,7 @@ def docker_run_command(
     return [*command, container.image, *(container.command or [])[1:], *(container.args or [])]
 
 
-def _mounts(pod: k8s.V1Pod, container: k8s.V1Container, xcom_dir: str, data_dir: str | None) -> list[str]:
+def _mounts(pod: k8s.V1Pod, container: k8s.V1Container, xcom_dir: str, claim_dirs: dict[str, str]) -> list[str]:
     volumes = {volume.name: volume for volume in pod.spec.volumes or []}
     mounts = ["--volume", f"{xcom_dir}:{XCOM_DIR}"]
     for mount in container.volume_mounts or []:
@@ -76,15 +84,21 @@ def _mounts(pod: k8s.V1Pod, container: k8s.V1Container, xcom_dir: str, data_dir:
         if volume.empty_dir is not None:
             mounts += ["--tmpfs", f"{mount.mount_path}:exec,mode=1777"]
         elif volume.persistent_volume_claim is not None:
-            if not data_dir:
-                claim = volume.persistent_volume_claim.claim_name
+            claim = volume.persistent_volume_claim.claim_name
+            if not claim_dirs.get(claim):
+                setting = CLAIM_SETTINGS.get(claim, DATA_DIR_SETTING)
                 raise ValueError(
                     f"launcher docker: pod {pod.metadata.name} mounts claim {claim} at {mount.mount_path}: "
-                    f"set {DATA_DIR_SETTING} to the host directory that holds its data"
+                    f"set {setting} to the host directory that holds its data"
                 )
             mode = ":ro" if mount.read_only else ""
-            mounts += ["--volume", f"{Path(data_dir).resolve()}:{mount.mount_path}{mode}"]
+            mounts += ["--volume", f"{Path(claim_dirs[claim]).resolve()}:{mount.mount_path}{mode}"]
     return mounts
+
+
+def claim_dirs_from(environment: dict[str, str]) -> dict[str, str]:
+    """Each claim's host directory, from NIVESH_DOCKER_DATA_DIR and NIVESH_DOCKER_PREDICTIONS_DIR where set."""
+    return {claim: environment[setting] for claim, setting in CLAIM_SETTINGS.items() if environment.get(setting)}
 
 
 def image_digest(image: str, docker: str = "docker") -> str | None:
@@ -109,7 +123,7 @@ def run_pod_in_docker(pod: k8s.V1Pod, log: logging.Logger) -> tuple[int, dict | 
         log.warning("launcher docker: the engine has no image %s; its runs go without %s", image, IMAGE_DIGEST_VARIABLE)
     with tempfile.TemporaryDirectory(prefix=f"{pod.metadata.name}-xcom-") as xcom_dir:
         os.chmod(xcom_dir, 0o777)  # written by the container's own (non-root) user
-        command = docker_run_command(pod, xcom_dir, os.environ.get(DATA_DIR_SETTING), docker, digest)
+        command = docker_run_command(pod, xcom_dir, claim_dirs_from(dict(os.environ)), docker, digest)
         log.info("launcher docker: pod %s: %s", pod.metadata.name, shlex.join(command))
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)

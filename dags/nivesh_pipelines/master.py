@@ -8,7 +8,7 @@ from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
 from nivesh_contract.catalog import MASTER
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.deployment import TRIGGERED_RUN_ID
-from nivesh_pipelines.assets import MACROS, weekly
+from nivesh_pipelines.assets import MACROS, cron_from_next_slot
 from nivesh_pipelines.deadlines import deadline_alert
 from nivesh_pipelines.notify import deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
@@ -41,7 +41,7 @@ def build_master_dag(models: tuple[ModelDeclaration, ...]) -> DAG:
     with DAG(
         dag_id=MASTER.dag_id,
         description="Weekly: data freshness, every model's training DAG in parallel, drift detection, summary.",
-        schedule=weekly(MASTER.schedule),  # no start_date: the first run is the next Monday (see assets.weekly)
+        schedule=cron_from_next_slot(MASTER.schedule),  # no start_date: the first run is the next Monday
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,

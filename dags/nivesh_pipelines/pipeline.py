@@ -85,7 +85,7 @@ def build_training_dag(model: ModelDeclaration) -> DAG:
     with DAG(
         dag_id=model.dag_id,
         description=model.description,
-        schedule=training_schedule(model),  # weekly or on new data; no start_date (see assets.weekly)
+        schedule=training_schedule(model),  # weekly or on new data; no start_date (see assets.cron_from_next_slot)
         user_defined_macros=MACROS,  # published_data_path, for the steps' --data
         catchup=False,
         max_active_runs=1,

@@ -5,11 +5,14 @@ import os
 from kubernetes.client import models as k8s
 
 from nivesh_contract import deployment
+from nivesh_contract.deployment import PREDICTIONS_MOUNT
 
 TRAINING_NAMESPACE = "nivesh-training"
 SERVICE_ACCOUNT = "nivesh-training"
 DATA_CLAIM = "nivesh-training-data"
 DATA_MOUNT = "/data"
+# The serving pods' answers (charts/nivesh-serving), read by a rollout's evaluation.
+PREDICTIONS_CLAIM = "nivesh-prediction-logs"
 RUN_AS_USER = 10001
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_NODE_LABEL = "nvidia.com/gpu.present"
@@ -71,20 +74,25 @@ def container_security_context() -> k8s.V1SecurityContext:
     )
 
 
-def volumes() -> list[k8s.V1Volume]:
+def volumes(*, predictions: bool = False) -> list[k8s.V1Volume]:
+    claims = {"data": DATA_CLAIM} | ({"predictions": PREDICTIONS_CLAIM} if predictions else {})
     return [
-        k8s.V1Volume(
-            name="data",
-            persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name=DATA_CLAIM, read_only=True),
+        *(
+            k8s.V1Volume(
+                name=name,
+                persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name=claim, read_only=True),
+            )
+            for name, claim in claims.items()
         ),
         # The root filesystem is read-only: scratch space for libraries that write to /tmp.
         k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource()),
     ]
 
 
-def volume_mounts() -> list[k8s.V1VolumeMount]:
+def volume_mounts(*, predictions: bool = False) -> list[k8s.V1VolumeMount]:
     return [
         k8s.V1VolumeMount(name="data", mount_path=DATA_MOUNT, read_only=True),
+        *([k8s.V1VolumeMount(name="predictions", mount_path=PREDICTIONS_MOUNT, read_only=True)] if predictions else []),
         k8s.V1VolumeMount(name="tmp", mount_path="/tmp"),
     ]
 

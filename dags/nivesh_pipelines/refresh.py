@@ -17,7 +17,7 @@ from nivesh_contract.catalog import model_named
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.names import DATA_EVENT_PATH_KEY, DATA_SOURCE_TAG, PREVIOUS, PRODUCTION
 from nivesh_pipelines import snapshots
-from nivesh_pipelines.assets import data_asset, weekly
+from nivesh_pipelines.assets import cron_from_next_slot, data_asset
 from nivesh_pipelines.notify import deliver
 from nivesh_pipelines.operator import FAILED_STEP_RESULT, TrainingStepOperator
 from nivesh_pipelines.pipeline import DEFAULT_ARGS, option_param
@@ -42,7 +42,7 @@ def build_refresh_dag(model: ModelDeclaration) -> DAG:
     with DAG(
         dag_id=model.refresh_dag_id,
         description=f"Refreshes {model.name}'s training data from the app's PostgreSQL ({source.query_file}).",
-        schedule=weekly(source.schedule),
+        schedule=cron_from_next_slot(source.schedule),
         # Paused until someone turns it on where its connection exists (make run and make ui do, with NIVESH_SOURCE_DB).
         is_paused_upon_creation=True,
         catchup=False,

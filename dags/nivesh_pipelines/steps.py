@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from nivesh_contract.catalog import DRIFT_IMAGE, MASTER, MODELS
 from nivesh_contract.declaration import ModelDeclaration, Option, Setting, StepImage
+from nivesh_contract.deployment import PREDICTIONS_DIR_AIRFLOW_VARIABLE, PREDICTIONS_MOUNT
 
 RUN_ID = "{{ ti.xcom_pull(task_ids='train_model')['run_id'] }}"
 VERSION = "{{ ti.xcom_pull(task_ids='register_model')['version'] }}"
@@ -24,6 +25,7 @@ EXTRACT, VALIDATE, PUBLISH, QUARANTINE = (
 )
 ALL_MODELS = "all"  # the `nivesh.ai/model` label of the master pipeline's pods
 DATA_ROOT = "var.value.get('nivesh_data_root', '/data')"
+PREDICTIONS_DIR = f"{{{{ var.value.get('{PREDICTIONS_DIR_AIRFLOW_VARIABLE}', '{PREDICTIONS_MOUNT}') }}}}"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Step:
     arguments: tuple[str, ...] = ()
     gpu: bool = False  # placed on the GPU pool, asking for one GPU (see pod_spec.gpu_placement)
     trains: bool = False  # a training pod: its resources, and a slot of the training pool
+    reads_predictions: bool = False  # mounts the serving pods' prediction logs (a rollout's evaluation)
 
 
 def flags(*settings: Setting | Option) -> tuple[str, ...]:
@@ -99,6 +102,13 @@ def comparison_step(model: ModelDeclaration) -> Step:
     """Champion/challenger judged, nothing moved: what a person approving the candidate reads."""
     tolerance = flags(model.promotion.tolerance_setting)
     return Step("compare_with_production", "promote", model.image, ("--version", VERSION, *tolerance, "--dry-run"))
+
+
+def rollout_evaluation_step(model: ModelDeclaration) -> Step:
+    """Its staging version judged on the answers production and staging logged; `approve`: a person's yes."""
+    approve = "{{ '--approve' if params.approve else '--no-approve' }}"
+    arguments = ("--log-dir", PREDICTIONS_DIR, approve)
+    return Step("evaluate_rollout", "rollout-evaluate", model.image, arguments, reads_predictions=True)
 
 
 def _each_model_data(option: str) -> tuple[str, ...]:

@@ -84,8 +84,6 @@ def pod_specs(manifest: dict) -> list[dict]:
     """The pod spec of a Pod or of a workload's pod template (none for other kinds)."""
     if manifest["kind"] == "Pod":
         return [manifest["spec"]]
-    if manifest["kind"] == "CronJob":
-        return [manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]]
     template = (manifest.get("spec") or {}).get("template")
     return [template["spec"]] if isinstance(template, dict) and "spec" in template else []
 

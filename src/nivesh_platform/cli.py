@@ -1,9 +1,8 @@
 """`nivesh-platform`: the embedded default's commands (the Makefile calls these)."""
 
+import json
 import logging
 import os
-import subprocess
-import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -203,19 +202,39 @@ def rollout_evaluate(
     state_dir: StateDir = Path(".nivesh"),
     approve: Annotated[bool, typer.Option(help="A person approves (models that need approval).")] = False,
 ) -> None:
-    """Judge the model's staging version on the answers `make serve` logged; promote it or roll it back if due."""
+    """Run the model's rollout DAG on the embedded default: its staging version judged on the answers `make serve`
+    logged, promoted or rolled back if due; prints the decision (as notified) or why it waits."""
     from nivesh_contract.catalog import UnknownModelError, model_named
+    from nivesh_platform.embedded import evaluate_rollout
+    from nivesh_platform.services import ServiceError
 
-    state = _state(state_dir)
     try:
         declaration = model_named(model)
     except UnknownModelError as error:
         typer.echo(f"nivesh-platform: error: {error}", err=True)
         raise typer.Exit(2) from None
-    command = [str(Path(sys.executable).parent / declaration.image.console_script), "rollout-evaluate"]
-    command += ["--log-dir", str(state.predictions_dir), "--approve" if approve else "--no-approve"]
-    environment = dict(os.environ) | {"MLFLOW_TRACKING_URI": state.tracking_uri}
-    raise typer.Exit(subprocess.run(command, env=environment).returncode)
+    if not declaration.rollout.staged:
+        typer.echo(f"nivesh-platform: error: {model} is rolled out directly (no staging to judge)", err=True)
+        raise typer.Exit(2)
+    try:
+        outcome, message = evaluate_rollout(_state(state_dir), declaration, approve)
+    except ServiceError as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(message or _quiet_evaluation(outcome))
+    raise typer.Exit(0 if outcome.succeeded else 1)
+
+
+def _quiet_evaluation(outcome) -> str:
+    """What a run that notified nothing decided: its step's result, the last stdout line the run's log shows."""
+    for line in reversed(outcome.log_file.read_text().splitlines()):
+        if '"decision": ' in line and "{" in line:
+            try:
+                judged = json.loads(line[line.index("{") : line.rindex("}") + 1])
+            except ValueError:
+                continue
+            return f"{outcome.dag_id}: {judged['decision'].replace('_', ' ')}: {judged['reason']}"
+    return f"{outcome.dag_id} {'succeeded' if outcome.succeeded else 'failed'}: see {outcome.log_file}"
 
 
 @app.command()

@@ -102,6 +102,14 @@ MODEL_QUALITY = (
         "rollback; a rollback leaves the time since the last promotion as it was.",
     ),
     PanelSpec(
+        "stat",
+        "Rollout stage: staging version",
+        "nivesh_staging_version",
+        "Where a model's rollout is staged (shadow or canary): the version beside production, judged hourly on "
+        "live requests by the DAG <model>_rollout, which promotes it or rolls it back; 0: none in progress. One "
+        "that stays for weeks gets too few requests: read that DAG's last runs.",
+    ),
+    PanelSpec(
         "timeseries",
         "Drift share before training",
         "nivesh_drift_share",

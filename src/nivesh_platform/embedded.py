@@ -58,6 +58,8 @@ def run_dag(state: EmbeddedState, dag_id: str, environment: dict[str, str], conf
 
 MASTER_RUN_TIMEOUT_S = 3600
 PIPELINE_DAG_IDS = [MASTER.dag_id, *(model.dag_id for model in MODELS), ROLLBACK_DAG_ID]
+# Each staged model's hourly rollout evaluation.
+PIPELINE_DAG_IDS += [model.rollout_dag_id for model in MODELS if model.rollout.staged]
 
 
 @dataclass(frozen=True)
@@ -115,15 +117,26 @@ def run_master(state: EmbeddedState, conf: dict, port: int | None = None) -> Mas
 
 
 def rollback_model(state: EmbeddedState, conf: dict) -> tuple[DagRunOutcome, str | None]:
-    """One rollback_model run (`airflow dags test`: no services to start); returns its outcome and the message its
-    send_notification wrote to the notification file (where the embedded default sends them)."""
+    """One rollback_model run; its outcome and the message its send_notification sent."""
+    return _notifying_run(state, ROLLBACK_DAG_ID, conf, f"[nivesh] {ROLLBACK_DAG_ID} {conf['model']}")
+
+
+def evaluate_rollout(state: EmbeddedState, model: ModelDeclaration, approve: bool) -> tuple[DagRunOutcome, str | None]:
+    """One run of the model's rollout DAG; its outcome and the decision it notified (None: nothing to notify)."""
+    # Its decision's subject (`...: rolled back`) or a failed task's (`....evaluate_rollout failed`).
+    return _notifying_run(state, model.rollout_dag_id, {"approve": approve}, f"[nivesh] {model.rollout_dag_id}")
+
+
+def _notifying_run(state: EmbeddedState, dag_id: str, conf: dict, subject: str) -> tuple[DagRunOutcome, str | None]:
+    """One run (`airflow dags test`: no services to start); returns its outcome and the last message whose subject
+    starts with `subject` that it wrote to the notification file (where the embedded default sends them)."""
     state.prepare()
     environment = state.environment(dict(os.environ))
     with state_lock(state):
         migrate_metadata_db(state, environment)
         before = state.notification_file.stat().st_size if state.notification_file.exists() else 0
-        outcome = run_dag(state, ROLLBACK_DAG_ID, environment, conf)
+        outcome = run_dag(state, dag_id, environment, conf)
     sent = state.notification_file.read_text()[before:] if state.notification_file.exists() else ""
-    subject = f"[nivesh] {ROLLBACK_DAG_ID} {conf['model']}\n"
-    messages = [block.split(subject, 1)[1].strip() for block in sent.split("--- ") if subject in block]
-    return outcome, messages[-1] if messages else None
+    # Each notification: `--- <time> UTC <subject>\n<message>`
+    messages = [block.split(subject, 1)[1] for block in sent.split("--- ") if subject in block]
+    return outcome, messages[-1].split("\n", 1)[-1].strip() if messages else None

@@ -361,9 +361,9 @@ def local_airflow(
 ) -> Iterator[LocalAirflow]:
     """Airflow's components on the state dir, ready and with `dag_ids` parsed and unpaused; stopped on exit.
 
-    `schedules`: the scheduler creates runs itself (`make ui`): each DAG's weekly run when its time comes (never one for
-    a past slot at start: the DAGs have no start_date, see nivesh_pipelines.assets.weekly) and a model DAG's run when
-    its data asset gets an event. Otherwise (`make run`) runs start only when triggered."""
+    `schedules`: the scheduler creates runs itself (`make ui`): each DAG's run when its time comes (never one for a
+    past slot at start: the DAGs have no start_date, see nivesh_pipelines.assets.cron_from_next_slot) and a model
+    DAG's run when its data asset gets an event. Otherwise (`make run`) runs start only when triggered."""
     url = f"http://127.0.0.1:{port}"
     environment = state.environment(dict(os.environ)) | {
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",

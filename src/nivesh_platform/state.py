@@ -81,6 +81,7 @@ class EmbeddedState:
             "AIRFLOW_VAR_NIVESH_MLFLOW_ARTIFACT_ROOT": str(self.artifact_root),
             "AIRFLOW_VAR_NIVESH_DATA_ROOT": str(self.data_dir),
             "AIRFLOW_VAR_NIVESH_NOTIFICATION_FILE": str(self.notification_file),
+            "AIRFLOW_VAR_NIVESH_PREDICTIONS_DIR": str(self.predictions_dir),  # make serve's answers
             # Where registered versions link the Airflow run that trained them: `make ui`, which serves this state
             # dir's runs on AIRFLOW_PORT (8080 by default); `make run`'s own Airflow is gone once it ends.
             "AIRFLOW_VAR_NIVESH_AIRFLOW_BASE_URL": f"http://127.0.0.1:{base.get('AIRFLOW_PORT') or 8080}",

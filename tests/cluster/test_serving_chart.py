@@ -1,10 +1,11 @@
-"""charts/nivesh-serving rendered by the real Helm engine: each model's servers, a staged model's split and its
-hourly evaluation, as the declarations say."""
+"""charts/nivesh-serving rendered by the real Helm engine: each model's servers and a staged model's split, as the
+declarations say (its hourly evaluation is an Airflow DAG: tests/dags/test_rollout_dag.py)."""
 
 import pytest
 from charts import CHARTS, chart_values, find, render
 
 from nivesh_contract.catalog import MODELS, model_named
+from nivesh_pipelines.pod_spec import PREDICTIONS_CLAIM
 from nivesh_platform.charts import pod_specs
 from nivesh_platform.pod_security import restricted_violations
 from nivesh_platform.rollout_router import cluster_config
@@ -44,6 +45,14 @@ def test_a_staged_model_has_both_servers_following_their_alias_and_the_app_calls
         assert container["image"] == "nivesh/anomaly:0.1.0"
         assert container["args"][:2] == ["serve", alias] and container["args"][-2:] == ["--follow-every", "30"]
         assert container["readinessProbe"]["httpGet"]["path"] == "/ping"
+        annotations = find(serving, "Deployment", f"anomaly-detector-{alias}")["spec"]["template"]["metadata"][
+            "annotations"
+        ]
+        assert annotations == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": "8080",
+            "prometheus.io/path": "/metrics",
+        }
         env = {item["name"]: item["valueFrom"] for item in container["env"]}
         assert env["MLFLOW_TRACKING_PASSWORD"]["secretKeyRef"]["name"] == "nivesh-mlflow-credentials"
     config = find(serving, "ConfigMap", "anomaly-detector-router")["data"]["nginx.conf"]
@@ -51,16 +60,14 @@ def test_a_staged_model_has_both_servers_following_their_alias_and_the_app_calls
     assert "10% staging;" in config and "server anomaly-detector-production:8080 backup;" in config
     app = find(serving, "Service", "anomaly-detector")
     assert app["spec"]["selector"] == {"nivesh.ai/model": "anomaly_detector", "nivesh.ai/serving": "router"}
-    cron = find(serving, "CronJob", "anomaly-detector-rollout-evaluate")
-    (evaluate,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-    assert evaluate["args"] == ["rollout-evaluate", "--log-dir", "/predictions"]
-    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    claim = find(serving, "PersistentVolumeClaim", "nivesh-prediction-logs")
+    assert claim["metadata"]["name"] == PREDICTIONS_CLAIM, "the rollout DAG's evaluation pod mounts this claim"
 
 
 def test_a_direct_model_is_its_production_server_alone():
     entry = {"name": "credit_risk_scorer", "image": "credit-risk", "command": "nivesh-credit-risk", "staged": False}
     manifests = render("nivesh-serving", {"models": [entry]}, name="nivesh-serving", namespace=NAMESPACE)
-    assert {(m["kind"], m["metadata"]["name"]) for m in manifests if m["kind"] in ("Deployment", "CronJob")} == {
+    assert {(m["kind"], m["metadata"]["name"]) for m in manifests if m["kind"] == "Deployment"} == {
         ("Deployment", "credit-risk-scorer-production")
     }
     app = find(manifests, "Service", "credit-risk-scorer")
@@ -69,7 +76,7 @@ def test_a_direct_model_is_its_production_server_alone():
 
 def test_every_pod_meets_pod_security_restricted_and_the_logs_claim_is_one_node_s(serving):
     specs = [spec for manifest in serving for spec in pod_specs(manifest)]
-    assert len(specs) == 4  # production, staging, router, evaluation
+    assert len(specs) == 3  # production, staging, router
     assert [finding for spec in specs for finding in restricted_violations(spec)] == []
     claim = find(serving, "PersistentVolumeClaim", "nivesh-prediction-logs")
     assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]

@@ -36,7 +36,9 @@ def dagbag():
 def test_no_import_errors_and_every_model_has_its_dag(dagbag):
     assert dagbag.import_errors == {}
     refreshes = {model.refresh_dag_id for model in MODELS if model.source}
-    assert set(dagbag.dag_ids) == {model.dag_id for model in MODELS} | refreshes | {MASTER.dag_id, ROLLBACK_DAG_ID}
+    rollouts = {model.rollout_dag_id for model in MODELS if model.rollout.staged}
+    expected = {model.dag_id for model in MODELS} | refreshes | rollouts | {MASTER.dag_id, ROLLBACK_DAG_ID}
+    assert set(dagbag.dag_ids) == expected
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.dag_id)
@@ -273,3 +275,12 @@ def test_the_rollback_dag_runs_the_chosen_models_own_image_and_asks_which_model(
         assert step.retries == 0 and step.task_id in dag.get_task("choose_model").downstream_task_ids
         options = {option for param in _command(model.image.console_script, "rollback").params for option in param.opts}
         assert "--to" in options
+
+
+def test_the_rollout_dags_step_passes_options_its_command_has(dagbag):
+    for model in (model for model in MODELS if model.rollout.staged):
+        step = dagbag.dags[model.rollout_dag_id].get_task("evaluate_rollout")
+        command = _command(model.image.console_script, "rollout-evaluate")
+        flags = {flag for param in command.params for flag in (*param.opts, *param.secondary_opts)}
+        assert {"--log-dir", "--approve", "--no-approve"} <= flags
+        assert step.arguments[:2] == ["rollout-evaluate", "--log-dir"]

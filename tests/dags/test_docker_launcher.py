@@ -9,11 +9,15 @@ import pytest
 from airflow.sdk import DAG
 
 from nivesh_contract.catalog import model_named
-from nivesh_pipelines.docker_launcher import docker_run_command, image_digest, run_pod_in_docker
+from nivesh_pipelines.docker_launcher import claim_dirs_from, docker_run_command, image_digest, run_pod_in_docker
 from nivesh_pipelines.operator import TrainingStepOperator, selected_launcher
-from nivesh_pipelines.steps import pipeline_steps
+from nivesh_pipelines.pod_spec import DATA_CLAIM, PREDICTIONS_CLAIM
+from nivesh_pipelines.steps import pipeline_steps, rollout_evaluation_step
 
-CREDIT_RISK, INTENT = model_named("credit_risk_scorer"), model_named("intent_classifier")
+CREDIT_RISK, INTENT, ANOMALY = (
+    model_named(name) for name in ("credit_risk_scorer", "intent_classifier", "anomaly_detector")
+)
+DATA_DIRS = {DATA_CLAIM: "/srv/data"}
 log = logging.getLogger("test")
 
 
@@ -30,7 +34,7 @@ def pairs(command: list[str], option: str) -> list[str]:
 
 def test_the_container_is_the_pods_base_container():
     pod, step = built_pod(CREDIT_RISK, "train_model")
-    command = docker_run_command(pod, "/tmp/xcom-1", "/srv/nivesh-data")
+    command = docker_run_command(pod, "/tmp/xcom-1", {DATA_CLAIM: "/srv/nivesh-data"})
     image_at = command.index("nivesh/credit-risk:0.1.0")
     assert command[:3] == ["docker", "run", "--rm"]
     assert pairs(command, "--entrypoint") == ["nivesh-credit-risk"]
@@ -47,7 +51,7 @@ def test_the_container_is_the_pods_base_container():
 def test_the_image_id_the_engine_reports_reaches_the_step(tmp_path):
     pod, _ = built_pod(CREDIT_RISK, "train_model")
     digest = "sha256:" + "0f" * 32
-    command = docker_run_command(pod, "/tmp/x", "/srv/data", image_digest=digest)
+    command = docker_run_command(pod, "/tmp/x", DATA_DIRS, image_digest=digest)
     environment = dict(value.split("=", 1) for value in pairs(command, "--env"))
     assert environment["NIVESH_IMAGE_DIGEST"] == digest
     assert command.index("--env") < command.index("nivesh/credit-risk:0.1.0"), "options before the image"
@@ -56,7 +60,7 @@ def test_the_image_id_the_engine_reports_reaches_the_step(tmp_path):
 
 def test_the_pods_security_context_and_labels_carry_over():
     pod, _ = built_pod(CREDIT_RISK, "evaluate_model")
-    command = docker_run_command(pod, "/tmp/x", "/srv/data")
+    command = docker_run_command(pod, "/tmp/x", DATA_DIRS)
     assert pairs(command, "--user") == ["10001:10001"] and "--read-only" in command
     assert pairs(command, "--cap-drop") == ["ALL"] and pairs(command, "--security-opt") == ["no-new-privileges"]
     assert "nivesh.ai/model=credit_risk_scorer" in pairs(command, "--label")
@@ -65,16 +69,28 @@ def test_the_pods_security_context_and_labels_carry_over():
 
 def test_the_gpu_limit_becomes_gpus_and_the_setting_drops_it(monkeypatch):
     pod, _ = built_pod(INTENT, "train_model")
-    assert pairs(docker_run_command(pod, "/tmp/x", "/srv/data"), "--gpus") == ["1"]
+    assert pairs(docker_run_command(pod, "/tmp/x", DATA_DIRS), "--gpus") == ["1"]
     monkeypatch.setenv("NIVESH_GPU_LIMIT", "false")
     pod, _ = built_pod(INTENT, "train_model")
-    assert "--gpus" not in docker_run_command(pod, "/tmp/x", "/srv/data")
+    assert "--gpus" not in docker_run_command(pod, "/tmp/x", DATA_DIRS)
 
 
 def test_the_data_claim_needs_a_host_directory():
     pod, _ = built_pod(CREDIT_RISK, "validate_data")
     with pytest.raises(ValueError, match="nivesh-training-data at /data: set NIVESH_DOCKER_DATA_DIR"):
-        docker_run_command(pod, "/tmp/x", None)
+        docker_run_command(pod, "/tmp/x", {})
+
+
+def test_a_rollouts_evaluation_mounts_the_prediction_logs_from_their_own_host_directory():
+    with DAG(ANOMALY.rollout_dag_id, schedule=None):
+        operator = TrainingStepOperator(step=rollout_evaluation_step(ANOMALY), model=ANOMALY.name)
+    pod = operator.build_pod_request_obj(dry_run=True)
+    with pytest.raises(ValueError, match="nivesh-prediction-logs at /predictions: set NIVESH_DOCKER_PREDICTIONS_DIR"):
+        docker_run_command(pod, "/tmp/x", DATA_DIRS)
+    environment = {"NIVESH_DOCKER_DATA_DIR": "/srv/data", "NIVESH_DOCKER_PREDICTIONS_DIR": "/srv/answers"}
+    assert claim_dirs_from(environment) == {DATA_CLAIM: "/srv/data", PREDICTIONS_CLAIM: "/srv/answers"}
+    command = docker_run_command(pod, "/tmp/x", claim_dirs_from(environment))
+    assert pairs(command, "--volume")[1:] == ["/srv/data:/data:ro", "/srv/answers:/predictions:ro"]
 
 
 def test_docker_is_a_launcher(monkeypatch):

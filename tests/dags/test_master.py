@@ -15,7 +15,9 @@ def master():
 
 def test_schedule_and_params(master):
     assert (master.timetable.expression, str(master.timetable.timezone)) == ("0 1 * * 1", "UTC")
-    assert not master.catchup and master.start_date is None  # the first run: the next Monday (assets.weekly)
+    assert (
+        not master.catchup and master.start_date is None
+    )  # the first run: the next Monday (assets.cron_from_next_slot)
     assert master.params["max_data_age_days"] == 30 and master.params["force"] is False
 
 

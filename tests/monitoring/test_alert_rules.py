@@ -11,7 +11,7 @@ RULE_TESTS = RULES_FILE.with_name("nivesh-alerts.test.yml")
 
 def test_the_rules_load_and_each_alert_has_what_to_do(promtool):
     checked = subprocess.run([promtool, "check", "rules", RULES_FILE], capture_output=True, text=True)
-    assert checked.returncode == 0 and "SUCCESS: 4 rules found" in checked.stdout, checked.stdout + checked.stderr
+    assert checked.returncode == 0 and "SUCCESS: 5 rules found" in checked.stdout, checked.stdout + checked.stderr
 
 
 def test_the_rules_fire_when_and_only_when_their_unit_tests_say(promtool):

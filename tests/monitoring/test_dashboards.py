@@ -1,6 +1,6 @@
-"""The Grafana dashboards: the committed JSON is what the code builds, and after real pipeline runs (the anomaly
-DAG through `airflow dags test`: one promotion, one forced run refused by its gate) every panel's query returns
-a series in a real Prometheus that scrapes the Pushgateway, and every alert rule evaluates."""
+"""The Grafana dashboards: the committed JSON is what the code builds, and after real pipeline runs (the anomaly DAG
+through `airflow dags test`: one promotion, one forced run staged by its canary, one refused by its gate) every panel's
+query returns a series in a real Prometheus that scrapes the Pushgateway, and every alert rule evaluates."""
 
 import json
 import os
@@ -53,8 +53,9 @@ def monitored_runs(tmp_path_factory, sample_data):
         environment = state.environment(dict(os.environ)) | {"AIRFLOW_VAR_NIVESH_PUSHGATEWAY_URL": gateway}
         migrate_metadata_db(state, environment)
         promoted = run_dag(state, DAG_ID, environment)
+        staged = run_dag(state, DAG_ID, environment, {"force": True})  # anomaly's canary: v2 becomes staging
         refused = run_dag(state, DAG_ID, environment, {"force": True, "min_recall": 0.999})
-        assert promoted.succeeded, promoted.log_file.read_text()[-3000:]
+        assert promoted.succeeded and staged.succeeded, promoted.log_file.read_text()[-3000:]
         assert not refused.succeeded  # the gate failed the run; production kept
         yield prometheus
 
@@ -84,6 +85,7 @@ def test_what_the_runs_pushed_is_what_they_did(monitored_runs):
     outcome = series(monitored_runs, f'nivesh_pipeline_outcome{{model="{MODEL}"}}')
     assert [(s["metric"]["outcome"], s["metric"]["step"]) for s in outcome] == [("gate_failed", "evaluate_model")]
     assert series(monitored_runs, f'nivesh_production_version{{model="{MODEL}"}}')[0]["value"][1] == "1"
+    assert series(monitored_runs, f'nivesh_staging_version{{model="{MODEL}"}}')[0]["value"][1] == "2"
     refused = series(monitored_runs, f'nivesh_step_status{{model="{MODEL}",step="evaluate"}}')
     assert [s["metric"]["status"] for s in refused] == ["gate_failed"]
 
@@ -98,4 +100,4 @@ def test_every_alert_rule_evaluates(monitored_runs):
             break
         assert time.monotonic() < deadline, rules
         time.sleep(1)
-    assert len(rules) == 4 and {rule["health"] for rule in rules} == {"ok"}, rules
+    assert len(rules) == 5 and {rule["health"] for rule in rules} == {"ok"}, rules

@@ -49,7 +49,9 @@ def test_each_step_pushes_its_figures_and_production_moves_only_with_the_alias(
     version = step(env, "register", "--run-id", trained["run_id"])["version"]
     staged = step(env, "promote", "--version", version)  # anomaly declares a canary: v2 becomes staging
     assert staged["staging_version"] == version == 2
-    assert value(pushed(pushgateway), "nivesh_production_version", job="nivesh_production", model=MODEL) is None
+    figures = pushed(pushgateway)
+    assert value(figures, "nivesh_production_version", job="nivesh_production", model=MODEL) is None
+    assert value(figures, "nivesh_staging_version", job="nivesh_production", model=MODEL) == 2
     promoted = step(env, "rollout-evaluate", "--log-dir", live_answers(tmp_path / "predictions"))
     assert promoted["decision"] == "promoted", promoted
     figures = pushed(pushgateway)
@@ -61,6 +63,7 @@ def test_each_step_pushes_its_figures_and_production_moves_only_with_the_alias(
     assert recall == judged["metrics"]["test_recall"]
     assert value(figures, "nivesh_registered_version", model=MODEL) == 2
     assert value(figures, "nivesh_production_version", job="nivesh_production", model=MODEL) == 2
+    assert value(figures, "nivesh_staging_version", job="nivesh_production", model=MODEL) == 0
     promoted_at = value(figures, "nivesh_last_promotion_timestamp_seconds", model=MODEL)
     assert time.time() - 120 < promoted_at <= time.time()
 

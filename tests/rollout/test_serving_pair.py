@@ -3,11 +3,13 @@ scoring app, logging every answer), nginx splitting as the declared rollout says
 
 import dataclasses
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 from mlflow import MlflowClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from live_registry import MODEL, live_store, log_version
 from nivesh_common.rollout_evaluation import evaluate_staging, read_answers
@@ -135,9 +137,18 @@ def test_a_staging_version_failing_5_percent_of_requests_is_rolled_back_producti
         router = broken.router(model)
         with httpx.Client(timeout=30) as client:
             statuses = [ask(client, router, n, f"B{n}").status_code for n in range(600)]
+            scraped = client.get(f"http://127.0.0.1:{broken.ports[STAGING]}/metrics").text
     finally:
         broken.stop()
     assert statuses.count(200) < 600  # the canary's users met staging's errors
+    # what Prometheus scrapes from the staging server is what it logged
+    logged = Counter(str(a["status"]) for a in read_answers(broken.logs, MODEL) if a["alias"] == STAGING)
+    (requests,) = [
+        family for family in text_string_to_metric_families(scraped) if family.name == "nivesh_serving_requests"
+    ]
+    counted = {s.labels["status"]: s.value for s in requests.samples if s.name.endswith("_total")}
+    assert counted == logged and len(counted) == 2, scraped
+    assert {s.labels["version"] for s in requests.samples} == {version}
     judged = evaluate_staging(broken.client, model, broken.logs, approved=False)
     assert judged["decision"] == "rolled_back" and "error rate" in judged["reason"], judged
     assert broken.client.get_model_version_by_alias(MODEL, PRODUCTION).version == production_before

@@ -154,12 +154,16 @@ def test_a_broken_log_line_is_bad_input_naming_the_file_and_line(client, tmp_pat
     assert aliases(client) == {PRODUCTION: 1, STAGING: 2}
 
 
-def test_nothing_to_evaluate_is_bad_input(client, tmp_path):
+def test_a_direct_model_is_bad_input_and_no_staging_is_nothing_to_judge(client, tmp_path):
     with pytest.raises(BadInputError, match="rollout strategy direct: there is no staging to evaluate"):
         evaluate_staging(client, declared(strategy="direct"), tmp_path, approved=False, now=NOW)
     client.delete_registered_model_alias(MODEL, STAGING)
-    with pytest.raises(BadInputError, match="no staging version beside a production one"):
-        evaluate_staging(client, declared(), tmp_path, approved=False, now=NOW)
+    judged = evaluate_staging(client, declared(), tmp_path, approved=False, now=NOW)
+    assert (judged["decision"], judged["reason"]) == (
+        "nothing_staged",
+        "no staging version beside a production one: nothing to evaluate",
+    )
+    assert aliases(client) == {PRODUCTION: 1}
 
 
 def test_prediction_shift_of_numbers_and_of_labels():

@@ -4,7 +4,8 @@ Each answer to POST /invocations becomes one JSON line (time, request id, user i
 status, latency, predictions) in `<log dir>/<model>/<alias>-<host>.jsonl`: one file per server, so the servers of
 a rollout (production, staging; on the cluster, their pods) never write the same file. The response says which
 version answered (headers X-Nivesh-Alias, X-Nivesh-Model-Version). The app is MLflow's own
-(`mlflow.pyfunc.scoring_server.init`): same routes, inputs and errors as `mlflow models serve`.
+(`mlflow.pyfunc.scoring_server.init`): same routes, inputs and errors as `mlflow models serve`, plus GET /metrics
+for Prometheus (answers by status, latency; on the cluster its `up` says whether staging still answers).
 """
 
 import json
@@ -74,6 +75,8 @@ def logged_app(model_uri: str, model: str, alias: str, version: str, log: Predic
 
     app = init(load_model(model_uri))
     served = {ALIAS_HEADER: alias, VERSION_HEADER: version}
+    metrics = ServingMetrics(model, alias, version)
+    app.add_api_route("/metrics", metrics.response, methods=["GET"], include_in_schema=False)
 
     @app.middleware("http")
     async def log_answers(request: Request, call_next):
@@ -83,6 +86,7 @@ def logged_app(model_uri: str, model: str, alias: str, version: str, log: Predic
         response = await call_next(request)
         body = b"".join([chunk async for chunk in response.body_iterator])
         latency_ms = (time.perf_counter() - started) * 1000
+        metrics.count(response.status_code, latency_ms / 1000)
         log.write(
             {
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -100,6 +104,40 @@ def logged_app(model_uri: str, model: str, alias: str, version: str, log: Predic
         return Response(content=body, status_code=response.status_code, headers=headers)
 
     return app
+
+
+class ServingMetrics:
+    """One server's figures, in a registry of its own (not the process-wide one: a test starts several apps)."""
+
+    def __init__(self, model: str, alias: str, version: str) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.registry = CollectorRegistry()
+        labels = {"model": model, "alias": alias, "version": version}
+        self._answers = Counter(
+            "nivesh_serving_requests",
+            "Answers to /invocations, by HTTP status.",
+            [*labels, "status"],
+            registry=self.registry,
+        )
+        self._latency = Histogram(
+            "nivesh_serving_request_duration_seconds",
+            "Seconds to answer /invocations.",
+            list(labels),
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+        ).labels(**labels)
+        self._labels = labels
+
+    def count(self, status: int, seconds: float) -> None:
+        self._answers.labels(**self._labels, status=str(status)).inc()
+        self._latency.observe(seconds)
+
+    def response(self):
+        from fastapi.responses import Response
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def _predictions(body: bytes):

@@ -26,7 +26,7 @@ from nivesh_common.rollout_outcomes import outcome_accuracy, outcome_failure, re
 from nivesh_contract.declaration import ModelDeclaration
 from nivesh_contract.names import PREVIOUS, PRODUCTION, ROLLED_BACK_TAG, ROLLOUT_TAG, STAGED_AT_TAG, STAGING
 from nivesh_contract.results import RolloutEvaluated
-from nivesh_contract.rollout import Rollout
+from nivesh_contract.rollout import Decision, Rollout, comparison
 
 log = logging.getLogger(__name__)
 LOGGED_FIELDS = ("alias", "version", "status", "latency_ms")  # what judging needs of each answer
@@ -145,7 +145,16 @@ def evaluate_staging(
         staging = version_by_alias(client, model.name, STAGING)
         production = version_by_alias(client, model.name, PRODUCTION)
         if staging is None or production is None:
-            raise BadInputError(f"{model.name}: no staging version beside a production one: nothing to evaluate")
+            # The usual state between rollouts: the hourly evaluation finds nothing to judge, and says so.
+            reason = "no staging version beside a production one: nothing to evaluate"
+            nothing = {"staging": {}, "production": {}, "prediction_shift": 0.0}
+            return {
+                "model": model.name,
+                "strategy": str(rollout.strategy),
+                "decision": Decision.NOTHING_STAGED,
+                "reason": reason,
+                **nothing,
+            }
         answers = read_answers(log_dir, model.name)
         theirs = arm_of(answers, PRODUCTION, str(production.version), rollout.prediction)
         ours = arm_of(answers, STAGING, str(staging.version), rollout.prediction)
@@ -161,18 +170,20 @@ def evaluate_staging(
         staged_for = now - _staged_at(staging, now)
         if ours.requests < rollout.evaluate_after_requests and staged_for < timedelta(days=rollout.evaluate_after_days):
             due = f"{ours.requests} of {rollout.evaluate_after_requests} requests, staged {_days(staged_for)} ago"
-            return {**outcome, "decision": "waiting", "reason": f"not due yet: {due}"}
+            return {**outcome, "decision": Decision.WAITING, "reason": f"not due yet: {due}"}
         found = failures(rollout, theirs, ours, shift) + ([business] if business else [])
         if found:
             reason = f"v{staging.version} rolled back: {'; '.join(found)}"
-            _roll_back(client, model.name, staging, _comparison(outcome, reason))
-            return {**outcome, "decision": "rolled_back", "reason": reason}
+            judged = {**outcome, "decision": Decision.ROLLED_BACK, "reason": reason}
+            _roll_back(client, model.name, staging, comparison(judged))
+            return judged
         if model.approval_on_cluster and not approved:
             reason = f"v{staging.version} passed on live requests; a person approves (rollout-evaluate --approve)"
-            return {**outcome, "decision": "awaiting_approval", "reason": reason}
+            return {**outcome, "decision": Decision.AWAITING_APPROVAL, "reason": reason}
         reason = f"v{staging.version} promoted: not worse than production v{production.version} on live requests"
-        _promote(client, model.name, staging, production, _comparison(outcome, reason))
-        return {**outcome, "decision": "promoted", "reason": reason}
+        judged = {**outcome, "decision": Decision.PROMOTED, "reason": reason}
+        _promote(client, model.name, staging, production, comparison(judged))
+        return judged
 
 
 def _outcomes(rollout: Rollout, answers, log_dir: Path, model: str, versions, outcome: dict) -> str | None:
@@ -200,40 +211,24 @@ def _days(span: timedelta) -> str:
     return f"{span.total_seconds() / 86400:.1f} days"
 
 
-def _comparison(outcome: dict, reason: str) -> str:
-    production, staging = outcome["production"], outcome["staging"]
-    rows = "\n".join(
-        f"| {name} | {production[key]} | {staging[key]} |"
-        for name, key in (
-            ("requests", "requests"),
-            ("error rate", "error_rate"),
-            ("p95 latency (ms)", "latency_p95_ms"),
-        )
-    )
-    return (
-        f"**Live comparison ({outcome['strategy']})**: {reason}.\n\n| | production v{production['version']} | "
-        f"staging v{staging['version']} |\n|---|---|---|\n{rows}\n\nprediction shift: {outcome['prediction_shift']}"
-    )
-
-
 def _describe(client: MlflowClient, name: str, version: ModelVersion, text: str) -> None:
     description = f"{version.description}\n\n{text}" if version.description else text
     client.update_model_version(name, version.version, description=description)
 
 
-def _roll_back(client: MlflowClient, name: str, staging: ModelVersion, comparison: str) -> None:
+def _roll_back(client: MlflowClient, name: str, staging: ModelVersion, text: str) -> None:
     client.delete_registered_model_alias(name, STAGING)
     client.set_model_version_tag(name, staging.version, ROLLOUT_TAG, "rolled_back")
     client.set_model_version_tag(name, staging.version, ROLLED_BACK_TAG, "true")
-    _describe(client, name, staging, comparison)
+    _describe(client, name, staging, text)
     log.info("rolled back staging v%s of %s; production untouched", staging.version, name)
 
 
-def _promote(client: MlflowClient, name: str, staging: ModelVersion, production: ModelVersion, comparison: str) -> None:
+def _promote(client: MlflowClient, name: str, staging: ModelVersion, production: ModelVersion, text: str) -> None:
     # `previous` first, then production, then staging goes: interrupted, a re-run finds staging and finishes.
     client.set_registered_model_alias(name, PREVIOUS, production.version)
     client.set_registered_model_alias(name, PRODUCTION, staging.version)
     client.delete_registered_model_alias(name, STAGING)
     client.set_model_version_tag(name, staging.version, ROLLOUT_TAG, "promoted")
-    _describe(client, name, staging, comparison)
+    _describe(client, name, staging, text)
     log.info("promoted staging v%s of %s to production", staging.version, name)

@@ -81,6 +81,7 @@ def _smoke_test_staging(client: MlflowClient, name: str, version: int, outcome: 
             "version": version,
             "rolled_back_version": version,
             "production_version": outcome["production_version"],
+            "alias": STAGING,
         }
         raise GateFailedError(f"{failed}; staging removed, production untouched", dict(report)) from unfit
     client.set_model_version_tag(name, str(version), SMOKE_TEST_TAG, GATE_PASSED)

@@ -1,9 +1,10 @@
 """A step's figures for Prometheus, pushed to the Pushgateway named by NIVESH_PUSHGATEWAY_URL (unset: nothing).
 
-Pushed, not scraped: a step is a batch job that ends before any scrape would find it. A step's push replaces its
-group (job, model, step), so a rerun updates the figures instead of adding series. Production has a group of its own
-(model), written only when the alias moves, metric by metric: a rollback changes the version, not when the model was
-last promoted. A gateway that does not answer costs the step at most PUSH_TIMEOUT_S and one warning, never its result.
+Pushed, not scraped: a step is a batch job that ends before any scrape would find it. A step's push replaces its group
+(job, model, step), so a rerun updates the figures instead of adding series. What is served has a group of its own
+(model), written only when an alias moves, metric by metric: a rollback changes the production version, not when the
+model was last promoted; a staged rollout's staging version comes and goes. A gateway that does not answer costs the
+step at most PUSH_TIMEOUT_S and one warning, never its result.
 """
 
 import functools
@@ -19,6 +20,8 @@ from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd
 from nivesh_common.logs import redacted
 from nivesh_contract.catalog import MODELS
 from nivesh_contract.deployment import PUSHGATEWAY_VARIABLE
+from nivesh_contract.names import STAGING
+from nivesh_contract.rollout import Decision
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ def push_step_metrics(result: dict) -> None:
         return
     try:
         push_to_gateway(url, STEP_JOB, _step_figures(result), {"model": model, "step": step}, timeout=PUSH_TIMEOUT_S)
-        if (moved := _production_figures(step, result)) is not None:
+        if (moved := _served_figures(step, result)) is not None:
             pushadd_to_gateway(url, PRODUCTION_JOB, moved, {"model": model}, timeout=PUSH_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - monitoring must never fail a step
         log.warning("metrics not pushed to %s: %s", redacted(url), redacted(str(exc))[:300])
@@ -77,19 +80,40 @@ def _result_figures(result: dict) -> Iterator[tuple[str, str, float]]:
         yield "nivesh_registered_version", "The version the last register made or found.", result["version"]
 
 
-def _production_figures(step: str, result: dict) -> CollectorRegistry | None:
-    """The production group's new figures where the step moved the alias, else None."""
-    promoted = step == "promote" and result.get("promoted") and not result.get("dry_run")
-    promoted = promoted and result.get("reason") != "already production"
-    staging_promoted = step == "rollout-evaluate" and result.get("decision") == "promoted"
-    rolled_back = (step == "rollback" and "rolled_back_version" in result) or result.get("smoke_test") == "failed"
-    if not (promoted or staging_promoted or rolled_back):
-        return None
+def _served_figures(step: str, result: dict) -> CollectorRegistry | None:
+    """The served group's new figures where the step moved production or staging, else None."""
     figures = CollectorRegistry()
     gauge = functools.partial(Gauge, registry=figures)
-    version = result["staging"]["version"] if staging_promoted else result.get("production_version") or 0
-    promoted = promoted or staging_promoted
-    gauge("nivesh_production_version", "The production version; 0: none.").set(version)
-    if promoted:
-        gauge("nivesh_last_promotion_timestamp_seconds", "When a new version last reached production.").set(time.time())
-    return figures
+    if (staging := _staging_moved_to(step, result)) is not None:
+        gauge("nivesh_staging_version", "The version a staged rollout serves as staging; 0: none.").set(staging)
+    if (production := _production_moved_to(step, result)) is not None:
+        gauge("nivesh_production_version", "The production version; 0: none.").set(production)
+        if production and _promoted(step, result):
+            when = "When a new version last reached production."
+            gauge("nivesh_last_promotion_timestamp_seconds", when).set(time.time())
+    return figures if staging is not None or production is not None else None
+
+
+def _promoted(step: str, result: dict) -> bool:
+    promoted = step == "promote" and result.get("promoted") and not result.get("dry_run")
+    promoted = promoted and result.get("reason") != "already production"
+    return bool(promoted) or (step == "rollout-evaluate" and result.get("decision") == Decision.PROMOTED)
+
+
+def _production_moved_to(step: str, result: dict) -> int | None:
+    if step == "rollout-evaluate":
+        return result["staging"]["version"] if result.get("decision") == Decision.PROMOTED else None
+    failed = result.get("smoke_test") == "failed" and result.get("alias") != STAGING
+    if _promoted(step, result) or (step == "rollback" and "rolled_back_version" in result) or failed:
+        return result.get("production_version") or 0
+    return None
+
+
+def _staging_moved_to(step: str, result: dict) -> int | None:
+    if step == "promote" and "staging_version" in result and not result.get("dry_run"):
+        return result["staging_version"]
+    if step == "rollout-evaluate" and result.get("decision") in (Decision.PROMOTED, Decision.ROLLED_BACK):
+        return 0
+    if result.get("smoke_test") == "failed" and result.get("alias") == STAGING:
+        return 0
+    return None

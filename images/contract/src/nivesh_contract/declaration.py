@@ -334,6 +334,11 @@ class ModelDeclaration:
         return tuple(gate.name for gate in self.gates)
 
     @property
+    def rollout_dag_id(self) -> str:
+        """`anomaly_detector_rollout`: the hourly DAG that judges its staging version (models with a staged rollout)."""
+        return f"{self.name}_rollout"
+
+    @property
     def refresh_dag_id(self) -> str:
         """`anomaly_detector_data_refresh`: the DAG that extracts its snapshots (models with a source)."""
         return f"{self.name}_data_refresh"

@@ -14,6 +14,10 @@ DATA_ROOT_VARIABLE = "NIVESH_DATA_ROOT"
 # empty or unset: nothing is pushed.
 PUSHGATEWAY_VARIABLE = "NIVESH_PUSHGATEWAY_URL"
 PUSHGATEWAY_AIRFLOW_VARIABLE = "nivesh_pushgateway_url"
+# Where the scoring servers of a staged rollout log their answers and the rollout's evaluation reads them: the
+# Airflow Variable (the embedded default: the state dir's predictions/), else the pods' mount of the claim.
+PREDICTIONS_DIR_AIRFLOW_VARIABLE = "nivesh_predictions_dir"
+PREDICTIONS_MOUNT = "/predictions"
 DATA_SCHEMES_VARIABLE = "NIVESH_DATA_SCHEMES"  # comma-separated, e.g. "s3,gs"; local files are always allowed
 # The Airflow task a step runs for (set in every pod; absent when a step runs by hand): its MLflow runs are
 # named after it and tagged with it, so a run leads back to the Airflow run that made it.

@@ -129,6 +129,7 @@ class SmokeTestFailed(TypedDict):
     version: int
     rolled_back_version: int | None  # None: production had moved meanwhile, and was left alone
     production_version: int | None
+    alias: NotRequired[str]  # "staging": the failed version was a staged rollout's, taken out of staging
 
 
 class DriftDecision(TypedDict):

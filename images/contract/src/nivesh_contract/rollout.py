@@ -12,6 +12,20 @@ class Strategy(StrEnum):
     CANARY = "canary"
 
 
+class Decision(StrEnum):
+    """What a rollout's evaluation decided (RolloutEvaluated.decision)."""
+
+    NOTHING_STAGED = "nothing_staged"  # no staging version: between rollouts
+    WAITING = "waiting"  # not due yet
+    ROLLED_BACK = "rolled_back"
+    AWAITING_APPROVAL = "awaiting_approval"  # passed; the model needs a person's approval
+    PROMOTED = "promoted"
+
+
+# When each staged model's rollout DAG judges its staging version (cron, UTC): hourly, off the hour's rush.
+EVALUATION_SCHEDULE = "17 * * * *"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Rollout:
     strategy: Strategy = Strategy.DIRECT
@@ -55,3 +69,24 @@ class Rollout:
     @property
     def staged(self) -> bool:
         return self.strategy is not Strategy.DIRECT
+
+
+# The rows of a rollout's comparison: (row name, key in each side's figures), the outcomes' where reported.
+COMPARED = (
+    ("requests", "requests"),
+    ("error rate", "error_rate"),
+    ("p95 latency (ms)", "latency_p95_ms"),
+    ("outcomes reported", "outcomes"),
+    ("outcome accuracy", "outcome_accuracy"),
+)
+
+
+def comparison(judged: dict) -> str:
+    """Markdown: the decision and each version's figures on the live requests (a RolloutEvaluated result), as the
+    version's description and the notification show it."""
+    production, staging = judged["production"], judged["staging"]
+    rows = "\n".join(f"| {name} | {production[key]} | {staging[key]} |" for name, key in COMPARED if key in production)
+    return (
+        f"**Live comparison ({judged['strategy']})**: {judged['reason']}.\n\n| | production v{production['version']} | "
+        f"staging v{staging['version']} |\n|---|---|---|\n{rows}\n\nprediction shift: {judged['prediction_shift']}"
+    )
