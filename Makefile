@@ -42,7 +42,7 @@ serve: $(INSTALLED) ## MLflow's scoring server for a production model of the emb
 	@test -n "$(MODEL)" || { echo "make: serve needs MODEL=<registered model name>, e.g. MODEL=credit_risk_scorer" >&2; exit 2; }
 	$(BIN)/nivesh-platform serve $(MODEL) --state-dir $(STATE_DIR)
 
-rollout-evaluate: $(INSTALLED) ## Judge a staged model's staging version on the answers make serve logged; promote it or roll it back when due: MODEL=anomaly_detector [APPROVE=1]
+rollout-evaluate: $(INSTALLED) ## Run a staged model's rollout DAG: staging judged on the answers make serve logged, promoted or rolled back when due, the decision notified: MODEL=anomaly_detector [APPROVE=1]
 	@test -n "$(MODEL)" || { echo "make: rollout-evaluate needs MODEL=<registered model name>, e.g. MODEL=anomaly_detector" >&2; exit 2; }
 	$(BIN)/nivesh-platform rollout-evaluate $(MODEL) --state-dir $(STATE_DIR) $(if $(APPROVE),--approve)
 

@@ -142,52 +142,71 @@ def serve(
     port: Annotated[int, typer.Option(envvar="SERVE_PORT", help="Port on 127.0.0.1 the app calls.")] = 5001,
 ) -> None:
     """The model's production version on 127.0.0.1 until Ctrl-C, and in a staged rollout its staging version
-    behind the declared split (nginx); every answer logged for rollout-evaluate. Prints a curl call."""
-    from mlflow import MlflowClient
-
+    behind the declared split (nginx); every answer logged for rollout-evaluate; restarted when an alias moves (a
+    promotion, a rollout's decision, a rollback). Prints a curl call."""
     from nivesh_contract.catalog import UnknownModelError, model_named
-    from nivesh_contract.names import PRODUCTION, STAGING
+    from nivesh_contract.names import PRODUCTION
     from nivesh_platform.rollout_router import NoNginxError
-    from nivesh_platform.rollout_serving import start_serving
+    from nivesh_platform.rollout_serving import served_aliases, start_serving
     from nivesh_platform.services import ServiceError
-    from nivesh_platform.serving import curl_example, serving_example
 
     state = _state(state_dir)
     try:
         declaration = model_named(model)
-        aliases = MlflowClient(state.tracking_uri, state.tracking_uri).get_registered_model(model).aliases
     except UnknownModelError as error:
         typer.echo(f"nivesh-platform: error: {error}", err=True)
         raise typer.Exit(2) from None
-    except Exception:  # noqa: BLE001 (MLflow: no such model or store; both mean the same here)
-        aliases = {}
+    aliases = served_aliases(state.tracking_uri, declaration)
     if PRODUCTION not in aliases:
         typer.echo(f"nivesh-platform: error: no production version of {model} in {state.root}: make run", err=True)
         raise typer.Exit(2)
-    with_staging = declaration.rollout.staged and STAGING in aliases
     stop_cleanly_on_signals()
+    run_dir = state.logs_dir / f"serve-{model}"
+    serving = None
     try:
-        run_dir = state.logs_dir / f"serve-{model}"
-        serving = start_serving(declaration, state.tracking_uri, port, with_staging, state.predictions_dir, run_dir)
-    except (ServiceError, NoNginxError) as error:
-        typer.echo(f"nivesh-platform: error: {error}", err=True)
-        raise typer.Exit(1) from None
-    try:
-        for alias, url in serving.servers.items():
-            typer.echo(f"{model}@{alias} (v{aliases[alias]}) at {url}")
-        if with_staging:
-            typer.echo(f"the app calls {serving.url}: {_split(declaration.rollout)}; send the user's id as X-User-Id")
-        typer.echo(f"answers logged under {state.predictions_dir / model}; for example:")
-        typer.echo(curl_example(serving.url, serving_example(state.tracking_uri, model)))
-        typer.echo("Ctrl-C stops it.")
         while True:
+            if serving is None:
+                serving = start_serving(declaration, state.tracking_uri, port, aliases, state.predictions_dir, run_dir)
+                _say_what_is_served(state, declaration, serving, aliases)
             if news := serving.staging_down_news():
                 typer.echo(f"nivesh-platform: {news}", err=True)
             time.sleep(5)
+            now = served_aliases(state.tracking_uri, declaration)
+            if PRODUCTION in now and now != aliases:
+                typer.echo(f"{model}: {_moves(aliases, now)}: restarting what serves it")
+                serving.stop()
+                serving, aliases = None, now
+    except (ServiceError, NoNginxError) as error:
+        typer.echo(f"nivesh-platform: error: {error}", err=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         typer.echo("stopped serving")
     finally:
-        serving.stop()
+        if serving is not None:
+            serving.stop()
+
+
+def _say_what_is_served(state, declaration, serving, aliases: dict[str, int]) -> None:
+    from nivesh_contract.names import STAGING
+    from nivesh_platform.serving import curl_example, serving_example
+
+    for alias, url in serving.servers.items():
+        typer.echo(f"{declaration.name}@{alias} (v{aliases[alias]}) at {url}")
+    if STAGING in serving.servers:
+        typer.echo(f"the app calls {serving.url}: {_split(declaration.rollout)}; send the user's id as X-User-Id")
+    typer.echo(f"answers logged under {state.predictions_dir / declaration.name}; for example:")
+    typer.echo(curl_example(serving.url, serving_example(state.tracking_uri, declaration.name)))
+    typer.echo("Ctrl-C stops it.")
+
+
+def _moves(before: dict[str, int], now: dict[str, int]) -> str:
+    """`production v1 -> v2, staging v2 -> none`."""
+
+    def named(aliases: dict[str, int], alias: str) -> str:
+        return f"v{aliases[alias]}" if alias in aliases else "none"
+
+    moved = sorted(alias for alias in before.keys() | now.keys() if before.get(alias) != now.get(alias))
+    return ", ".join(f"{alias} {named(before, alias)} -> {named(now, alias)}" for alias in moved)
 
 
 def _split(rollout) -> str:

@@ -41,21 +41,34 @@ class Serving:
         return f"staging server at {self.servers[STAGING]} answers again"
 
 
+def served_aliases(tracking_uri: str, model: ModelDeclaration) -> dict[str, int]:
+    """What `make serve` serves of the model: its production version, and staging's where its rollout is staged;
+    empty where the store or the model is missing."""
+    from mlflow import MlflowClient
+
+    try:
+        aliases = MlflowClient(tracking_uri, tracking_uri).get_registered_model(model.name).aliases
+    except Exception:  # noqa: BLE001 (MLflow: no such model or store; both mean nothing to serve)
+        return {}
+    served = (PRODUCTION, STAGING) if model.rollout.staged else (PRODUCTION,)
+    return {alias: int(version) for alias, version in aliases.items() if alias in served}
+
+
 def start_serving(
     model: ModelDeclaration,
     tracking_uri: str,
     port: int,
-    with_staging: bool,
+    aliases: dict[str, int],
     log_dir: Path,
     run_dir: Path,
 ) -> Serving:
-    """Production on `port`; with `with_staging` (a staging version, a staged rollout) the router on `port` and
+    """Production on `port`; with a staging version among `aliases` (served_aliases) the router on `port` and
     production and staging on `port`+1 and `port`+2. `log_dir`: the prediction logs; `run_dir`: the servers' own
     logs and the router's configuration."""
     run_dir.mkdir(parents=True, exist_ok=True)
     serving = Serving(url=f"http://127.0.0.1:{port}", servers={})
     try:
-        if not with_staging:
+        if STAGING not in aliases:
             serving.processes.append(start_alias_server(model, PRODUCTION, tracking_uri, port, log_dir, run_dir))
             serving.servers[PRODUCTION] = serving.url
             return serving

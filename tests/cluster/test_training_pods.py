@@ -41,7 +41,11 @@ def test_pod_is_valid_and_fits_the_training_namespace(task, pod):
         for volume in pod["spec"]["volumes"]
         if "persistentVolumeClaim" in volume
     ]
-    assert claims == [TRAINING["data"]["claimName"]]
+    # a rollout's evaluation reads the serving release's prediction logs too
+    serving = (
+        [chart_values("nivesh-serving")["predictionLogs"]["claimName"]] if task.endswith(".evaluate_rollout") else []
+    )
+    assert claims == [TRAINING["data"]["claimName"], *serving]
     assert restricted_violations(pod["spec"]) == []
 
 

@@ -78,3 +78,12 @@ def test_one_awaiting_approval_says_how_to_approve():
     text = describe_evaluation(model, judged(Decision.AWAITING_APPROVAL, "v2 passed on live requests"))
     assert "trigger anomaly_detector_rollout with `approve` ticked" in text
     assert "make rollout-evaluate MODEL=anomaly_detector APPROVE=1" in text
+
+
+def test_reported_outcomes_are_rows_and_too_few_to_judge_show_as_a_dash():
+    outcomes = judged(Decision.PROMOTED, "v2 promoted")
+    outcomes["production"] |= {"outcomes": 40, "outcome_accuracy": 0.9}
+    outcomes["staging"] |= {"outcomes": 12, "outcome_accuracy": None}
+    text = describe_evaluation(ANOMALY, outcomes)
+    assert "| outcomes reported | 40 | 12 |\n| outcome accuracy | 0.9 | - |" in text
+    assert "outcome" not in describe_evaluation(ANOMALY, judged(Decision.PROMOTED, "v2 promoted"))

@@ -1,5 +1,5 @@
 """`make serve` (nivesh-platform serve) of a model declared canary with a staging version: the split on the port
-the app calls, both versions' answers logged, Ctrl-C stops all of it."""
+the app calls, both versions' answers logged, restarted when the rollout promotes staging, Ctrl-C stops all of it."""
 
 import re
 import signal
@@ -36,12 +36,7 @@ def test_make_serve_splits_as_declared_logs_both_and_stops_on_ctrl_c(tmp_path):
     command = [PLATFORM, "serve", MODEL, "--state-dir", str(state), "--port", str(port)]
     serving = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        said = []
-        while not said or said[-1] != "Ctrl-C stops it.\n":
-            line = serving.stdout.readline()
-            assert line, f"make serve ended: {serving.stderr.read()[-2000:]}"
-            said.append(line)
-        text = "".join(said)
+        text = said_until_ready(serving)
         assert re.search(rf"{MODEL}@staging \(v2\) at http://127\.0\.0\.1:\d+", text), text
         assert f"the app calls http://127.0.0.1:{port}: canary: 10% of users answered by staging" in text
         assert "-H 'Content-Type: application/json'" in text and f"127.0.0.1:{port}/invocations" in text
@@ -58,6 +53,18 @@ def test_make_serve_splits_as_declared_logs_both_and_stops_on_ctrl_c(tmp_path):
         logged = read_answers(state / "predictions", MODEL)
         assert sorted({(a["alias"], a["version"]) for a in logged}) == [(PRODUCTION, "1"), (STAGING, "2")]
         assert len(logged) == 400
+
+        # the rollout's evaluation promotes staging (as rollout-evaluate moves the aliases)
+        client.set_registered_model_alias(MODEL, "previous", "1")
+        client.set_registered_model_alias(MODEL, PRODUCTION, "2")
+        client.delete_registered_model_alias(MODEL, STAGING)
+        text = said_until_ready(serving)
+        assert f"{MODEL}: production v1 -> v2, staging v2 -> none: restarting what serves it" in text
+        assert f"{MODEL}@production (v2) at http://127.0.0.1:{port}" in text and "the app calls" not in text
+        with httpx.Client(timeout=30) as http:
+            body = {"dataframe_records": [{"amount": 10.0, "request_number": 1}]}
+            answered = http.post(f"http://127.0.0.1:{port}/invocations", json=body, headers={"X-User-Id": "u"})
+        assert (answered.headers["X-Nivesh-Alias"], answered.headers["X-Nivesh-Model-Version"]) == (PRODUCTION, "2")
     finally:
         serving.send_signal(signal.SIGINT)
         out, _ = serving.communicate(timeout=60)
@@ -65,3 +72,13 @@ def test_make_serve_splits_as_declared_logs_both_and_stops_on_ctrl_c(tmp_path):
     time.sleep(0.5)
     with socket.socket() as probe:  # nothing left listening: the router and both servers stopped
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def said_until_ready(serving: subprocess.Popen) -> str:
+    """What `make serve` printed up to its `Ctrl-C stops it.` line."""
+    said = []
+    while not said or said[-1] != "Ctrl-C stops it.\n":
+        line = serving.stdout.readline()
+        assert line, f"make serve ended: {serving.stderr.read()[-2000:]}"
+        said.append(line)
+    return "".join(said)

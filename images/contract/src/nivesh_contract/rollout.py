@@ -85,8 +85,14 @@ def comparison(judged: dict) -> str:
     """Markdown: the decision and each version's figures on the live requests (a RolloutEvaluated result), as the
     version's description and the notification show it."""
     production, staging = judged["production"], judged["staging"]
-    rows = "\n".join(f"| {name} | {production[key]} | {staging[key]} |" for name, key in COMPARED if key in production)
+    rows = "\n".join(
+        f"| {name} | {_cell(production[key])} | {_cell(staging[key])} |" for name, key in COMPARED if key in production
+    )
     return (
         f"**Live comparison ({judged['strategy']})**: {judged['reason']}.\n\n| | production v{production['version']} | "
         f"staging v{staging['version']} |\n|---|---|---|\n{rows}\n\nprediction shift: {judged['prediction_shift']}"
     )
+
+
+def _cell(value) -> str:
+    return "-" if value is None else str(value)  # None: too few outcomes to judge
