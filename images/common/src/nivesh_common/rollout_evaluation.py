@@ -141,20 +141,13 @@ def evaluate_staging(
     rollout, now = model.rollout, now or datetime.now(UTC)
     if not rollout.staged:
         raise BadInputError(f"{model.name}: rollout strategy {rollout.strategy}: there is no staging to evaluate")
+    if version_by_alias(client, model.name, STAGING) is None:  # between rollouts, the usual hour: no lock taken
+        return _nothing_staged(model)
     with registry_lock(client, model.name):
         staging = version_by_alias(client, model.name, STAGING)
         production = version_by_alias(client, model.name, PRODUCTION)
         if staging is None or production is None:
-            # The usual state between rollouts: the hourly evaluation finds nothing to judge, and says so.
-            reason = "no staging version beside a production one: nothing to evaluate"
-            nothing = {"staging": {}, "production": {}, "prediction_shift": 0.0}
-            return {
-                "model": model.name,
-                "strategy": str(rollout.strategy),
-                "decision": Decision.NOTHING_STAGED,
-                "reason": reason,
-                **nothing,
-            }
+            return _nothing_staged(model)
         answers = read_answers(log_dir, model.name)
         theirs = arm_of(answers, PRODUCTION, str(production.version), rollout.prediction)
         ours = arm_of(answers, STAGING, str(staging.version), rollout.prediction)
@@ -184,6 +177,18 @@ def evaluate_staging(
         judged = {**outcome, "decision": Decision.PROMOTED, "reason": reason}
         _promote(client, model.name, staging, production, comparison(judged))
         return judged
+
+
+def _nothing_staged(model: ModelDeclaration) -> RolloutEvaluated:
+    return {
+        "model": model.name,
+        "strategy": str(model.rollout.strategy),
+        "decision": Decision.NOTHING_STAGED,
+        "reason": "no staging version beside a production one: nothing to evaluate",
+        "staging": {},
+        "production": {},
+        "prediction_shift": 0.0,
+    }
 
 
 def _outcomes(rollout: Rollout, answers, log_dir: Path, model: str, versions, outcome: dict) -> str | None:
