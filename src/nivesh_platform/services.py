@@ -27,7 +27,6 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     retry_if_result,
-    stop_after_attempt,
     stop_after_delay,
     wait_exponential,
 )
@@ -106,8 +105,9 @@ class Process:
 
 # A busy machine's API server can freeze for half a minute (measured: 32 s after start-up at a load of 4-18 on 2
 # cores). Reads ride that out: each waits ANSWER_TIMEOUT_S, a late or unavailable answer (or a database error) is asked
-# again with backoff
-# until PATIENCE_S have passed. Writes are sent once: a trigger sent twice would start two runs.
+# again with backoff until PATIENCE_S have passed. A write is sent again only after a database error (Airflow answers
+# it once the request's transaction was rolled back: nothing was written); a late write is not: a trigger sent twice
+# would start two runs.
 ANSWER_TIMEOUT_S = 60
 PATIENCE_S = 300
 RETRIED_METHODS = ("GET", "HEAD", "PATCH")  # PATCH here sets a value: sending it twice does no harm
@@ -132,10 +132,14 @@ class AirflowApi:
     def _send(self, method: str, path: str, **kwargs) -> httpx.Response:
         """One request; a read that times out or finds the server unavailable is retried with backoff, then one
         ServiceError line. A refused connection is not retried: nothing is listening there."""
+        if method in RETRIED_METHODS:
+            retry = retry_if_exception_type(httpx.TimeoutException) | retry_if_result(_unavailable)
+        else:
+            retry = retry_if_result(_database_error)
         attempts = Retrying(
-            retry=retry_if_exception_type(httpx.TimeoutException) | retry_if_result(_unavailable),
+            retry=retry,
             wait=wait_exponential(multiplier=1, max=30),
-            stop=stop_after_delay(self._patience_s) if method in RETRIED_METHODS else stop_after_attempt(1),
+            stop=stop_after_delay(self._patience_s),
             reraise=True,
         )
         started = time.monotonic()
@@ -251,10 +255,13 @@ class AirflowApi:
 
 
 def _unavailable(response: httpx.Response) -> bool:
-    """Unavailable, or a database error (SQLite's "database is locked" under a busy `make ui`: Airflow answers it
-    500, reason "Database error"): both pass; a retried method asks again."""
-    if response.status_code in UNAVAILABLE:
-        return True
+    """Unavailable, or a database error: a retried method asks again."""
+    return response.status_code in UNAVAILABLE or _database_error(response)
+
+
+def _database_error(response: httpx.Response) -> bool:
+    """SQLite's "database is locked" under a busy `make ui`: Airflow rolls the request's session back
+    (airflow.utils.session.create_session) and answers 500, reason "Database error"."""
     if response.status_code != 500:
         return False
     try:

@@ -18,7 +18,7 @@ class FreezingAirflow(JsonHandler):
     late = 0
     delay_s = 1.0
     unavailable = 0  # then this many GETs answer 503
-    locked = 0  # then this many PATCHes answer 500 "Database error" (SQLite locked)
+    locked = 0  # then this many PATCHes or trigger POSTs answer 500 "Database error" (SQLite locked)
     posts = 0
 
     def do_PATCH(self):
@@ -31,6 +31,9 @@ class FreezingAirflow(JsonHandler):
         FreezingAirflow.posts += 1
         if self.path == "/auth/token":
             self._answer(201, {"access_token": "t"})
+        elif FreezingAirflow.locked:
+            FreezingAirflow.locked -= 1
+            self._answer(500, {"detail": {"reason": "Database error", "statement": "INSERT INTO dag_run ..."}})
         else:
             time.sleep(self.delay_s)
             self._answer(200, {"dag_run_id": "r"})
@@ -91,3 +94,11 @@ def test_a_database_error_of_an_unpause_is_asked_again_and_a_lasting_one_is_one_
     FreezingAirflow.locked = 1000
     with pytest.raises(NotAnswering, match="PATCH /api/v2/dags/spending_predictor_training: HTTP 500 for"):
         AirflowApi(airflow, timeout_s=5, patience_s=1).unpause("spending_predictor_training")
+
+
+def test_a_trigger_refused_by_a_database_error_is_sent_again(airflow):
+    """Seen in CI: a trigger against `make ui`'s busy SQLite got `POST .../dagRuns: HTTP 500` (reason "Database
+    error"); Airflow rolled that request back, so sending it again starts one run, not two."""
+    FreezingAirflow.delay_s, FreezingAirflow.locked = 0, 2
+    assert AirflowApi(airflow, timeout_s=5, patience_s=30).trigger("master_training_pipeline") == "r"
+    assert (FreezingAirflow.locked, FreezingAirflow.posts) == (0, 4)  # the token, two refusals, the run
