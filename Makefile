@@ -38,7 +38,7 @@ run: $(INSTALLED) ## Main job: the master pipeline (every model DAG) on the embe
 ui: $(INSTALLED) ## Airflow UI (http://127.0.0.1:8080, admin/admin) and MLflow UI (http://127.0.0.1:5000) on the embedded default until Ctrl-C, with Prometheus (:9090) where installed (AIRFLOW_PORT, MLFLOW_PORT, PROMETHEUS_PORT, PUSHGATEWAY_PORT)
 	$(BIN)/nivesh-platform ui --state-dir $(STATE_DIR)
 
-serve: $(INSTALLED) ## MLflow's scoring server for a production model of the embedded default on 127.0.0.1:5001 (SERVE_PORT): MODEL=credit_risk_scorer
+serve: $(INSTALLED) ## Serve a model of the embedded default on 127.0.0.1:5001 (SERVE_PORT): production, and in a staged rollout staging behind the split; follows its aliases: MODEL=credit_risk_scorer
 	@test -n "$(MODEL)" || { echo "make: serve needs MODEL=<registered model name>, e.g. MODEL=credit_risk_scorer" >&2; exit 2; }
 	$(BIN)/nivesh-platform serve $(MODEL) --state-dir $(STATE_DIR)
 
